@@ -1,0 +1,11 @@
+/**
+ * The hardware side of PCI on Arm ({@code org.xenpci.armpci.hw}: host bridge hardware, ECAM,
+ * PCI functions and bridges, config dumps) and Xen's Arm PCI layer ({@code org.xenpci.armpci}:
+ * host bridge discovery, segments, config access, the pdev registry, PHYSDEVOPs).
+ */
+module org.xenpci.armpci {
+    requires transitive org.xenpci.core;
+
+    exports org.xenpci.armpci;
+    exports org.xenpci.armpci.hw;
+}

@@ -1,0 +1,228 @@
+package org.xenpci.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.trace.Events;
+import org.xenpci.core.trace.TraceCategory;
+
+/**
+ * A Xen domain: its identity and privileges, vCPUs, p2m and device tree.
+ *
+ * <p>Upper layers keep per-domain state (vPCI's device list, the virtual slot bitmap, a vITS)
+ * as typed <em>extensions</em> ({@link #extension}), the way Xen hangs state off
+ * {@code struct domain}. {@link #pciLock()} is Xen's {@code d->pci_lock}: readers are config
+ * reads, writers are config writes and device (de)assignment.
+ */
+public final class Domain {
+    /** DOMID_IO: owner of quarantined devices. */
+    public static final int DOMID_IO = 0x7FF1;
+    /** DOMID_XEN: owner of devices Xen hides from everyone. */
+    public static final int DOMID_XEN = 0x7FF2;
+    /** DOMID_SELF. */
+    public static final int DOMID_SELF = 0x7FF0;
+    /** DOMID_INVALID. */
+    public static final int DOMID_INVALID = 0x7FF4;
+
+    /** Lifecycle. */
+    public enum State { RUNNING, DYING, DEAD }
+
+    private final Xen xen;
+    private final int domid;
+    private final String name;
+    private final boolean hardwareDomain;
+    private final boolean privileged;
+    private final boolean iommuEnabled;
+    private final boolean system;
+    private final P2m p2m;
+    private final List<Vcpu> vcpus;
+    private final ReentrantReadWriteLock pciLock = new ReentrantReadWriteLock();
+    private final Map<Class<?>, Object> extensions = new ConcurrentHashMap<>();
+    private volatile Fdt deviceTree;
+    private volatile State state = State.RUNNING;
+
+    Domain(Xen xen, DomainConfig config, int domid, boolean system) {
+        this.xen = xen;
+        this.domid = domid;
+        this.name = config.name();
+        this.hardwareDomain = config.hardwareDomain();
+        this.privileged = config.privileged();
+        this.iommuEnabled = config.iommu();
+        this.system = system;
+        this.p2m = new P2m(domid, xen.trace());
+        List<Vcpu> vs = new ArrayList<>();
+        for (int i = 0; i < config.vcpus(); i++) {
+            vs.add(new Vcpu(this, i));
+        }
+        this.vcpus = Collections.unmodifiableList(vs);
+    }
+
+    public Xen xen() {
+        return xen;
+    }
+
+    public int domid() {
+        return domid;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** True for the hardware domain (dom0): it owns devices Xen does not give away. */
+    public boolean isHardwareDomain() {
+        return hardwareDomain;
+    }
+
+    /** Xen's {@code is_privileged}: passes XSM_PRIV checks under the default policy. */
+    public boolean isPrivileged() {
+        return privileged;
+    }
+
+    /** Whether the domain was created with {@code XEN_DOMCTL_CDF_iommu} (device assignment possible). */
+    public boolean iommuEnabled() {
+        return iommuEnabled;
+    }
+
+    /** True for Xen's internal domains (DOMID_IO, DOMID_XEN): no vCPUs, never scheduled. */
+    public boolean isSystemDomain() {
+        return system;
+    }
+
+    public P2m p2m() {
+        return p2m;
+    }
+
+    public List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    public Vcpu vcpu(int id) {
+        return vcpus.get(id);
+    }
+
+    public State state() {
+        return state;
+    }
+
+    void state(State s) {
+        this.state = s;
+    }
+
+    /** True once destruction has started. */
+    public boolean isDying() {
+        return state != State.RUNNING;
+    }
+
+    /** The device tree this domain boots with (hwdom: fixed-up host DT; guests: the libxl DT). */
+    public Fdt deviceTree() {
+        return deviceTree;
+    }
+
+    /** Sets the domain's device tree (domain build). */
+    public void deviceTree(Fdt fdt) {
+        this.deviceTree = fdt;
+    }
+
+    /** Xen's {@code d->pci_lock}. Lock order: Xen's pcidevs lock, then this, then per-device locks. */
+    public ReentrantReadWriteLock pciLock() {
+        return pciLock;
+    }
+
+    /** The extension of this type, created by {@code factory} on first use (thread-safe). */
+    public <T> T extension(Class<T> type, Function<Domain, T> factory) {
+        return type.cast(extensions.computeIfAbsent(type, k -> factory.apply(this)));
+    }
+
+    /** The extension of this type, or null. */
+    public <T> T extension(Class<T> type) {
+        return type.cast(extensions.get(type));
+    }
+
+    /** Removes an extension (domain destruction, device detach). */
+    public void removeExtension(Class<?> type) {
+        extensions.remove(type);
+    }
+
+    /**
+     * Convenience for tests and scripts: a load through vCPU 0.
+     *
+     * @return the value, or empty if the access took a data abort
+     */
+    public java.util.OptionalLong mmioRead(long gpa, int size) {
+        Vcpu v = vcpus.get(0);
+        long value = v.mmioRead(gpa, size);
+        return v.takeDataAbort() == null ? java.util.OptionalLong.of(value) : java.util.OptionalLong.empty();
+    }
+
+    /**
+     * Convenience for tests and scripts: a store through vCPU 0.
+     *
+     * @return true if it completed, false if it took a data abort
+     */
+    public boolean mmioWrite(long gpa, int size, long value) {
+        Vcpu v = vcpus.get(0);
+        v.mmioWrite(gpa, size, value);
+        return v.takeDataAbort() == null;
+    }
+
+    /**
+     * The stage-2 path of one guest access: p2m lookup, then RAM, device memory or trap
+     * handler; unmapped addresses and refused accesses abort. Deferred vCPU work runs before
+     * returning, so the p2m is consistent when the guest resumes.
+     */
+    long access(Vcpu vcpu, long gpa, int size, boolean write, long value) {
+        vcpu.clearAbort();
+        if (size != 1 && size != 2 && size != 4 && size != 8) {
+            throw new IllegalArgumentException("access size must be 1, 2, 4 or 8 bytes, not " + size);
+        }
+        long mask = size == 8 ? -1L : (1L << (8 * size)) - 1;
+        P2m.Entry e = p2m.lookup(gpa);
+        long result = 0;
+        if (e == null || !e.contains(gpa + size - 1)) {
+            vcpu.abort(gpa, size, write, e == null ? "unmapped" : "access crosses a p2m entry");
+            return 0;
+        }
+        if (e instanceof P2m.Ram r) {
+            long off = r.memOffset() + gpa - r.gpa();
+            if (write) {
+                r.memory().write(off, size, value & mask);
+            } else {
+                result = r.memory().read(off, size);
+            }
+        } else if (e instanceof P2m.DirectMmio m) {
+            long maddr = m.maddr() + (gpa - m.gpa());
+            if (write) {
+                xen.hardware().addressSpace().write(maddr, size, value & mask);
+            } else {
+                result = xen.hardware().addressSpace().read(maddr, size) & mask;
+            }
+        } else {
+            MmioHandler h = ((P2m.Trapped) e).handler();
+            if (!h.accepts(vcpu, gpa, size)) {
+                vcpu.abort(gpa, size, write, "refused by " + h.name());
+                return 0;
+            }
+            if (write) {
+                h.write(vcpu, gpa, size, value & mask);
+            } else {
+                result = h.read(vcpu, gpa, size) & mask;
+            }
+            if (xen.trace().enabled(TraceCategory.TRAP)) {
+                xen.trace().emit(new Events.MmioTrap(domid, vcpu.id(), gpa, size, write, write ? value & mask : result, h.name()));
+            }
+            vcpu.processPendingWork();
+        }
+        return result;
+    }
+
+    @Override
+    public String toString() {
+        return "d" + domid + (name.isEmpty() ? "" : "(" + name + ")");
+    }
+}

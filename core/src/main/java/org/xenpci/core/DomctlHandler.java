@@ -1,0 +1,11 @@
+package org.xenpci.core;
+
+/**
+ * One {@code XEN_DOMCTL_*} sub-operation. The envelope (copy, interface version, target lookup,
+ * the XSM domctl check) has already been done; {@code domctl} is the whole
+ * {@code struct xen_domctl} (144 bytes, the union at offset 16).
+ */
+@FunctionalInterface
+public interface DomctlHandler {
+    HypercallResult handle(Vcpu caller, Domain target, GuestStruct domctl);
+}

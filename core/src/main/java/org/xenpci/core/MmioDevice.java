@@ -1,0 +1,15 @@
+package org.xenpci.core;
+
+/**
+ * A piece of hardware that answers loads and stores on the physical bus. Offsets are bytes
+ * from the start of the region the device was registered with; sizes are 1, 2, 4 or 8 bytes;
+ * values are little-endian, zero-extended to {@code long}.
+ *
+ * <p>Hardware never throws at a bus access: an offset it does not decode reads as all-ones
+ * and drops writes, as a real bus target would.
+ */
+public interface MmioDevice {
+    long read(long offset, int size);
+
+    void write(long offset, int size, long value);
+}

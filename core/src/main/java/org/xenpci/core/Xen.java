@@ -1,0 +1,409 @@
+package org.xenpci.core;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.trace.Events;
+import org.xenpci.core.trace.Trace;
+import org.xenpci.core.trace.TraceCategory;
+
+/**
+ * One booted Xen: the hypervisor model. Build with {@link #builder()}; {@code build()} boots it:
+ * parses the command line, creates the system domains, runs each {@link XenExtension}'s init,
+ * then creates the hardware domain (domid 0) with its device tree and RAM, and finally marks
+ * the system active.
+ *
+ * <p>Thread-safety: domain creation/destruction and extension registration are serialised; the
+ * hypercall and trap paths may be entered concurrently from any number of vCPUs.
+ */
+public final class Xen {
+    private static final Logger LOG = LoggerFactory.getLogger(Xen.class);
+
+    /** {@code __HYPERVISOR_physdev_op}. */
+    public static final int HYPERVISOR_PHYSDEV_OP = 33;
+    /** {@code __HYPERVISOR_domctl}. */
+    public static final int HYPERVISOR_DOMCTL = 36;
+    /** {@code XEN_DOMCTL_INTERFACE_VERSION} at the modelled commit. */
+    public static final int XEN_DOMCTL_INTERFACE_VERSION = 0x18;
+    /** {@code sizeof(struct xen_domctl)}: 16-byte header plus the 128-byte union. */
+    public static final int XEN_DOMCTL_SIZE = 144;
+
+    /** Boot progress, as Xen's {@code system_state}. */
+    public enum SystemState { BOOTING, ACTIVE }
+
+    private final Hardware hardware;
+    private final BootOptions bootOptions;
+    private final Profile profile;
+    private final Trace trace;
+    private final XsmPolicy xsm;
+    private final List<XenExtension> extensions;
+    private final Map<Integer, HypercallHandler> hypercalls = new ConcurrentHashMap<>();
+    private final Map<Long, HypercallHandler> physdevOps = new ConcurrentHashMap<>();
+    private final Map<Long, DomctlHandler> domctls = new ConcurrentHashMap<>();
+    private final NavigableMap<Integer, Domain> domains = new ConcurrentSkipListMap<>();
+    private final ReentrantLock pcidevsLock = new ReentrantLock();
+    private final Map<Class<?>, Object> services = new ConcurrentHashMap<>();
+    private volatile SystemState systemState = SystemState.BOOTING;
+    private volatile boolean iommuEnabled;
+    private final Domain domIo;
+    private final Domain domXen;
+    private Domain hardwareDomain;
+
+    private Xen(Builder b) {
+        this.hardware = Objects.requireNonNull(b.hardware, "hardware");
+        this.profile = b.profile;
+        this.trace = b.trace;
+        this.xsm = b.xsm;
+        this.extensions = List.copyOf(b.extensions);
+        this.bootOptions = BootOptions.parse(b.cmdline);
+        hardware.addressSpace().trace(trace);
+        hypercalls.put(HYPERVISOR_PHYSDEV_OP, this::physdevOp);
+        hypercalls.put(HYPERVISOR_DOMCTL, this::domctl);
+        this.domIo = new Domain(this, new DomainConfig("dom_io", 1, false, false, true), Domain.DOMID_IO, true);
+        this.domXen = new Domain(this, new DomainConfig("dom_xen", 1, false, false, false), Domain.DOMID_XEN, true);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    private Xen boot(int hwdomVcpus) {
+        LOG.debug("booting Xen model, profile {}, cmdline \"{}\"", profile.name(), bootOptions.cmdline());
+        for (XenExtension e : extensions) {
+            e.init(this);
+        }
+        Fdt dt = hardware.deviceTree();
+        for (XenExtension e : extensions) {
+            dt = e.hardwareDomainDeviceTree(this, dt);
+        }
+        Domain d0 = new Domain(this, new DomainConfig("Domain-0", hwdomVcpus, true, true, iommuEnabled), 0, false);
+        d0.deviceTree(dt);
+        for (long[] bank : HostMemory.banks(hardware.deviceTree())) {
+            // Dom0 on Arm is direct-mapped: its RAM sits at the host addresses (1:1).
+            d0.p2m().addRam(bank[0], new SparseMemory(bank[1]));
+        }
+        synchronized (this) {
+            domains.put(0, d0);
+            hardwareDomain = d0;
+        }
+        for (XenExtension e : extensions) {
+            e.domainCreated(d0);
+        }
+        systemState = SystemState.ACTIVE;
+        return this;
+    }
+
+    public Hardware hardware() {
+        return hardware;
+    }
+
+    public BootOptions bootOptions() {
+        return bootOptions;
+    }
+
+    public Profile profile() {
+        return profile;
+    }
+
+    public Trace trace() {
+        return trace;
+    }
+
+    public XsmPolicy xsm() {
+        return xsm;
+    }
+
+    public SystemState systemState() {
+        return systemState;
+    }
+
+    /** Whether an IOMMU driver is active (set by the extension that drives one). */
+    public boolean iommuEnabled() {
+        return iommuEnabled;
+    }
+
+    /** Called by an IOMMU extension during init when it takes charge of an IOMMU. */
+    public void iommuEnabled(boolean on) {
+        if (systemState != SystemState.BOOTING) {
+            throw new IllegalStateException("the IOMMU can only be enabled at boot");
+        }
+        this.iommuEnabled = on;
+    }
+
+    /** Xen's global {@code pcidevs_lock}: segment lists, ownership, assignment. */
+    public ReentrantLock pcidevsLock() {
+        return pcidevsLock;
+    }
+
+    /** The hardware domain (dom0). */
+    public Domain hardwareDomain() {
+        return hardwareDomain;
+    }
+
+    /** DOMID_IO, owner of quarantined devices. */
+    public Domain domIo() {
+        return domIo;
+    }
+
+    /** DOMID_XEN, owner of devices hidden from every domain. */
+    public Domain domXen() {
+        return domXen;
+    }
+
+    /** A live domain by id (system domains included), if any. */
+    public Optional<Domain> domain(int domid) {
+        if (domid == Domain.DOMID_IO) {
+            return Optional.of(domIo);
+        }
+        if (domid == Domain.DOMID_XEN) {
+            return Optional.of(domXen);
+        }
+        return Optional.ofNullable(domains.get(domid));
+    }
+
+    /** Live ordinary domains by domid (system domains excluded). */
+    public List<Domain> domains() {
+        return List.copyOf(domains.values());
+    }
+
+    /** A service an extension published (e.g. the PCI layer), by type. */
+    public <T> Optional<T> service(Class<T> type) {
+        return Optional.ofNullable(type.cast(services.get(type)));
+    }
+
+    /**
+     * Publishes a service for other extensions and for embedders.
+     *
+     * @throws IllegalStateException if one of that type is already published
+     */
+    public <T> void publish(Class<T> type, T service) {
+        if (services.putIfAbsent(type, service) != null) {
+            throw new IllegalStateException(type.getSimpleName() + " is already published");
+        }
+    }
+
+    /** Registers a top-level hypercall (replacing none of the built-in two). */
+    public void registerHypercall(int op, HypercallHandler handler) {
+        if (hypercalls.putIfAbsent(op, handler) != null) {
+            throw new IllegalStateException("hypercall " + op + " already registered");
+        }
+    }
+
+    /** Registers a {@code PHYSDEVOP_*} sub-op: {@code args[0]} is the cmd, {@code args[1]} the argument GPA. */
+    public void registerPhysdevOp(int cmd, HypercallHandler handler) {
+        if (physdevOps.putIfAbsent((long) cmd, handler) != null) {
+            throw new IllegalStateException("physdev op " + cmd + " already registered");
+        }
+    }
+
+    /** Registers a {@code XEN_DOMCTL_*} sub-op. */
+    public void registerDomctl(int cmd, DomctlHandler handler) {
+        if (domctls.putIfAbsent((long) cmd, handler) != null) {
+            throw new IllegalStateException("domctl " + cmd + " already registered");
+        }
+    }
+
+    /**
+     * Creates a domain (the model of {@code XEN_DOMCTL_createdomain} as the toolstack drives it):
+     * the lowest free domid from 1, no RAM yet (the domain builder adds it).
+     */
+    public Domain createDomain(DomainConfig config) {
+        if (config.hardwareDomain()) {
+            throw new IllegalArgumentException("the hardware domain is created at boot");
+        }
+        Domain d;
+        synchronized (this) {
+            int domid = 1;
+            while (domains.containsKey(domid)) {
+                domid++;
+            }
+            if (domid >= Domain.DOMID_SELF) {
+                throw new IllegalStateException("no free domid");
+            }
+            d = new Domain(this, config, domid, false);
+            domains.put(domid, d);
+        }
+        try {
+            for (XenExtension e : extensions) {
+                e.domainCreated(d);
+            }
+        } catch (RuntimeException ex) {
+            destroyDomain(d);
+            throw ex;
+        }
+        LOG.debug("created {}", d);
+        return d;
+    }
+
+    /**
+     * Destroys a domain: marks it dying, lets every extension release what it holds (devices go
+     * back through deassignment), then forgets it.
+     */
+    public void destroyDomain(Domain d) {
+        if (d.isHardwareDomain() || d.isSystemDomain()) {
+            throw new IllegalArgumentException("cannot destroy " + d);
+        }
+        d.state(Domain.State.DYING);
+        List<XenExtension> reversed = new ArrayList<>(extensions);
+        Collections.reverse(reversed);
+        for (XenExtension e : reversed) {
+            e.domainDestroyed(d);
+        }
+        synchronized (this) {
+            domains.remove(d.domid());
+        }
+        d.state(Domain.State.DEAD);
+    }
+
+    /**
+     * An HVC from {@code vcpu}: hypercall {@code op} with argument registers {@code args}
+     * (missing ones read as 0). Unknown ops return -ENOSYS.
+     */
+    public HypercallResult hypercall(Vcpu vcpu, int op, long... args) {
+        long[] regs = new long[5];
+        System.arraycopy(args, 0, regs, 0, Math.min(args.length, 5));
+        HypercallHandler h = hypercalls.get(op);
+        HypercallResult r = h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, regs);
+        if (trace.enabled(TraceCategory.HYPERCALL)) {
+            trace.emit(new Events.Hypercall(vcpu.domain().domid(), op, op == HYPERVISOR_PHYSDEV_OP ? regs[0] : -1, r.rc()));
+        }
+        vcpu.processPendingWork();
+        return r;
+    }
+
+    private HypercallResult physdevOp(Vcpu vcpu, long[] args) {
+        HypercallHandler h = physdevOps.get(args[0]);
+        return h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, args);
+    }
+
+    /** The domctl envelope: copy, version, XSM, target lookup, then the sub-op. */
+    private HypercallResult domctl(Vcpu vcpu, long[] args) {
+        byte[] raw = vcpu.domain().p2m().copyFromGuest(args[0], XEN_DOMCTL_SIZE);
+        if (raw == null) {
+            return HypercallResult.failed(Errno.EFAULT);
+        }
+        GuestStruct op = new GuestStruct(raw);
+        if (op.u32(4) != XEN_DOMCTL_INTERFACE_VERSION) {
+            return HypercallResult.failed(Errno.EACCES);
+        }
+        long cmd = op.u32(0);
+        int domid = op.u16(8);
+        if (!xsm.permits(XsmHook.DOMCTL, vcpu.domain(), null, cmd)) {
+            return HypercallResult.failed(Errno.EPERM);
+        }
+        DomctlHandler h = domctls.get(cmd);
+        if (h == null) {
+            return HypercallResult.failed(Errno.ENOSYS);
+        }
+        Domain target;
+        if (domid == Domain.DOMID_INVALID) {
+            target = null; // only meaningful for test_assign_device; the sub-op decides
+        } else {
+            Optional<Domain> d = domain(domid);
+            if (d.isEmpty() || domid == Domain.DOMID_XEN) {
+                return HypercallResult.failed(Errno.ESRCH);
+            }
+            target = d.get();
+        }
+        return h.handle(vcpu, target, op);
+    }
+
+    /** Builder; {@link #build()} boots. */
+    public static final class Builder {
+        private Hardware hardware;
+        private String cmdline = "";
+        private Profile profile = Profile.FULL;
+        private Trace trace = new Trace();
+        private XsmPolicy xsm = XsmPolicy.DUMMY;
+        private final List<XenExtension> extensions = new ArrayList<>();
+        private int hwdomVcpus = 1;
+
+        public Builder hardware(Hardware h) {
+            hardware = h;
+            return this;
+        }
+
+        public Builder cmdline(String c) {
+            cmdline = Objects.requireNonNull(c, "cmdline");
+            return this;
+        }
+
+        public Builder profile(Profile p) {
+            profile = Objects.requireNonNull(p, "profile");
+            return this;
+        }
+
+        public Builder trace(Trace t) {
+            trace = Objects.requireNonNull(t, "trace");
+            return this;
+        }
+
+        public Builder xsm(XsmPolicy p) {
+            xsm = Objects.requireNonNull(p, "xsm");
+            return this;
+        }
+
+        /** Adds an extension; extensions run in the order added. */
+        public Builder extension(XenExtension e) {
+            extensions.add(Objects.requireNonNull(e, "extension"));
+            return this;
+        }
+
+        public Builder hardwareDomainVcpus(int n) {
+            hwdomVcpus = n;
+            return this;
+        }
+
+        /** Boots Xen on the hardware. Any extension failure propagates and nothing is left running. */
+        public Xen build() {
+            return new Xen(this).boot(hwdomVcpus);
+        }
+    }
+
+    /** Reads the host's RAM banks from the {@code /memory} nodes of the device tree. */
+    static final class HostMemory {
+        private HostMemory() {
+        }
+
+        static List<long[]> banks(Fdt dt) {
+            List<long[]> out = new ArrayList<>();
+            FdtNode root = dt.root();
+            int ac = root.property("#address-cells").map(p -> p.asU32()).orElse(2);
+            int sc = root.property("#size-cells").map(p -> p.asU32()).orElse(1);
+            for (FdtNode n : root.children()) {
+                boolean memory = n.property("device_type").map(p -> p.asString().equals("memory")).orElse(false);
+                if (!memory || n.property("reg").isEmpty()) {
+                    continue;
+                }
+                int[] cells = n.property("reg").get().asCells();
+                for (int i = 0; i + ac + sc <= cells.length; i += ac + sc) {
+                    long base = join(cells, i, ac);
+                    long size = join(cells, i + ac, sc);
+                    if (size > 0) {
+                        out.add(new long[] {base, size});
+                    }
+                }
+            }
+            return out;
+        }
+
+        private static long join(int[] cells, int at, int count) {
+            long v = 0;
+            for (int k = 0; k < count; k++) {
+                v = v << 32 | (cells[at + k] & 0xffffffffL);
+            }
+            return v;
+        }
+    }
+}

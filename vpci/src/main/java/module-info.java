@@ -1,0 +1,6 @@
+/** Config-space emulation (vPCI): register table, header, capabilities, MSI/MSI-X, ECAM traps. */
+module org.xenpci.vpci {
+    requires transitive org.xenpci.armpci;
+
+    exports org.xenpci.vpci;
+}

@@ -1,0 +1,2 @@
+/** The toolstack model and the xenpci CLI. */
+package org.xenpci.libxl;

@@ -1,0 +1,71 @@
+package org.xenpci.libxl.guest;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.Domain;
+import org.xenpci.core.HypercallResult;
+import org.xenpci.core.Vcpu;
+
+/**
+ * The reference hardware-domain guest: what dom0 Linux does for PCI on a Xen Arm host. For each
+ * host bridge node of its device tree it probes the bus through the ECAM window (its own
+ * addresses are the host's: dom0 is direct-mapped), numbers bridges, sizes and assigns BARs,
+ * reports every function to Xen with {@code PHYSDEVOP_pci_device_add} (Linux's
+ * {@code xen_add_device} bus notifier, parents before children), and then enables decoding as
+ * drivers would.
+ */
+public final class HardwareDomainGuest {
+    private static final Logger LOG = LoggerFactory.getLogger(HardwareDomainGuest.class);
+
+    /** One function dom0 found, and what Xen answered when dom0 reported it. */
+    public record Reported(ProbedFunction function, HypercallResult addResult) {
+    }
+
+    /** What the enumeration saw: the host bridge nodes it drove and every function reported. */
+    public record Enumeration(List<PciHostNode> hostBridges, List<Reported> functions, int configAborts) {
+        public Enumeration {
+            hostBridges = List.copyOf(hostBridges);
+            functions = List.copyOf(functions);
+        }
+    }
+
+    private final Domain hwdom;
+
+    public HardwareDomainGuest(Domain hwdom) {
+        if (!hwdom.isHardwareDomain()) {
+            throw new IllegalArgumentException(hwdom + " is not the hardware domain");
+        }
+        this.hwdom = hwdom;
+    }
+
+    /** Probes every host bridge, reports each function to Xen and enables decoding. */
+    public Enumeration enumerate() {
+        Vcpu vcpu = hwdom.vcpu(0);
+        PhysdevCall physdev = new PhysdevCall(vcpu, PhysdevCall.scratchOf(vcpu));
+        List<PciHostNode> nodes = PciHostNode.find(hwdom.deviceTree());
+        List<Reported> reported = new ArrayList<>();
+        int aborts = 0;
+        int autoDomain = 0;
+        for (PciHostNode node : nodes) {
+            // Linux numbers domains from linux,pci-domain, else dynamically in probe order.
+            int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
+            EcamPort port = new EcamPort(vcpu, node.cfgBase(), node.cfgSize(), node.busStart());
+            PciProbe probe = new PciProbe(port, node, segment);
+            List<ProbedFunction> found = probe.scanAndAssign();
+            for (ProbedFunction f : found) {
+                HypercallResult r = physdev.pciDeviceAdd(f.sbdf(), 0, null);
+                if (!r.isOk()) {
+                    LOG.warn("dom0: PHYSDEVOP_pci_device_add {} failed: {}", f.sbdf(), r);
+                }
+                reported.add(new Reported(f, r));
+            }
+            for (ProbedFunction f : found) {
+                probe.enable(f);
+            }
+            aborts += port.aborts();
+        }
+        return new Enumeration(nodes, reported, aborts);
+    }
+}

@@ -1,0 +1,128 @@
+package org.xenpci.libxl.guest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.fdt.FdtProperty;
+
+/**
+ * A guest OS's reading of one PCI host bridge node of its device tree, as Linux's
+ * {@code pci-host-common} / {@code of_pci} code reads it (Documentation/devicetree/bindings/pci/
+ * host-generic-pci.yaml, xlnx,nwl-pcie.yaml): the config window, the bus range, the domain
+ * number and the outbound windows of {@code ranges}.
+ *
+ * @param path node path
+ * @param cfgBase CPU address of the config (ECAM) window
+ * @param cfgSize its size in bytes
+ * @param busStart first bus ({@code bus-range}, default 0)
+ * @param busEnd last bus (default 255)
+ * @param domain {@code linux,pci-domain}, or -1 when absent
+ * @param windows the {@code ranges} entries
+ */
+public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart, int busEnd, int domain,
+        List<Window> windows) {
+
+    /** Compatible strings the reference guests drive (ECAM-style config access). */
+    public static final List<String> DRIVEN = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11");
+
+    /** Address space of a {@code ranges} entry, from phys.hi bits 25:24 (IEEE 1275 PCI binding). */
+    public enum Space { CONFIG, IO, MEM32, MEM64 }
+
+    /**
+     * One {@code ranges} entry: PCI bus address {@code pciBase} appears at CPU address
+     * {@code cpuBase} for {@code size} bytes.
+     */
+    public record Window(Space space, boolean prefetchable, long pciBase, long cpuBase, long size) {
+        /** Translates a CPU address inside the window to the PCI bus address. */
+        public long toPci(long cpu) {
+            return cpu - cpuBase + pciBase;
+        }
+    }
+
+    /** Every enabled host bridge node the reference guests can drive, in DT order. */
+    public static List<PciHostNode> find(Fdt dt) {
+        List<PciHostNode> out = new ArrayList<>();
+        dt.forEachNode((path, node) -> {
+            if (!isPciHost(node) || !okay(node) || parentIsPci(dt, path)) {
+                return;
+            }
+            List<String> compatible = node.property("compatible").map(FdtProperty::asStringList).orElse(List.of());
+            if (compatible.stream().noneMatch(DRIVEN::contains)) {
+                return;
+            }
+            out.add(parse(dt, path, node, compatible.contains("xlnx,nwl-pcie-2.11")));
+        });
+        return out;
+    }
+
+    private static boolean isPciHost(FdtNode n) {
+        return n.property("device_type").map(p -> p.asString().equals("pci")).orElse(false);
+    }
+
+    private static boolean okay(FdtNode n) {
+        return n.property("status").map(p -> p.asString().equals("okay") || p.asString().equals("ok")).orElse(true);
+    }
+
+    private static boolean parentIsPci(Fdt dt, String path) {
+        return parent(dt, path).map(PciHostNode::isPciHost).orElse(false);
+    }
+
+    private static Optional<FdtNode> parent(Fdt dt, String path) {
+        int slash = path.lastIndexOf('/');
+        return slash <= 0 ? Optional.of(dt.root()) : dt.node(path.substring(0, slash));
+    }
+
+    private static PciHostNode parse(Fdt dt, String path, FdtNode node, boolean byName) {
+        FdtNode parent = parent(dt, path).orElseThrow();
+        int pac = parent.u32("#address-cells").orElse(2);
+        int psc = parent.u32("#size-cells").orElse(1);
+        int[] reg = node.property("reg").map(FdtProperty::asCells).orElse(new int[0]);
+        int index = 0;
+        if (byName) {
+            List<String> names = node.property("reg-names").map(FdtProperty::asStringList).orElse(List.of());
+            index = names.indexOf("cfg");
+        }
+        int stride = pac + psc;
+        if (index < 0 || (index + 1) * stride > reg.length) {
+            throw new IllegalArgumentException(path + ": no config window in reg");
+        }
+        long cfgBase = cells(reg, index * stride, pac);
+        long cfgSize = cells(reg, index * stride + pac, psc);
+        int busStart = 0;
+        int busEnd = 255;
+        Optional<FdtProperty> br = node.property("bus-range");
+        if (br.isPresent() && br.get().length() >= 8) {
+            busStart = br.get().asCells()[0] & 0xff;
+            busEnd = br.get().asCells()[1] & 0xff;
+        }
+        int domain = node.u32("linux,pci-domain").orElse(-1);
+        int nsc = node.u32("#size-cells").orElse(2);
+        int[] ranges = node.property("ranges").map(FdtProperty::asCells).orElse(new int[0]);
+        List<Window> windows = new ArrayList<>();
+        int entry = 3 + pac + nsc;
+        for (int i = 0; i + entry <= ranges.length; i += entry) {
+            int hi = ranges[i];
+            Space space = Space.values()[(hi >>> 24) & 3];
+            boolean pref = (hi & 0x40000000) != 0;
+            windows.add(new Window(space, pref, cells(ranges, i + 1, 2), cells(ranges, i + 3, pac),
+                    cells(ranges, i + 3 + pac, nsc)));
+        }
+        return new PciHostNode(path, cfgBase, cfgSize, busStart, busEnd, domain, List.copyOf(windows));
+    }
+
+    private static long cells(int[] c, int at, int n) {
+        long v = 0;
+        for (int k = 0; k < n; k++) {
+            v = v << 32 | (c[at + k] & 0xffffffffL);
+        }
+        return v;
+    }
+
+    /** The first window of a space, preferring the given prefetchability. */
+    public Optional<Window> window(Space space, boolean prefetchable) {
+        Optional<Window> exact = windows.stream().filter(w -> w.space() == space && w.prefetchable() == prefetchable).findFirst();
+        return exact.isPresent() ? exact : windows.stream().filter(w -> w.space() == space).findFirst();
+    }
+}

@@ -1,0 +1,238 @@
+package org.xenpci.libxl.guest;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.xenpci.core.pci.PciRegs;
+import org.xenpci.core.pci.Sbdf;
+import org.xenpci.libxl.guest.PciHostNode.Space;
+import org.xenpci.libxl.guest.PciHostNode.Window;
+import org.xenpci.libxl.guest.ProbedFunction.ProbedBar;
+
+/**
+ * A Linux-like PCI probe of one host bridge through its ECAM window: depth-first scan
+ * ({@code pci_scan_child_bus}), bridge bus numbering as firmware does (secondary = next free,
+ * subordinate = 0xff while scanning below, then the highest bus found), BAR sizing with
+ * decoding off (write all-ones, read back, restore: PCI Local Bus 3.0 6.2.5.1), and resource
+ * assignment from the node's {@code ranges} windows with natural alignment; bridges get
+ * memory and prefetchable windows covering their subtree (1 MiB granular, PCI-to-PCI Bridge
+ * Architecture 1.2, 3.2.5). Everything goes through config loads and stores only.
+ */
+public final class PciProbe {
+    private static final long MIB = 1 << 20;
+
+    private final EcamPort port;
+    private final PciHostNode node;
+    private final int segment;
+    private long nextMem;
+    private long nextPref;
+    private long nextIo;
+    private int nextBus;
+
+    /** @param segment the segment number the guest uses for this bridge */
+    public PciProbe(EcamPort port, PciHostNode node, int segment) {
+        this.port = port;
+        this.node = node;
+        this.segment = segment;
+        this.nextMem = node.window(Space.MEM32, false).map(Window::pciBase).orElse(0L);
+        this.nextPref = node.window(Space.MEM64, true).map(Window::pciBase).orElse(-1L);
+        this.nextIo = node.window(Space.IO, false).map(w -> Math.max(w.pciBase(), 0x1000L)).orElse(-1L);
+    }
+
+    /**
+     * Scans from the root bus, numbers bridges, sizes and assigns every BAR, and programs bridge
+     * windows. Decoding is left off; {@link #enable} turns it on per function.
+     *
+     * @return every function found, parents before children
+     */
+    public List<ProbedFunction> scanAndAssign() {
+        List<ProbedFunction> found = new ArrayList<>();
+        nextBus = node.busStart() + 1;
+        scanBus(node.busStart(), found);
+        return found;
+    }
+
+    private int scanBus(int bus, List<ProbedFunction> found) {
+        int max = bus;
+        for (int dev = 0; dev < 32; dev++) {
+            int vendor = port.read(bus, dev << 3, PciRegs.PCI_VENDOR_ID, 2);
+            if (vendor == 0xffff || vendor == 0) {
+                continue;
+            }
+            int header = port.read(bus, dev << 3, PciRegs.PCI_HEADER_TYPE, 1);
+            int functions = (header & PciRegs.PCI_HEADER_TYPE_MFD) != 0 ? 8 : 1;
+            for (int fn = 0; fn < functions; fn++) {
+                int devfn = dev << 3 | fn;
+                if (fn > 0 && port.read(bus, devfn, PciRegs.PCI_VENDOR_ID, 2) == 0xffff) {
+                    continue;
+                }
+                max = Math.max(max, probeFunction(bus, devfn, found));
+            }
+        }
+        return max;
+    }
+
+    private int probeFunction(int bus, int devfn, List<ProbedFunction> found) {
+        int id = port.read(bus, devfn, PciRegs.PCI_VENDOR_ID, 4);
+        int classRev = port.read(bus, devfn, PciRegs.PCI_CLASS_REVISION, 4);
+        int header = port.read(bus, devfn, PciRegs.PCI_HEADER_TYPE, 1);
+        boolean bridge = (header & 0x7f) == PciRegs.PCI_HEADER_TYPE_BRIDGE;
+        int cmd = port.read(bus, devfn, PciRegs.PCI_COMMAND, 2);
+        port.write(bus, devfn, PciRegs.PCI_COMMAND, 2, cmd & ~(PciRegs.PCI_COMMAND_MEMORY | PciRegs.PCI_COMMAND_IO));
+        List<ProbedBar> bars = sizeBars(bus, devfn, bridge ? 2 : 6, bridge ? PciRegs.PCI_ROM_ADDRESS1 : PciRegs.PCI_ROM_ADDRESS);
+        int index = found.size();
+        Sbdf sbdf = Sbdf.ofDevfn(segment, bus, devfn);
+        found.add(new ProbedFunction(sbdf, id & 0xffff, id >>> 16, classRev >>> 8, classRev & 0xff, header, bars, -1, -1));
+        if (!bridge) {
+            return bus;
+        }
+        // Bus numbers firmware already gave the bridge are kept when sane, as Linux does without
+        // pci=assign-busses; otherwise number it firmware-style: open it wide, scan, close it.
+        int fwSecondary = port.read(bus, devfn, PciRegs.PCI_SECONDARY_BUS, 1);
+        int fwSubordinate = port.read(bus, devfn, PciRegs.PCI_SUBORDINATE_BUS, 1);
+        boolean keep = fwSecondary > bus && fwSubordinate >= fwSecondary && fwSecondary >= nextBus;
+        int secondary = keep ? fwSecondary : nextBus;
+        nextBus = secondary + 1;
+        port.write(bus, devfn, PciRegs.PCI_PRIMARY_BUS, 1, bus);
+        port.write(bus, devfn, PciRegs.PCI_SECONDARY_BUS, 1, secondary);
+        port.write(bus, devfn, PciRegs.PCI_SUBORDINATE_BUS, 1, keep ? fwSubordinate : 0xff);
+        long memStart = align(nextMem, MIB);
+        long prefStart = nextPref < 0 ? -1 : align(nextPref, MIB);
+        nextMem = memStart;
+        if (prefStart >= 0) {
+            nextPref = prefStart;
+        }
+        int max = Math.max(secondary, scanBus(secondary, found));
+        if (keep) {
+            max = Math.max(max, fwSubordinate);
+        }
+        port.write(bus, devfn, PciRegs.PCI_SUBORDINATE_BUS, 1, max);
+        nextBus = max + 1;
+        programWindows(bus, devfn, memStart, prefStart);
+        found.set(index, new ProbedFunction(sbdf, id & 0xffff, id >>> 16, classRev >>> 8, classRev & 0xff, header, bars,
+                secondary, max));
+        return max;
+    }
+
+    /** Bridge memory windows: base/limit in 1 MiB units (bits 15:4 of the 16-bit registers). */
+    private void programWindows(int bus, int devfn, long memStart, long prefStart) {
+        long memEnd = align(nextMem, MIB);
+        nextMem = memEnd;
+        if (memEnd > memStart) {
+            port.write(bus, devfn, PciRegs.PCI_MEMORY_BASE, 2, (int) (memStart >>> 16) & 0xfff0);
+            port.write(bus, devfn, PciRegs.PCI_MEMORY_LIMIT, 2, (int) ((memEnd - 1) >>> 16) & 0xfff0);
+        } else {
+            // An empty window: base above limit disables it.
+            port.write(bus, devfn, PciRegs.PCI_MEMORY_BASE, 2, 0xfff0);
+            port.write(bus, devfn, PciRegs.PCI_MEMORY_LIMIT, 2, 0);
+        }
+        if (prefStart >= 0 && align(nextPref, MIB) > prefStart) {
+            long prefEnd = align(nextPref, MIB);
+            nextPref = prefEnd;
+            port.write(bus, devfn, PciRegs.PCI_PREF_MEMORY_BASE, 2, (int) (prefStart >>> 16) & 0xfff0 | 1);
+            port.write(bus, devfn, PciRegs.PCI_PREF_MEMORY_LIMIT, 2, (int) ((prefEnd - 1) >>> 16) & 0xfff0 | 1);
+            port.write(bus, devfn, PciRegs.PCI_PREF_BASE_UPPER32, 4, (int) (prefStart >>> 32));
+            port.write(bus, devfn, PciRegs.PCI_PREF_LIMIT_UPPER32, 4, (int) ((prefEnd - 1) >>> 32));
+        } else {
+            port.write(bus, devfn, PciRegs.PCI_PREF_MEMORY_BASE, 2, 0xfff0);
+            port.write(bus, devfn, PciRegs.PCI_PREF_MEMORY_LIMIT, 2, 0);
+        }
+    }
+
+    private List<ProbedBar> sizeBars(int bus, int devfn, int count, int romReg) {
+        List<ProbedBar> bars = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int reg = PciRegs.PCI_BASE_ADDRESS_0 + 4 * i;
+            int orig = port.read(bus, devfn, reg, 4);
+            port.write(bus, devfn, reg, 4, -1);
+            int probe = port.read(bus, devfn, reg, 4);
+            port.write(bus, devfn, reg, 4, orig);
+            if (probe == 0 || probe == -1 && orig == -1) {
+                continue; // unimplemented
+            }
+            if ((probe & PciRegs.PCI_BASE_ADDRESS_SPACE_IO) != 0) {
+                long size = (~(probe & PciRegs.PCI_BASE_ADDRESS_IO_MASK) + 1) & 0xffff;
+                long addr = allocateIo(size);
+                port.write(bus, devfn, reg, 4, (int) addr);
+                bars.add(new ProbedBar(i, "io", false, size, addr));
+                continue;
+            }
+            boolean pref = (probe & PciRegs.PCI_BASE_ADDRESS_MEM_PREFETCH) != 0;
+            boolean is64 = (probe & PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_64;
+            long mask = probe & 0xfffffff0L;
+            if (is64 && i + 1 < count) {
+                int hiReg = reg + 4;
+                int origHi = port.read(bus, devfn, hiReg, 4);
+                port.write(bus, devfn, hiReg, 4, -1);
+                long probeHi = port.read(bus, devfn, hiReg, 4) & 0xffffffffL;
+                port.write(bus, devfn, hiReg, 4, origHi);
+                mask |= probeHi << 32;
+            } else {
+                mask |= 0xffffffff00000000L;
+            }
+            long size = ~mask + 1;
+            if (size == 0) {
+                continue;
+            }
+            long addr = allocateMem(size, is64, pref);
+            port.write(bus, devfn, reg, 4, (int) addr);
+            if (is64) {
+                port.write(bus, devfn, reg + 4, 4, (int) (addr >>> 32));
+            }
+            bars.add(new ProbedBar(i, is64 ? "mem64" : "mem32", pref, size, addr));
+            if (is64) {
+                i++;
+            }
+        }
+        int origRom = port.read(bus, devfn, romReg, 4);
+        port.write(bus, devfn, romReg, 4, PciRegs.PCI_ROM_ADDRESS_MASK);
+        int romProbe = port.read(bus, devfn, romReg, 4) & PciRegs.PCI_ROM_ADDRESS_MASK;
+        port.write(bus, devfn, romReg, 4, origRom);
+        if (romProbe != 0) {
+            long size = (~romProbe + 1) & 0xffffffffL;
+            long addr = allocateMem(size, false, false);
+            // Assigned but not enabled: drivers enable a ROM only to read it.
+            port.write(bus, devfn, romReg, 4, (int) addr);
+            bars.add(new ProbedBar(count == 6 ? 6 : 2, "rom", false, size, addr));
+        }
+        return bars;
+    }
+
+    private long allocateMem(long size, boolean is64, boolean pref) {
+        // Prefetchable 64-bit BARs go to the 64-bit window when there is one; everything else
+        // to the 32-bit non-prefetchable window, which is the only one a bridge can forward
+        // non-prefetchable cycles through (its memory window is 32-bit).
+        if (is64 && pref && nextPref >= 0) {
+            long a = align(nextPref, size);
+            nextPref = a + size;
+            return a;
+        }
+        long a = align(nextMem, size);
+        nextMem = a + size;
+        return a;
+    }
+
+    private long allocateIo(long size) {
+        if (nextIo < 0) {
+            return 0;
+        }
+        long a = align(nextIo, size);
+        nextIo = a + size;
+        return a;
+    }
+
+    /**
+     * Turns decoding on as a driver's {@code pci_enable_device} + {@code pci_set_master} would:
+     * MEMORY if it has memory BARs (bridges always), IO if it has IO BARs, and MASTER.
+     */
+    public void enable(ProbedFunction f) {
+        int cmd = port.read(f.sbdf().bus(), f.sbdf().devfn(), PciRegs.PCI_COMMAND, 2);
+        boolean mem = f.isBridge() || f.bars().stream().anyMatch(b -> !b.type().equals("io") && !b.type().equals("rom"));
+        boolean io = f.bars().stream().anyMatch(b -> b.type().equals("io") && b.address() != 0);
+        cmd |= PciRegs.PCI_COMMAND_MASTER | (mem ? PciRegs.PCI_COMMAND_MEMORY : 0) | (io ? PciRegs.PCI_COMMAND_IO : 0);
+        port.write(f.sbdf().bus(), f.sbdf().devfn(), PciRegs.PCI_COMMAND, 2, cmd);
+    }
+
+    private static long align(long v, long a) {
+        return (v + a - 1) & -a;
+    }
+}

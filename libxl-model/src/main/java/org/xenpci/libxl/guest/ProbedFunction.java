@@ -1,0 +1,34 @@
+package org.xenpci.libxl.guest;
+
+import java.util.List;
+import org.xenpci.core.pci.Sbdf;
+
+/**
+ * What a reference guest found at one function while probing.
+ *
+ * @param sbdf the address in the guest's own numbering (segment from linux,pci-domain)
+ * @param vendor vendor ID
+ * @param device device ID
+ * @param classCode 24-bit class code (base, sub, prog-if)
+ * @param revision revision ID
+ * @param headerType header type byte as read (bit 7 = multi-function)
+ * @param bars sized BARs and the ROM (index 6 for type 0), with the addresses the guest gave them
+ * @param secondaryBus for a bridge, the secondary bus the guest programmed; else -1
+ * @param subordinateBus for a bridge, the subordinate bus; else -1
+ */
+public record ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, int revision, int headerType,
+        List<ProbedBar> bars, int secondaryBus, int subordinateBus) {
+
+    public ProbedFunction {
+        bars = List.copyOf(bars);
+    }
+
+    /** True for a type-1 (PCI-to-PCI bridge) header. */
+    public boolean isBridge() {
+        return (headerType & 0x7f) == 1;
+    }
+
+    /** A BAR the guest sized: {@code type} is mem32, mem64, io or rom; {@code address} is the PCI bus address it assigned (0 if none). */
+    public record ProbedBar(int index, String type, boolean prefetchable, long size, long address) {
+    }
+}

@@ -5,7 +5,9 @@
  */
 module org.xenpci.armpci {
     requires transitive org.xenpci.core;
+    requires com.fasterxml.jackson.databind;
 
     exports org.xenpci.armpci;
     exports org.xenpci.armpci.hw;
+    exports org.xenpci.armpci.platform;
 }

@@ -1,0 +1,210 @@
+package org.xenpci.vpci;
+
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.Domain;
+import org.xenpci.core.Vcpu;
+import org.xenpci.core.Xen;
+import org.xenpci.core.pci.Sbdf;
+
+/**
+ * The vPCI entry point for one {@link Xen}: attaches/detaches device state
+ * ({@code vpci_assign_device}/{@code vpci_deassign_device}, §3.6) and serves config accesses
+ * by SBDF with the device lookup of §3.3/§3.4 step 1-2.
+ *
+ * <p>Thread-safety: accesses take the domain's {@code pciLock} (read for reads, write for
+ * writes); assign/deassign take it for writing. Callers of assign/deassign also hold Xen's
+ * pcidevs lock, as in Xen.
+ */
+public final class Vpci {
+    private static final Logger LOG = LoggerFactory.getLogger(Vpci.class);
+
+    /**
+     * Where an access goes when no vPCI device matches (§3.3/3.4 step 2): for the hardware domain
+     * the PCI layer reads hardware and drops writes to read-only devices. Guests never reach it.
+     */
+    public interface Passthrough {
+        /** hwdom read of an SBDF without vPCI. */
+        int read(Sbdf machine, int reg, int size);
+
+        /** hwdom write to an SBDF without vPCI. */
+        void write(Sbdf machine, int reg, int size, int value);
+
+        /** Nothing behind: reads all-ones, writes dropped. */
+        Passthrough NONE = new Passthrough() {
+            @Override
+            public int read(Sbdf machine, int reg, int size) {
+                return VpciRegisters.sizeMask(size);
+            }
+
+            @Override
+            public void write(Sbdf machine, int reg, int size, int value) {
+            }
+        };
+    }
+
+    private final Xen xen;
+    private final List<CapabilityEmulator> emulators;
+    private final Passthrough passthrough;
+
+    /**
+     * @param emulators capability emulators in init order (Xen's link order: REBAR, MSI, MSI-X);
+     *        empty models upstream Arm, where none of them is built
+     * @param passthrough hwdom access to devices without vPCI
+     */
+    public Vpci(Xen xen, List<CapabilityEmulator> emulators, Passthrough passthrough) {
+        this.xen = Objects.requireNonNull(xen, "xen");
+        this.emulators = List.copyOf(emulators);
+        this.passthrough = Objects.requireNonNull(passthrough, "passthrough");
+    }
+
+    /** The capability emulators, in order. */
+    public List<CapabilityEmulator> emulators() {
+        return emulators;
+    }
+
+    /**
+     * {@code vpci_assign_device}: creates the device's vPCI state for {@code owner}, assigns the
+     * virtual SBDF (domU), inits the header (§4), the capabilities (§6) and, with
+     * {@code Profile.vpciGuestIdentity}, the guest identity registers. Any failure undoes
+     * everything. The caller decides whether vPCI applies at all ({@code has_vpci}, read-only
+     * devices).
+     *
+     * @param current the vCPU doing the assignment (its exit path runs a deferred hwdom map), or null
+     * @return 0 or a negative errno (-EOPNOTSUPP, -ENOSPC, -EEXIST, -EINVAL, ...)
+     * @throws IllegalStateException if the device already has vPCI state in that domain
+     */
+    public int assignDevice(Domain owner, VpciDeviceSpec spec, Vcpu current) {
+        VpciDomain vd = VpciDomain.of(owner);
+        owner.pciLock().writeLock().lock();
+        try {
+            if (vd.findByMachineSbdf(spec.machine().sbdf()) != null) {
+                throw new IllegalStateException(spec.machine() + " already has vPCI state in " + owner);
+            }
+            VpciDevice dev = new VpciDevice(owner, spec, emulators);
+            synchronized (dev) {
+                if (!dev.hardwareDomainView()) {
+                    int g = vd.topology().assign(spec.machine(), spec.requestedSlot(), xen.profile().vpciGuestTopology());
+                    if (g < 0 && g > -4096) {
+                        LOG.warn("{}: cannot assign a virtual SBDF to {}: rc {}", owner, spec.machine(), g);
+                        return g;
+                    }
+                    dev.guestSbdf(g);
+                }
+                // Visible to modify_bars' overlap scan before init may map (hwdom MEMORY on).
+                vd.add(dev);
+                dev.attached(true);
+                int rc = dev.header().init(dev, current);
+                if (rc == 0) {
+                    rc = VpciCapabilities.init(dev, emulators,
+                            !dev.hardwareDomainView() && xen.profile().vpciGuestIdentity());
+                }
+                if (rc == 0 && !dev.hardwareDomainView() && xen.profile().vpciGuestIdentity()) {
+                    rc = GuestIdentity.init(dev);
+                }
+                if (rc != 0) {
+                    LOG.warn("{}: vPCI init of {} failed: rc {}", owner, spec.machine(), rc);
+                    detach(vd, dev);
+                    return rc;
+                }
+                LOG.debug("{}: vPCI attached {} as {}", owner, spec.machine(),
+                        dev.guestSbdfRecord() == null ? "itself" : dev.guestSbdfRecord());
+                return 0;
+            }
+        } finally {
+            owner.pciLock().writeLock().unlock();
+        }
+    }
+
+    /**
+     * {@code vpci_deassign_device}: frees the virtual slot, runs every capability cleanup (not
+     * hiding), drops all handlers. Mapped BARs are NOT unmapped here (Xen leaves that to the
+     * caller's p2m teardown / the device reset path). No-op if the device has no vPCI state.
+     */
+    public void deassignDevice(Domain owner, Sbdf machine) {
+        VpciDomain vd = owner.extension(VpciDomain.class);
+        if (vd == null) {
+            return;
+        }
+        owner.pciLock().writeLock().lock();
+        try {
+            VpciDevice dev = vd.findByMachineSbdf(machine.sbdf());
+            if (dev != null) {
+                synchronized (dev) {
+                    detach(vd, dev);
+                }
+            }
+        } finally {
+            owner.pciLock().writeLock().unlock();
+        }
+    }
+
+    private void detach(VpciDomain vd, VpciDevice dev) {
+        vd.topology().release(dev.guestSbdf());
+        dev.guestSbdf(VpciDevice.INVALID_SBDF);
+        for (CapabilityEmulator e : emulators) {
+            e.cleanup(dev, false);
+        }
+        dev.registers().clear();
+        dev.attached(false);
+        vd.remove(dev);
+    }
+
+    /** The vPCI state of {@code machine} in {@code owner}, or null. */
+    public VpciDevice device(Domain owner, Sbdf machine) {
+        VpciDomain vd = owner.extension(VpciDomain.class);
+        return vd == null ? null : vd.findByMachineSbdf(machine.sbdf());
+    }
+
+    /**
+     * {@code vpci_read}: a config read by domain {@code d} of {@code size} bytes (1..4) at
+     * {@code reg} of {@code sbdf} (hwdom: machine SBDF; domU: guest SBDF).
+     */
+    public int read(Domain d, Sbdf sbdf, int reg, int size) {
+        d.pciLock().readLock().lock();
+        try {
+            VpciDevice dev = lookup(d, sbdf);
+            if (dev != null) {
+                return dev.read(reg, size);
+            }
+            return d.isHardwareDomain() ? passthrough.read(sbdf, reg, size) : VpciRegisters.sizeMask(size);
+        } finally {
+            d.pciLock().readLock().unlock();
+        }
+    }
+
+    /** {@code vpci_write}: the write counterpart of {@link #read}, by {@code current}'s domain. */
+    public WriteOutcome write(Vcpu current, Sbdf sbdf, int reg, int size, int value) {
+        Domain d = current.domain();
+        d.pciLock().writeLock().lock();
+        try {
+            VpciDevice dev = lookup(d, sbdf);
+            if (dev != null) {
+                return dev.write(current, reg, size, value);
+            }
+            if (d.isHardwareDomain()) {
+                passthrough.write(sbdf, reg, size, value);
+            }
+            return WriteOutcome.NO_EFFECT;
+        } finally {
+            d.pciLock().writeLock().unlock();
+        }
+    }
+
+    private VpciDevice lookup(Domain d, Sbdf sbdf) {
+        int key = sbdf.sbdf();
+        if (d.isHardwareDomain()) {
+            VpciDomain vd = d.extension(VpciDomain.class);
+            VpciDevice dev = vd == null ? null : vd.findByMachineSbdf(key);
+            if (dev == null) {
+                VpciDomain hidden = xen.domXen().extension(VpciDomain.class);
+                dev = hidden == null ? null : hidden.findByMachineSbdf(key);
+            }
+            return dev;
+        }
+        VpciDomain vd = d.extension(VpciDomain.class);
+        return vd == null ? null : vd.findByGuestSbdf(key);
+    }
+}

@@ -1,0 +1,164 @@
+package org.xenpci.vpci;
+
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.Domain;
+import org.xenpci.core.Vcpu;
+import org.xenpci.core.pci.Sbdf;
+import org.xenpci.core.trace.Events;
+import org.xenpci.core.trace.TraceCategory;
+
+/**
+ * One physical function's vPCI state ({@code pdev->vpci}, §3.1): its register table, header
+ * state, guest SBDF, and the way back to its hardware. Created and attached by
+ * {@link Vpci#assignDevice}, detached by {@link Vpci#deassignDevice}.
+ *
+ * <p>Thread-safety: {@link #read} and {@link #write} are synchronized on the device (Xen's
+ * {@code vpci->lock}); callers hold the owner's {@code pciLock} (read for reads, write for
+ * writes), so the lock order is pcidevs lock, pciLock, device. Neither allocates in steady
+ * state.
+ */
+public final class VpciDevice {
+    private static final Logger LOG = LoggerFactory.getLogger(VpciDevice.class);
+
+    /** Xen's INVALID guest SBDF. */
+    public static final int INVALID_SBDF = 0xFFFFFFFF;
+
+    private final Domain owner;
+    private final VpciDeviceSpec spec;
+    private final boolean hwdomView;
+    private final VpciRegisters registers = new VpciRegisters();
+    private final VpciHeader header = new VpciHeader();
+    private final CapabilityEmulator[] emulators;
+    private volatile int guestSbdf = INVALID_SBDF;
+    private volatile boolean attached;
+
+    VpciDevice(Domain owner, VpciDeviceSpec spec, List<CapabilityEmulator> emulators) {
+        this.owner = owner;
+        this.spec = spec;
+        this.hwdomView = owner.isHardwareDomain() || owner.domid() == Domain.DOMID_XEN;
+        this.emulators = emulators.toArray(new CapabilityEmulator[0]);
+    }
+
+    public Domain owner() {
+        return owner;
+    }
+
+    public VpciDeviceSpec spec() {
+        return spec;
+    }
+
+    public Sbdf machineSbdf() {
+        return spec.machine();
+    }
+
+    /** The real config space of this function. */
+    public HardwareConfig hardware() {
+        return spec.hardware();
+    }
+
+    /**
+     * True if unhandled bytes go to hardware (§3.3 step 5): devices of the hardware domain and of
+     * dom_xen (hidden devices, reached through hwdom's view).
+     */
+    public boolean hardwareDomainView() {
+        return hwdomView;
+    }
+
+    /** The register table. */
+    public VpciRegisters registers() {
+        return registers;
+    }
+
+    public VpciHeader header() {
+        return header;
+    }
+
+    /** The packed guest SBDF, or {@link #INVALID_SBDF} (hwdom, or not assigned yet). */
+    public int guestSbdf() {
+        return guestSbdf;
+    }
+
+    void guestSbdf(int v) {
+        guestSbdf = v;
+    }
+
+    /** The guest SBDF as a record, or null if INVALID. */
+    public Sbdf guestSbdfRecord() {
+        int g = guestSbdf;
+        return g == INVALID_SBDF ? null : Sbdf.fromPacked(g);
+    }
+
+    /** True between a successful assign and deassign. */
+    public boolean attached() {
+        return attached;
+    }
+
+    void attached(boolean v) {
+        attached = v;
+    }
+
+    /**
+     * {@code vpci_read} step 3-4 for this device: {@code size} bytes (1..4) at {@code reg}.
+     *
+     * @throws IllegalArgumentException if size is not 1..4 or the access leaves config space
+     */
+    public synchronized int read(int reg, int size) {
+        checkAccess(reg, size);
+        return registers.read(this, reg, size);
+    }
+
+    /**
+     * {@code vpci_write} for this device. A decoding change is handed to {@link VpciMapper}:
+     * applied now while booting (or with a null {@code current}), else deferred on
+     * {@code current}'s exit path.
+     *
+     * @param current the trapping vCPU (may be null outside a vCPU context)
+     * @return the outcome (for tracing and tests); already acted upon
+     * @throws IllegalArgumentException if size is not 1..4 or the access leaves config space
+     */
+    public synchronized WriteOutcome write(Vcpu current, int reg, int size, int value) {
+        checkAccess(reg, size);
+        WriteOutcome o = registers.write(this, reg, size, value);
+        if (o instanceof WriteOutcome.DecodingChanged dc) {
+            VpciMapper.schedule(this, current, dc);
+        }
+        return o;
+    }
+
+    /** True if a capability emulator reports MSI/MSI-X enabled. Allocation-free. */
+    boolean interruptMessagesEnabled() {
+        for (CapabilityEmulator e : emulators) {
+            if (e.messagesEnabled(this)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void warn(String message) {
+        LOG.warn("{}: {}", spec.machine(), message);
+        if (owner.xen().trace().enabled(TraceCategory.FAULT)) {
+            owner.xen().trace().emit(new Events.Warning(owner.domid(), spec.machine() + ": " + message));
+        }
+    }
+
+    void traceDroppedWrite(int reg, int size, int data) {
+        if (owner.xen().trace().enabled(TraceCategory.FAULT)) {
+            owner.xen().trace().emit(new Events.Warning(owner.domid(), spec.machine() + ": dropped guest write of "
+                    + size + " bytes at 0x" + Integer.toHexString(reg) + " = 0x" + Integer.toHexString(data)));
+        }
+    }
+
+    private static void checkAccess(int reg, int size) {
+        if (size < 1 || size > 4 || reg < 0 || reg + size > VpciAccess.CONFIG_SIZE) {
+            throw new IllegalArgumentException("vPCI access of " + size + " bytes at 0x" + Integer.toHexString(reg));
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "vpci " + spec.machine() + " of " + owner;
+    }
+}

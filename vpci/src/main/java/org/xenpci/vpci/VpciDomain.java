@@ -1,0 +1,114 @@
+package org.xenpci.vpci;
+
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.Domain;
+import org.xenpci.core.trace.Events;
+import org.xenpci.core.trace.TraceCategory;
+
+/**
+ * Per-domain vPCI state, kept as a {@link Domain} extension (Xen hangs it off {@code struct
+ * domain}): the domain's devices with vPCI, its {@link VirtualTopology}, and a "crashed" mark
+ * ({@code domain_crash}, which core does not model yet).
+ *
+ * <p>Thread-safety: the device list is an immutable array replaced under the domain's
+ * {@code pciLock} write lock (attach/detach); lookups are allocation-free scans of the current
+ * array and may run under the read lock.
+ */
+public final class VpciDomain {
+    private static final Logger LOG = LoggerFactory.getLogger(VpciDomain.class);
+    private static final VpciDevice[] NONE = new VpciDevice[0];
+
+    private final Domain domain;
+    private final VirtualTopology topology = new VirtualTopology();
+    private volatile VpciDevice[] devices = NONE;
+    private volatile String crashReason;
+
+    VpciDomain(Domain domain) {
+        this.domain = domain;
+    }
+
+    /** The domain's vPCI state, created on first use. */
+    public static VpciDomain of(Domain d) {
+        return d.extension(VpciDomain.class, VpciDomain::new);
+    }
+
+    public Domain domain() {
+        return domain;
+    }
+
+    public VirtualTopology topology() {
+        return topology;
+    }
+
+    /** Devices with vPCI owned by the domain, in attach order. */
+    public List<VpciDevice> devices() {
+        return List.of(devices);
+    }
+
+    VpciDevice[] devicesArray() {
+        return devices;
+    }
+
+    /** The device whose guest SBDF (packed) is {@code guestSbdf}, or null. Allocation-free. */
+    public VpciDevice findByGuestSbdf(int guestSbdf) {
+        for (VpciDevice d : devices) {
+            if (d.guestSbdf() == guestSbdf) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** The device whose machine SBDF (packed) is {@code machineSbdf}, or null. Allocation-free. */
+    public VpciDevice findByMachineSbdf(int machineSbdf) {
+        for (VpciDevice d : devices) {
+            if (d.machineSbdf().sbdf() == machineSbdf) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    synchronized void add(VpciDevice dev) {
+        VpciDevice[] cur = devices;
+        VpciDevice[] next = java.util.Arrays.copyOf(cur, cur.length + 1);
+        next[cur.length] = dev;
+        devices = next;
+    }
+
+    synchronized void remove(VpciDevice dev) {
+        VpciDevice[] cur = devices;
+        int n = 0;
+        VpciDevice[] next = new VpciDevice[cur.length];
+        for (VpciDevice d : cur) {
+            if (d != dev) {
+                next[n++] = d;
+            }
+        }
+        devices = java.util.Arrays.copyOf(next, n);
+    }
+
+    /**
+     * Marks the domain crashed ({@code domain_crash}). Core has no crash state yet, so the mark
+     * lives here; the reason is logged and traced.
+     */
+    public void crash(String reason) {
+        crashReason = reason;
+        LOG.warn("{}: domain_crash: {}", domain, reason);
+        if (domain.xen().trace().enabled(TraceCategory.FAULT)) {
+            domain.xen().trace().emit(new Events.Warning(domain.domid(), "domain_crash: " + reason));
+        }
+    }
+
+    /** True once vPCI crashed the domain. */
+    public boolean crashed() {
+        return crashReason != null;
+    }
+
+    /** Why vPCI crashed the domain, or null. */
+    public String crashReason() {
+        return crashReason;
+    }
+}

@@ -1,0 +1,45 @@
+package org.xenpci.vpci;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.xenpci.core.Domain;
+import org.xenpci.core.DomainConfig;
+import org.xenpci.core.Hardware;
+import org.xenpci.core.PhysicalAddressSpace;
+import org.xenpci.core.Profile;
+import org.xenpci.core.Xen;
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.pci.Sbdf;
+
+/** Test helpers: a booted Xen, device creation, and {@code VPCI_READ_CHECK}-style assertions. */
+final class VpciAssert {
+    private VpciAssert() {
+    }
+
+    static final Profile UPSTREAM_VPCI = Profile.FULL.toBuilder().name("upstream-vpci")
+            .vpciGuestIdentity(false).vpciGuestTopology(false).vpciMsi(false).build();
+
+    static Xen xen(Profile profile) {
+        return Xen.builder().profile(profile)
+                .hardware(new Hardware(Fdt.of(FdtNode.root().build()), new PhysicalAddressSpace())).build();
+    }
+
+    static Domain guest(Xen xen) {
+        return xen.createDomain(DomainConfig.guest("g", 1));
+    }
+
+    /** A bare device (no header init), for register-table tests. */
+    static VpciDevice bareDevice(Domain owner, FakeConfig hw) {
+        return new VpciDevice(owner, VpciDeviceSpec.of(Sbdf.of(1, 0, 0), hw), List.of());
+    }
+
+    /** Asserts a config read of {@code size} bytes at {@code reg} returns exactly {@code expected}. */
+    static void assertConfigRead(VpciDevice dev, int reg, int size, int expected) {
+        int got = dev.read(reg, size);
+        assertThat(Integer.toHexString(got))
+                .as("read of %d bytes at 0x%x of %s", size, reg, dev)
+                .isEqualTo(Integer.toHexString(expected));
+    }
+}

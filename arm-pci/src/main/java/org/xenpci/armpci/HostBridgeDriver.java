@@ -1,7 +1,9 @@
 package org.xenpci.armpci;
 
 import java.util.List;
+import org.xenpci.core.Errno;
 import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.fdt.FdtValueException;
 
 /**
  * A Xen host bridge driver ({@code DT_DEVICE_START(..., DEVICE_PCI_HOSTBRIDGE)} plus its
@@ -61,16 +63,16 @@ public interface HostBridgeDriver {
         @Override
         public int cfgRegIndex(FdtNode node) {
             if (node.property("reg-names").isEmpty()) {
-                return org.xenpci.core.Errno.EINVAL.rc();
+                return Errno.EINVAL.rc();
             }
             List<String> names;
             try {
                 names = node.property("reg-names").get().asStringList();
-            } catch (org.xenpci.core.fdt.FdtValueException e) {
-                return org.xenpci.core.Errno.EINVAL.rc();
+            } catch (FdtValueException e) {
+                return Errno.EINVAL.rc();
             }
             int i = names.indexOf("cfg");
-            return i >= 0 ? i : org.xenpci.core.Errno.ENODATA.rc();
+            return i >= 0 ? i : Errno.ENODATA.rc();
         }
     };
 

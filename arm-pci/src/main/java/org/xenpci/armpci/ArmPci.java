@@ -1,0 +1,105 @@
+package org.xenpci.armpci;
+
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.Domain;
+import org.xenpci.core.Xen;
+import org.xenpci.core.XenExtension;
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.trace.TraceCategory;
+
+/**
+ * The {@link XenExtension} that puts Xen's Arm PCI layer into a booted {@link Xen}:
+ * <ol>
+ *   <li>{@link #init}: {@code pci_init} (DT host bridge discovery) if the runtime gate is open
+ *       ({@code pci-passthrough=on} or the IOMMU enabled; spec 0, 1.1), publishes
+ *       {@link ArmPciLayer}, and registers PHYSDEVOP_pci_device_add/remove/reset (registered
+ *       even with the gate closed: they then return -EOPNOTSUPP);</li>
+ *   <li>{@link #hardwareDomainDeviceTree}: adds {@code linux,pci-domain} to host bridge nodes
+ *       (only with {@code pci-passthrough=on});</li>
+ *   <li>{@link #domainCreated}: maps the hardware domain's host bridge regions (spec 1.7).</li>
+ * </ol>
+ * ACPI is not modelled: discovery is DT only. An IOMMU extension must be added to the builder
+ * BEFORE this one, so that {@code xen.iommuEnabled()} is set when {@code pci_init} runs (Xen
+ * sets up the IOMMU before initcalls).
+ */
+public final class ArmPci implements XenExtension {
+    private static final Logger LOG = LoggerFactory.getLogger(ArmPci.class);
+
+    private final List<HostBridgeDriver> drivers;
+    private volatile ArmPciLayer layer;
+
+    /** With Xen's arm64 host bridge drivers: generic ECAM and ZynqMP NWL. */
+    public ArmPci() {
+        this(HostBridgeDriver.DEFAULTS);
+    }
+
+    /** With an explicit driver list, probed in the given order. */
+    public ArmPci(List<HostBridgeDriver> drivers) {
+        this.drivers = List.copyOf(drivers);
+    }
+
+    /** The layer once {@link #init} has run. */
+    public Optional<ArmPciLayer> layer() {
+        return Optional.ofNullable(layer);
+    }
+
+    @Override
+    public void init(Xen xen) {
+        boolean gate = xen.bootOptions().pciPassthrough() || xen.iommuEnabled();
+        PciDomainNumbering numbering = new PciDomainNumbering();
+        HostBridgeDiscovery.Result found = new HostBridgeDiscovery.Result(List.of(), Optional.empty());
+        if (gate) {
+            found = new HostBridgeDiscovery(drivers, numbering, xen.trace()).discover(xen.hardware().deviceTree());
+        } else {
+            LOG.debug("pci_init: PCI passthrough disabled and no IOMMU; no host bridges probed");
+        }
+        HostBridges bridges = new HostBridges(found.bridges());
+        PciConf conf = new HostPciConf(bridges, xen.hardware().addressSpace(), xen.profile().pciErrValueQuirk());
+        PdevRegistry pdevs = new PdevRegistry(xen.pcidevsLock(), conf);
+        if (gate) {
+            // pci_init creates segment 0 up front (it panics if it cannot).
+            xen.pcidevsLock().lock();
+            try {
+                pdevs.segment(0);
+            } finally {
+                xen.pcidevsLock().unlock();
+            }
+        }
+        ArmPciLayer l = new ArmPciLayer(gate, bridges, conf, pdevs, found.failure().orElse(null), numbering);
+        if (xen.trace().enabled(TraceCategory.DEVICE)) {
+            for (HostBridge b : bridges.all()) {
+                xen.trace().emit(new ArmPciEvents.HostBridgeRegistered(b.path(), b.segment(), b.cfg().physBase(),
+                        b.cfg().size(), b.cfg().busStart(), b.cfg().busEnd()));
+            }
+        }
+        xen.publish(ArmPciLayer.class, l);
+        new PhysdevOps(xen, l).register();
+        this.layer = l;
+    }
+
+    @Override
+    public Fdt hardwareDomainDeviceTree(Xen xen, Fdt dt) {
+        if (!xen.bootOptions().pciPassthrough()) {
+            return dt;
+        }
+        return LinuxPciDomainFixup.apply(dt, requireLayer());
+    }
+
+    @Override
+    public void domainCreated(Domain domain) {
+        if (domain.isHardwareDomain()) {
+            HwdomPciMappings.map(domain, requireLayer(), domain.xen().profile().vpciHardwareDomain());
+        }
+    }
+
+    private ArmPciLayer requireLayer() {
+        ArmPciLayer l = layer;
+        if (l == null) {
+            throw new IllegalStateException("ArmPci used before init");
+        }
+        return l;
+    }
+}

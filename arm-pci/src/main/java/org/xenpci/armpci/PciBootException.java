@@ -1,0 +1,72 @@
+package org.xenpci.armpci;
+
+/**
+ * Boot cannot continue because of the host device tree: the places where real Xen panics
+ * ({@code BUG()}), fails dom0 construction, or would run a driver this model does not have.
+ * Thrown from {@code Xen.builder().build()}; the message names the offending DT node.
+ */
+public class PciBootException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    private final String nodePath;
+
+    public PciBootException(String nodePath, String message) {
+        super(message);
+        this.nodePath = nodePath;
+    }
+
+    /** Absolute path of the DT node at fault. */
+    public String nodePath() {
+        return nodePath;
+    }
+
+    /**
+     * A host bridge node's {@code linux,pci-domain} style is inconsistent with the bridges probed
+     * before it (some have the property, some do not). Xen hits {@code BUG()} in
+     * {@code pci_host_common_probe}: a hypervisor panic at boot (spec 1.3).
+     */
+    public static final class InconsistentPciDomain extends PciBootException {
+        private static final long serialVersionUID = 1L;
+
+        public InconsistentPciDomain(String nodePath) {
+            super(nodePath, "Inconsistent \"linux,pci-domain\" property in DT at " + nodePath
+                    + ": host bridges must either all carry linux,pci-domain or none; Xen would BUG() here");
+        }
+    }
+
+    /**
+     * A host bridge Xen would probe with a driver xenpci does not model (R-Car Gen4 over
+     * DesignWare, spec 1.1 step 3). Refused rather than silently skipped, because Xen would
+     * register it.
+     */
+    public static final class HostBridgeNotModelled extends PciBootException {
+        private static final long serialVersionUID = 1L;
+
+        public HostBridgeNotModelled(String nodePath, String compatible) {
+            super(nodePath, "host bridge " + nodePath + " (compatible \"" + compatible
+                    + "\") would be probed by Xen's R-Car Gen4/DesignWare driver, which xenpci does not model");
+        }
+    }
+
+    /**
+     * Dom0 DT construction needs a {@code linux,pci-domain} number for a host bridge node and none
+     * is available ({@code handle_linux_pci_domain} returns -FDT_ERR_NOTFOUND; dom0 creation
+     * fails, spec 1.3).
+     */
+    public static final class PciDomainUnavailable extends PciBootException {
+        private static final long serialVersionUID = 1L;
+
+        public PciDomainUnavailable(String nodePath) {
+            super(nodePath, "Can't assign PCI segment to " + nodePath
+                    + ": no linux,pci-domain number available (-FDT_ERR_NOTFOUND); dom0 device tree creation fails");
+        }
+    }
+
+    /** A 1:1 mapping Xen needs in the hardware domain's p2m could not be made (Xen panics building dom0). */
+    public static final class HwdomMappingFailed extends PciBootException {
+        private static final long serialVersionUID = 1L;
+
+        public HwdomMappingFailed(String nodePath, String message) {
+            super(nodePath, message);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package org.xenpci.armpci;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.xenpci.core.Domain;
+import org.xenpci.core.pci.Sbdf;
+
+/**
+ * A PCI device Xen knows about ({@code struct pci_dev}): created by PHYSDEVOP_pci_device_add,
+ * owned by at most one domain, freed by PHYSDEVOP_pci_device_remove.
+ *
+ * <p>Thread-safety: every mutable field is guarded by Xen's pcidevs lock
+ * ({@code Xen.pcidevsLock()}); mutators check that the caller holds it. {@link #owner()} is
+ * volatile so that a holder of the owner's {@code pciLock} may read it without the pcidevs lock.
+ */
+public final class Pdev {
+    private final Sbdf sbdf;
+    private final PdevType type;
+    private final java.util.concurrent.locks.ReentrantLock pcidevsLock;
+    private volatile Domain owner;
+    private boolean isExtfn;
+    private boolean isVirtfn;
+    private Pdev physfn;
+    private final List<Pdev> vfs = new ArrayList<>();
+    private boolean broken;
+    private boolean quarantine;
+    private final int phantomStride;
+
+    Pdev(Sbdf sbdf, PdevType type, int phantomStride, java.util.concurrent.locks.ReentrantLock pcidevsLock) {
+        this.sbdf = Objects.requireNonNull(sbdf, "sbdf");
+        this.type = Objects.requireNonNull(type, "type");
+        this.phantomStride = phantomStride;
+        this.pcidevsLock = pcidevsLock;
+    }
+
+    /** The machine SBDF. */
+    public Sbdf sbdf() {
+        return sbdf;
+    }
+
+    /** Classification made when the pdev was first allocated. */
+    public PdevType type() {
+        return type;
+    }
+
+    /** The owning domain ({@code pdev->domain}), or null (never assigned, or left ownerless by a failed add). */
+    public Domain owner() {
+        return owner;
+    }
+
+    /** {@code info.is_extfn}: an ARI extended function (flag XEN_PCI_DEV_EXTFN, or inherited from the PF). */
+    public boolean isExtfn() {
+        return isExtfn;
+    }
+
+    /** {@code info.is_virtfn}: an SR-IOV virtual function. */
+    public boolean isVirtfn() {
+        return isVirtfn;
+    }
+
+    /** The physical function of a VF (null otherwise). */
+    public Pdev physfn() {
+        return physfn;
+    }
+
+    /** The VFs linked to this PF, in link order (a snapshot; caller holds the pcidevs lock for a stable view). */
+    public List<Pdev> virtfns() {
+        return List.copyOf(vfs);
+    }
+
+    /** {@code pdev->broken}: can no longer be assigned to a domU (-EBADF). */
+    public boolean broken() {
+        return broken;
+    }
+
+    /** {@code pdev->quarantine}: assigned to dom_io by the toolstack. */
+    public boolean quarantine() {
+        return quarantine;
+    }
+
+    /** {@code pdev->phantom_stride}: 0 (none), or 1, 2, 4 from the PCIe DEVCAP phantom-functions field. */
+    public int phantomStride() {
+        return phantomStride;
+    }
+
+    /** Marks the device broken. Caller holds the pcidevs lock. */
+    public void markBroken() {
+        requireLock();
+        broken = true;
+    }
+
+    /** Sets the quarantine flag (assignment to dom_io). Caller holds the pcidevs lock. */
+    public void quarantine(boolean on) {
+        requireLock();
+        quarantine = on;
+    }
+
+    void owner(Domain d) {
+        requireLock();
+        owner = d;
+    }
+
+    void info(boolean extfn, boolean virtfn) {
+        requireLock();
+        isExtfn = extfn;
+        isVirtfn = virtfn;
+    }
+
+    /** Links this VF to its PF (first time only) and inherits the PF's is_extfn. */
+    void linkPhysfn(Pdev pf) {
+        requireLock();
+        if (physfn == null) {
+            physfn = pf;
+            pf.vfs.add(this);
+        }
+        isExtfn = pf.isExtfn;
+    }
+
+    void unlinkFromPhysfn() {
+        if (physfn != null) {
+            physfn.vfs.remove(this);
+            physfn = null;
+        }
+    }
+
+    boolean hasVfs() {
+        return !vfs.isEmpty();
+    }
+
+    private void requireLock() {
+        if (!pcidevsLock.isHeldByCurrentThread()) {
+            throw new IllegalStateException("pdev " + sbdf + " changed without holding the pcidevs lock");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "pdev " + sbdf + " " + type + (owner == null ? " (no owner)" : " owned by " + owner);
+    }
+}

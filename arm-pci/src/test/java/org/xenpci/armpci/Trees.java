@@ -1,0 +1,96 @@
+package org.xenpci.armpci;
+
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.fdt.FdtProperty;
+
+/** Host device trees for the tests, from the facts in interop.md (QEMU 7.2 virt, ZCU102). */
+final class Trees {
+    static final long QEMU_ECAM = 0x40_1000_0000L;
+    static final long QEMU_ECAM_SIZE = 0x1000_0000L;
+    static final long ZYNQMP_ECAM = 0x80_0000_0000L;
+    static final long ZYNQMP_ECAM_SIZE = 0x100_0000L;
+
+    private Trees() {
+    }
+
+    static FdtNode.Builder root() {
+        return FdtNode.root().property(FdtProperty.u32("#address-cells", 2)).property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.string("compatible", "linux,dummy-virt"));
+    }
+
+    /** QEMU virt's {@code /pcie@10000000} as QEMU 7.2 emits it (gic-version=3, its=on). */
+    static FdtNode.Builder qemuPcie() {
+        return FdtNode.builder("pcie@10000000")
+                .property(FdtProperty.u32("interrupt-map-mask", 0x1800, 0, 0, 7))
+                .property(FdtProperty.u32("#interrupt-cells", 1))
+                .property(FdtProperty.u32("ranges",
+                        0x01000000, 0, 0, 0, 0x3eff0000, 0, 0x10000,
+                        0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000,
+                        0x03000000, 0x80, 0, 0x80, 0, 0x80, 0))
+                .property(FdtProperty.u32("reg", 0x40, 0x10000000, 0, 0x10000000))
+                .property(FdtProperty.u32("msi-map", 0, 0x8003, 0, 0x10000))
+                .property(FdtProperty.empty("dma-coherent"))
+                .property(FdtProperty.u32("bus-range", 0, 0xff))
+                .property(FdtProperty.u32("linux,pci-domain", 0))
+                .property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.u32("#address-cells", 3))
+                .property(FdtProperty.string("device_type", "pci"))
+                .property(FdtProperty.string("compatible", "pci-host-ecam-generic"));
+    }
+
+    /** A host tree with dom0 RAM at 0x4000_0000 + 256 MiB and QEMU's PCIe node. */
+    static Fdt qemuVirt() {
+        return Fdt.of(root().child(memory(0x4000_0000L, 0x1000_0000L)).child(qemuPcie()).build());
+    }
+
+    static FdtNode memory(long base, long size) {
+        return FdtNode.builder("memory@" + Long.toHexString(base)).property(FdtProperty.string("device_type", "memory"))
+                .property(FdtProperty.u64("reg", base, size)).build();
+    }
+
+    /** ZCU102's {@code /axi/pcie@fd0e0000} (16 MiB cfg, no linux,pci-domain). */
+    static FdtNode.Builder zynqmpPcie() {
+        return FdtNode.builder("pcie@fd0e0000")
+                .property(FdtProperty.u32("#address-cells", 3))
+                .property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.string("compatible", "xlnx,nwl-pcie-2.11"))
+                .property(FdtProperty.string("device_type", "pci"))
+                .property(FdtProperty.u32("msi-parent", 0x19))
+                .property(FdtProperty.empty("msi-controller"))
+                .property(FdtProperty.u32("reg", 0, 0xfd0e0000, 0, 0x1000, 0, 0xfd480000, 0, 0x1000, 0x80, 0, 0, 0x1000000))
+                .property(FdtProperty.strings("reg-names", "breg", "pcireg", "cfg"))
+                .property(FdtProperty.u32("ranges",
+                        0x02000000, 0, 0xe0000000, 0, 0xe0000000, 0, 0x10000000,
+                        0x43000000, 6, 0, 6, 0, 2, 0))
+                .property(FdtProperty.u32("bus-range", 0, 0xff))
+                .property(FdtProperty.string("status", "okay"))
+                .property(FdtProperty.u32("phandle", 0x19));
+    }
+
+    static FdtNode.Builder axi() {
+        return FdtNode.builder("axi").property(FdtProperty.string("compatible", "simple-bus"))
+                .property(FdtProperty.u32("#address-cells", 2)).property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.empty("ranges"));
+    }
+
+    /** A ZCU102-like host tree: RAM at 0 + 2 GiB, {@code /axi/pcie@fd0e0000}. */
+    static Fdt zynqmp() {
+        return Fdt.of(root().child(memory(0, 0x8000_0000L)).child(axi().child(zynqmpPcie())).build());
+    }
+
+    /** A generic ECAM bridge {@code pcie@<ecam>} with a one-page-per-bus window and optional pci-domain. */
+    static FdtNode.Builder generic(long ecam, int busStart, int busEnd, Integer domain) {
+        FdtNode.Builder b = FdtNode.builder("pcie@" + Long.toHexString(ecam))
+                .property(FdtProperty.string("compatible", "pci-host-ecam-generic"))
+                .property(FdtProperty.string("device_type", "pci"))
+                .property(FdtProperty.u32("#address-cells", 3))
+                .property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.u64("reg", ecam, (long) (busEnd - busStart + 1) << 20))
+                .property(FdtProperty.u32("bus-range", busStart, busEnd));
+        if (domain != null) {
+            b.property(FdtProperty.u32("linux,pci-domain", domain));
+        }
+        return b;
+    }
+}

@@ -8,4 +8,5 @@ module org.xenpci.libxl {
     requires com.fasterxml.jackson.databind;
 
     exports org.xenpci.libxl.config;
+    exports org.xenpci.libxl.dt;
 }

@@ -9,4 +9,5 @@ module org.xenpci.libxl {
 
     exports org.xenpci.libxl.config;
     exports org.xenpci.libxl.dt;
+    exports org.xenpci.libxl.json;
 }

@@ -1,0 +1,13 @@
+/**
+ * The toolstack model: xl.cfg and {@code PCI_SPEC_STRING} parsing ({@code org.xenpci.libxl.config}),
+ * libxl's JSON form of a domain config ({@code org.xenpci.libxl.json}) and the guest device tree
+ * builder with the guest memory map ({@code org.xenpci.libxl.dt}).
+ */
+module org.xenpci.libxl {
+    requires transitive org.xenpci.vpci;
+    requires com.fasterxml.jackson.databind;
+
+    exports org.xenpci.libxl.config;
+    exports org.xenpci.libxl.dt;
+    exports org.xenpci.libxl.json;
+}

@@ -6,8 +6,11 @@
 module org.xenpci.libxl {
     requires transitive org.xenpci.vpci;
     requires com.fasterxml.jackson.databind;
+    requires static ch.qos.logback.classic;
 
     exports org.xenpci.libxl.config;
     exports org.xenpci.libxl.dt;
     exports org.xenpci.libxl.json;
+    exports org.xenpci.libxl.guest;
+    exports org.xenpci.libxl.cli;
 }

@@ -163,13 +163,21 @@ public final class Vpci {
      * {@code reg} of {@code sbdf} (hwdom: machine SBDF; domU: guest SBDF).
      */
     public int read(Domain d, Sbdf sbdf, int reg, int size) {
+        return read(d, sbdf.sbdf(), reg, size);
+    }
+
+    /**
+     * {@link #read(Domain, Sbdf, int, int)} keyed by Xen's packed SBDF ({@code seg << 16 | bdf}):
+     * the allocation-free form the ECAM trap handlers use.
+     */
+    public int read(Domain d, int sbdf, int reg, int size) {
         d.pciLock().readLock().lock();
         try {
             VpciDevice dev = lookup(d, sbdf);
             if (dev != null) {
                 return dev.read(reg, size);
             }
-            return d.isHardwareDomain() ? passthrough.read(sbdf, reg, size) : VpciRegisters.sizeMask(size);
+            return d.isHardwareDomain() ? passthrough.read(Sbdf.fromPacked(sbdf), reg, size) : VpciRegisters.sizeMask(size);
         } finally {
             d.pciLock().readLock().unlock();
         }
@@ -177,6 +185,11 @@ public final class Vpci {
 
     /** {@code vpci_write}: the write counterpart of {@link #read}, by {@code current}'s domain. */
     public WriteOutcome write(Vcpu current, Sbdf sbdf, int reg, int size, int value) {
+        return write(current, sbdf.sbdf(), reg, size, value);
+    }
+
+    /** {@link #write(Vcpu, Sbdf, int, int, int)} keyed by Xen's packed SBDF (allocation-free). */
+    public WriteOutcome write(Vcpu current, int sbdf, int reg, int size, int value) {
         Domain d = current.domain();
         d.pciLock().writeLock().lock();
         try {
@@ -185,7 +198,7 @@ public final class Vpci {
                 return dev.write(current, reg, size, value);
             }
             if (d.isHardwareDomain()) {
-                passthrough.write(sbdf, reg, size, value);
+                passthrough.write(Sbdf.fromPacked(sbdf), reg, size, value);
             }
             return WriteOutcome.NO_EFFECT;
         } finally {
@@ -193,8 +206,7 @@ public final class Vpci {
         }
     }
 
-    private VpciDevice lookup(Domain d, Sbdf sbdf) {
-        int key = sbdf.sbdf();
+    private VpciDevice lookup(Domain d, int key) {
         if (d.isHardwareDomain()) {
             VpciDomain vd = d.extension(VpciDomain.class);
             VpciDevice dev = vd == null ? null : vd.findByMachineSbdf(key);

@@ -1,2 +1,0 @@
-/** The toolstack model and the xenpci CLI. */
-package org.xenpci.libxl;

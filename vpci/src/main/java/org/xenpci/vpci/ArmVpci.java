@@ -1,0 +1,152 @@
+package org.xenpci.vpci;
+
+import java.util.List;
+import org.xenpci.armpci.ArmPciLayer;
+import org.xenpci.armpci.EcamWindow;
+import org.xenpci.armpci.HostBridge;
+import org.xenpci.armpci.PciConf;
+import org.xenpci.armpci.Pdev;
+import org.xenpci.armpci.PdevListener;
+import org.xenpci.armpci.PdevType;
+import org.xenpci.core.Domain;
+import org.xenpci.core.Xen;
+import org.xenpci.core.XenExtension;
+import org.xenpci.core.pci.Sbdf;
+
+/**
+ * vPCI on Arm as a {@link XenExtension} (xen/arch/arm/vpci.c {@code domain_vpci_init} plus the
+ * common attach points): creates the {@link Vpci} service, hooks the pdev lifecycle so devices
+ * get vPCI state when added or assigned, and registers the ECAM trap handlers.
+ *
+ * <p>{@code has_vpci(d)} is decided by the profile: the hardware domain when
+ * {@link org.xenpci.core.Profile#vpciHardwareDomain()}, guests when
+ * {@link org.xenpci.core.Profile#vpciGuest()} (both false upstream, where this extension then
+ * registers nothing and every attach is a no-op returning 0, as Xen 4.23). Must be added to the
+ * {@code Xen} builder after {@code ArmPci}.
+ */
+public final class ArmVpci implements XenExtension {
+    /** {@code GUEST_VPCI_ECAM_BASE}. */
+    public static final long GUEST_VPCI_ECAM_BASE = 0x10000000L;
+    /** {@code GUEST_VPCI_ECAM_SIZE}: 256 buses x 32 devices x 8 functions x 4 KiB. */
+    public static final long GUEST_VPCI_ECAM_SIZE = 0x10000000L;
+
+    private final List<CapabilityEmulator> emulators;
+    private volatile Vpci vpci;
+    private volatile ArmPciLayer pci;
+    private volatile Xen xen;
+
+    /** With the capability emulators the profile allows (none yet: MSI/MSI-X are a later step). */
+    public ArmVpci() {
+        this(List.of());
+    }
+
+    /** With an explicit capability emulator list, initialised in this order. */
+    public ArmVpci(List<CapabilityEmulator> emulators) {
+        this.emulators = List.copyOf(emulators);
+    }
+
+    @Override
+    public void init(Xen x) {
+        this.xen = x;
+        this.pci = x.service(ArmPciLayer.class).orElseThrow(
+                () -> new IllegalStateException("ArmVpci needs the ArmPci extension to be added before it"));
+        PciConf conf = pci.conf();
+        this.vpci = new Vpci(x, emulators, new Vpci.Passthrough() {
+            @Override
+            public int read(Sbdf machine, int reg, int size) {
+                return conf.read(machine, reg, size);
+            }
+
+            @Override
+            public void write(Sbdf machine, int reg, int size, int value) {
+                conf.write(machine, reg, size, value);
+            }
+        });
+        x.publish(Vpci.class, vpci);
+        pci.addListener(new Attach());
+    }
+
+    /** The vPCI service (after boot). */
+    public Vpci vpci() {
+        return vpci;
+    }
+
+    /** Xen's {@code has_vpci(d)} under this profile. */
+    public static boolean hasVpci(Domain d) {
+        if (d.isSystemDomain()) {
+            return false;
+        }
+        return d.isHardwareDomain() ? d.xen().profile().vpciHardwareDomain() : d.xen().profile().vpciGuest();
+    }
+
+    @Override
+    public void domainCreated(Domain d) {
+        if (!hasVpci(d)) {
+            return;
+        }
+        if (d.isHardwareDomain()) {
+            // One handler per host bridge config window (and child window), at the host address:
+            // the hardware domain is direct-mapped.
+            for (HostBridge b : pci.hostBridges().all()) {
+                trap(d, b, b.cfg());
+                b.childCfg().ifPresent(w -> trap(d, b, w));
+            }
+        } else if (d.iommuEnabled()) {
+            // libxl gives the guest a vPCI node only when it has pci= devices, which is also when
+            // it creates the domain with CDF_iommu; the trap follows the same rule.
+            d.p2m().addTrap(GUEST_VPCI_ECAM_BASE, GUEST_VPCI_ECAM_SIZE,
+                    new EcamTrap(vpci, "vpci-ecam", GUEST_VPCI_ECAM_BASE, 0, 0, xen.trace()));
+        }
+    }
+
+    private void trap(Domain d, HostBridge b, EcamWindow w) {
+        d.p2m().addTrap(w.physBase(), w.size(),
+                new EcamTrap(vpci, "vpci-ecam " + b.path(), w.physBase(), b.segment(), w.busStart(), xen.trace()));
+    }
+
+    /** The pdev lifecycle hooks: {@code vpci_assign_device} / {@code vpci_deassign_device}. */
+    private final class Attach implements PdevListener {
+        @Override
+        public int vpciAssign(Pdev pdev) {
+            Domain owner = pdev.owner();
+            if (owner == null || !hasVpci(owner)) {
+                return 0;
+            }
+            Sbdf sbdf = pdev.sbdf();
+            PciConf conf = pci.conf();
+            HardwareConfig hw = new HardwareConfig() {
+                @Override
+                public int read(int reg, int size) {
+                    return conf.read(sbdf, reg, size);
+                }
+
+                @Override
+                public void write(int reg, int size, int value) {
+                    conf.write(sbdf, reg, size, value);
+                }
+            };
+            // Conventional PCI functions have 256 bytes of config space; PCIe ones 4 KiB.
+            boolean ext = pdev.type() == PdevType.PCIE_ENDPOINT || pdev.type() == PdevType.PCIE_BRIDGE
+                    || pdev.type() == PdevType.PCI2PCIE_BRIDGE || pdev.type() == PdevType.PCIE2PCI_BRIDGE;
+            VpciDeviceSpec spec = VpciDeviceSpec.of(sbdf, hw).withExtendedConfig(ext)
+                    .withCheckBar((m, start, end) -> pci.pciCheckBar(m, start, end));
+            int rc = vpci.assignDevice(owner, spec, null);
+            if (xen.trace().enabled(org.xenpci.core.trace.TraceCategory.DEVICE)) {
+                xen.trace().emit(new VpciEvents.Attached(owner.domid(), sbdf, true, rc));
+            }
+            return rc;
+        }
+
+        @Override
+        public void vpciDeassign(Pdev pdev) {
+            Domain owner = pdev.owner();
+            if (owner == null || vpci.device(owner, pdev.sbdf()) == null) {
+                return;
+            }
+            vpci.deassignDevice(owner, pdev.sbdf());
+            if (xen.trace().enabled(org.xenpci.core.trace.TraceCategory.DEVICE)) {
+                xen.trace().emit(new VpciEvents.Attached(owner.domid(), pdev.sbdf(), false, 0));
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package org.xenpci.core.fdt;
+
+/**
+ * One entry of the memory reservation block (Devicetree Specification v0.4, 5.3): a physical
+ * range the client program must not use for general allocations.
+ *
+ * <p>Both values are unsigned 64-bit numbers stored in a {@code long}; use
+ * {@link Long#toUnsignedString(long)} to print them.
+ *
+ * @param address physical start address, in bytes
+ * @param size    length, in bytes
+ */
+public record MemReserve(long address, long size) {
+    @Override
+    public String toString() {
+        return "MemReserve[0x" + Long.toHexString(address) + " +0x" + Long.toHexString(size) + "]";
+    }
+}

@@ -50,7 +50,12 @@ public final class FdtReader {
      * @throws FdtFormatException if the blob is malformed or exceeds a limit
      */
     public static Fdt read(byte[] blob) {
-        return new Parser(blob).parse();
+        return read(blob, MAX_DEPTH, MAX_ITEMS);
+    }
+
+    /** Parses with other limits; lets tests reach the limits with small blobs. */
+    static Fdt read(byte[] blob, int maxDepth, int maxItems) {
+        return new Parser(blob, maxDepth, maxItems).parse();
     }
 
     /** One parse; holds the positions discovered in the header. */
@@ -63,9 +68,13 @@ public final class FdtReader {
         private long stringsStart;
         private long stringsEnd;
         private final Map<Integer, String> nameCache = new HashMap<>();
+        private final int maxDepth;
+        private final int maxItems;
 
-        Parser(byte[] blob) {
+        Parser(byte[] blob, int maxDepth, int maxItems) {
             this.b = blob;
+            this.maxDepth = maxDepth;
+            this.maxItems = maxItems;
         }
 
         Fdt parse() {
@@ -194,8 +203,8 @@ public final class FdtReader {
                         } else if (!FdtNames.isValidNodeName(name)) {
                             throw fail(Reason.INVALID_NAME, pos, "invalid node name '" + name + "'");
                         }
-                        if (open.size() >= MAX_DEPTH) {
-                            throw fail(Reason.DEPTH_LIMIT, tokenPos, "nodes nested deeper than " + MAX_DEPTH);
+                        if (open.size() >= maxDepth) {
+                            throw fail(Reason.DEPTH_LIMIT, tokenPos, "nodes nested deeper than " + maxDepth);
                         }
                         count(tokenPos);
                         open.push(FdtNode.builder(name));
@@ -305,8 +314,8 @@ public final class FdtReader {
         }
 
         private void count(long pos) {
-            if (++items > MAX_ITEMS) {
-                throw fail(Reason.COUNT_LIMIT, pos, "more than " + MAX_ITEMS + " nodes, properties and reservations");
+            if (++items > maxItems) {
+                throw fail(Reason.COUNT_LIMIT, pos, "more than " + maxItems + " nodes, properties and reservations");
             }
         }
 

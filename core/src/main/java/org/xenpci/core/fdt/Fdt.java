@@ -143,6 +143,16 @@ public record Fdt(FdtNode root, List<MemReserve> memReserves, int bootCpuidPhys)
         return new Fdt(root, reserves, bootCpuidPhys);
     }
 
+    /**
+     * Returns a copy with another boot CPU.
+     *
+     * @param cpuid the new {@code boot_cpuid_phys}
+     * @return the modified tree
+     */
+    public Fdt withBootCpuid(int cpuid) {
+        return new Fdt(root, memReserves, cpuid);
+    }
+
     private static FdtNode replaceAt(FdtNode node, List<String> comps, int i, FdtNode replacement, String path) {
         if (i == comps.size()) {
             return replacement;

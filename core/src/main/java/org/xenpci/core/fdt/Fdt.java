@@ -25,6 +25,9 @@ public record Fdt(FdtNode root, List<MemReserve> memReserves, int bootCpuidPhys)
     /**
      * Validates and copies.
      *
+     * @param root          root node (empty name)
+     * @param memReserves   memory reservation entries, copied
+     * @param bootCpuidPhys {@code boot_cpuid_phys} header field
      * @throws FdtTreeException if the root node has a non-empty name
      */
     public Fdt {

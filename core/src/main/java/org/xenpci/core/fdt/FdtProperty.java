@@ -23,6 +23,8 @@ public record FdtProperty(String name, byte[] value) {
     /**
      * Validates and copies.
      *
+     * @param name  property name
+     * @param value raw value bytes, copied
      * @throws FdtTreeException if the name is invalid
      */
     public FdtProperty {

@@ -28,6 +28,10 @@ import org.xenpci.core.fdt.FdtFormatException.Reason;
  *       ({@link Reason#DATA_AFTER_END}): dtc never emits them, and accepting them would make
  *       {@code write(read(blob))} silently lose data.</li>
  *   <li>{@code FDT_NOP} is skipped wherever a token may appear.</li>
+ *   <li>The memory reservation map ends at the first entry whose address and size are both 0
+ *       (spec 5.3.2). dtc's blob reader and libfdt's {@code fdt_num_mem_rsv} stop earlier, at
+ *       the first entry of size 0; such entries are kept here so that blobs dtc compiled from
+ *       {@code /memreserve/ addr 0;} still round-trip byte for byte.</li>
  *   <li>Defensive limits against hostile blobs: at most {@link #MAX_DEPTH} nested nodes and
  *       {@link #MAX_ITEMS} nodes, properties and reservation entries in total.</li>
  * </ul>

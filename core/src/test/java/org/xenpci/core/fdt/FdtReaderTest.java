@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.xenpci.core.fdt.FdtFormatException.Reason;
 
-@DisplayName("The reader rejects malformed blobs with the exact offset and reason")
-class FdtReaderMalformedTest {
+@DisplayName("The reader: strict on malformed blobs (exact offset and reason), tolerant where the spec allows")
+class FdtReaderTest {
     private static final int BEGIN = 1;
     private static final int END_NODE = 2;
     private static final int PROP = 3;
@@ -203,6 +203,25 @@ class FdtReaderMalformedTest {
     @DisplayName("a version 18 blob compatible back to 16 is accepted")
     void laterCompatibleVersion() {
         assertThat(FdtReader.read(withU32(small(), 0x14, 18))).isEqualTo(Blobs.smallTree());
+    }
+
+    @Test
+    @DisplayName("a zero-size reservation is an entry, not the terminator; only address and size both 0 end the map")
+    void zeroSizeReservationIsKept() {
+        Fdt tree = Blobs.smallTree().withMemReserves(java.util.List.of(
+                new MemReserve(0x80000000L, 0), new MemReserve(0x1000, 0x2000)));
+        byte[] b = FdtWriter.write(tree);
+        assertThat(FdtReader.read(b).memReserves()).containsExactly(
+                new MemReserve(0x80000000L, 0), new MemReserve(0x1000, 0x2000));
+    }
+
+    @Test
+    @DisplayName("boot_cpuid_phys and 64-bit reservations come back unchanged")
+    void headerValues() {
+        Fdt tree = new Fdt(Blobs.smallTree().root(), java.util.List.of(new MemReserve(-1L, 0x7fff_ffff_ffffL)), 0xc0000003);
+        Fdt back = FdtReader.read(FdtWriter.write(tree));
+        assertThat(back.bootCpuidPhys()).isEqualTo(0xc0000003);
+        assertThat(back.memReserves()).containsExactly(new MemReserve(0xffff_ffff_ffff_ffffL, 0x7fff_ffff_ffffL));
     }
 
     private static Fdt nested(int levelsBelowRoot) {

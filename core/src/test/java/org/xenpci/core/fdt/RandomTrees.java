@@ -35,6 +35,57 @@ final class RandomTrees {
         return new Fdt(node("", 0), reserves, random.nextInt(3) == 0 ? random.nextInt() : 0);
     }
 
+    /**
+     * A random tree in which some nodes are clock providers (explicit {@code phandle} and
+     * {@code #clock-cells}) and others consume them through {@code clocks}, so the DTS writer's
+     * labels and references are exercised.
+     */
+    Fdt treeWithPhandles() {
+        Fdt fdt = tree();
+        List<String> paths = new ArrayList<>(fdt.paths().subList(1, fdt.paths().size()));
+        if (paths.size() < 2) {
+            return fdt;
+        }
+        int providers = 1 + random.nextInt(Math.min(4, paths.size() - 1));
+        int[] phandles = new int[providers];
+        int[] argCounts = new int[providers];
+        for (int i = 0; i < providers; i++) {
+            String path = paths.remove(random.nextInt(paths.size()));
+            phandles[i] = 1 + random.nextInt(0x10000);
+            for (int j = 0; j < i; j++) {
+                if (phandles[j] == phandles[i]) {
+                    phandles[i]++;
+                    j = -1;
+                }
+            }
+            argCounts[i] = random.nextInt(3);
+            FdtNode n = fdt.node(path).orElseThrow();
+            fdt = fdt.with(path, n.toBuilder()
+                    .setProperty(FdtProperty.u32("#clock-cells", argCounts[i]))
+                    .setProperty(FdtProperty.u32("phandle", phandles[i]))
+                    .build());
+        }
+        for (String path : paths) {
+            if (random.nextBoolean()) {
+                continue;
+            }
+            List<Integer> cells = new ArrayList<>();
+            int entries = 1 + random.nextInt(3);
+            for (int e = 0; e < entries; e++) {
+                int p = random.nextInt(providers);
+                cells.add(phandles[p]);
+                for (int a = 0; a < argCounts[p]; a++) {
+                    cells.add(random.nextInt(64));
+                }
+            }
+            FdtNode n = fdt.node(path).orElseThrow();
+            fdt = fdt.with(path, n.toBuilder()
+                    .setProperty(FdtProperty.u32("clocks", cells.stream().mapToInt(Integer::intValue).toArray()))
+                    .build());
+        }
+        return fdt;
+    }
+
     private FdtNode node(String name, int depth) {
         FdtNode.Builder b = name.isEmpty() ? FdtNode.root() : FdtNode.builder(name);
         Set<String> propNames = new HashSet<>();

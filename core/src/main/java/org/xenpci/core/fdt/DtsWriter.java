@@ -27,6 +27,8 @@ import java.util.Set;
  * <p>Not representable in source: {@link Fdt#bootCpuidPhys()}; pass {@code -b} to dtc.
  */
 public final class DtsWriter {
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
     private DtsWriter() {
     }
 
@@ -172,7 +174,7 @@ public final class DtsWriter {
                 if (phandleMask != null && phandleMask[i]) {
                     out.append(refs.get(cells[i]));
                 } else {
-                    out.append(String.format("0x%02x", cells[i]));
+                    appendHex(cells[i]);
                 }
             }
             out.append('>');
@@ -184,7 +186,8 @@ public final class DtsWriter {
                 if (i > 0) {
                     out.append(' ');
                 }
-                out.append(String.format("%02x", p.byteAt(i) & 0xff));
+                int v = p.byteAt(i) & 0xff;
+                out.append(HEX[v >>> 4]).append(HEX[v & 0xf]);
             }
             out.append(']');
         }
@@ -238,6 +241,16 @@ public final class DtsWriter {
                 case '\r' -> "\\r";
                 default -> null;
             };
+        }
+
+        /** dtc prints cells as {@code 0x%02x}. */
+        private void appendHex(int cell) {
+            String h = Integer.toHexString(cell);
+            out.append("0x");
+            if (h.length() == 1) {
+                out.append('0');
+            }
+            out.append(h);
         }
 
         private void indent(int depth) {

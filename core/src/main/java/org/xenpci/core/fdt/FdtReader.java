@@ -5,6 +5,7 @@ import static org.xenpci.core.fdt.FdtFormat.*;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -241,7 +242,7 @@ public final class FdtReader {
                                     "property length " + len + " runs past the structure block end 0x" + Long.toHexString(limit));
                         }
                         String name = propertyName(nameOff, pos + 4);
-                        byte[] value = java.util.Arrays.copyOfRange(b, (int) dataStart, (int) (dataStart + len));
+                        byte[] value = Arrays.copyOfRange(b, (int) dataStart, (int) (dataStart + len));
                         count(tokenPos);
                         try {
                             open.peek().property(new FdtProperty(name, value));

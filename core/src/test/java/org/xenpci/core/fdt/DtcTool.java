@@ -9,7 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -21,7 +24,7 @@ import org.junit.jupiter.api.Assumptions;
  * (set it to a missing path to see the skip / CI failure behaviour).
  */
 final class DtcTool {
-    /** Result of one dtc run: its output file (stdout equivalent) and stderr (warnings). */
+    /** Result of one dtc run: its stdout (the compiled output), stderr (warnings) and exit code. */
     record DtcResult(byte[] output, String stderr, int exitCode) {
         /** Returns the output as text (for {@code -O dts}). */
         String text() {
@@ -71,43 +74,50 @@ final class DtcTool {
         return run(dtb, "-I", "dtb", "-O", "dtb");
     }
 
-    /** Runs dtc on {@code input} with the given arguments (input and output files are added). */
+    /**
+     * Runs dtc on {@code input} (fed on stdin) with the given arguments; the output is dtc's
+     * stdout. stdin, stdout and stderr are pumped concurrently so large trees cannot deadlock.
+     */
     static DtcResult run(byte[] input, String... args) {
         requireDtc();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(DTC.toString());
+        cmd.addAll(List.of(args));
+        cmd.add("-");
         try {
-            Path dir = Files.createTempDirectory("xenpci-dtc");
-            Path in = dir.resolve("in");
-            Path out = dir.resolve("out");
-            Path err = dir.resolve("err");
-            try {
-                Files.write(in, input);
-                List<String> cmd = new ArrayList<>();
-                cmd.add(DTC.toString());
-                cmd.addAll(List.of(args));
-                cmd.addAll(List.of("-o", out.toString(), in.toString()));
-                Process p = new ProcessBuilder(cmd)
-                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                        .redirectError(err.toFile())
-                        .start();
-                if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    fail("dtc timed out after " + TIMEOUT_SECONDS + " s: " + cmd);
+            Process p = new ProcessBuilder(cmd).start();
+            CompletableFuture<Void> feed = CompletableFuture.runAsync(() -> {
+                try (var in = p.getOutputStream()) {
+                    in.write(input);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
-                String stderr = Files.readString(err, StandardCharsets.UTF_8);
-                byte[] output = Files.exists(out) ? Files.readAllBytes(out) : new byte[0];
-                return new DtcResult(output, stderr, p.exitValue());
-            } finally {
-                for (Path f : List.of(in, out, err)) {
-                    Files.deleteIfExists(f);
+            });
+            CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
+                try (var e = p.getErrorStream()) {
+                    return e.readAllBytes();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
-                Files.deleteIfExists(dir);
+            });
+            byte[] output;
+            try (var out = p.getInputStream()) {
+                output = out.readAllBytes();
             }
+            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("dtc timed out after " + TIMEOUT_SECONDS + " s: " + cmd);
+            }
+            feed.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            String stderr = new String(err.get(TIMEOUT_SECONDS, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+            return new DtcResult(output, stderr, p.exitValue());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("dtc I/O failed: " + cmd, e);
         }
     }
 

@@ -64,7 +64,7 @@ class FdtReaderTest {
                 c("strings block running past totalsize", () -> withU32(b, 0x20, 0x100), BLOCK_OUT_OF_RANGE, 0x20),
                 c("structure block running past totalsize", () -> withU32(b, 0x24, 0x100), BLOCK_OUT_OF_RANGE, 0x24),
                 c("strings block starting inside the structure block", () -> withU32(b, 0x0C, 0x80), BLOCKS_OVERLAP, 0x80),
-                c("reservation map starting inside the structure block",
+                c("reservation map pointed into the structure block, running into the strings block",
                         () -> withU32(b, 0x10, 0x50), MEM_RESERVE_UNTERMINATED, 0x80),
                 c("reservation map without terminator before the structure block",
                         () -> unterminatedRsv, MEM_RESERVE_UNTERMINATED, 0x48),
@@ -203,6 +203,18 @@ class FdtReaderTest {
     @DisplayName("a version 18 blob compatible back to 16 is accepted")
     void laterCompatibleVersion() {
         assertThat(FdtReader.read(withU32(small(), 0x14, 18))).isEqualTo(Blobs.smallTree());
+    }
+
+    @Test
+    @DisplayName("a reservation map that is terminated but lies inside the structure block is an overlap")
+    void reservationMapOverlapsStruct() {
+        // struct at 0x38: BEGIN "" | PROP @0x40, len @0x44, nameoff @0x48, 20 zero bytes @0x4C..0x60
+        byte[] b = FdtWriter.write(Fdt.of(FdtNode.root().property(FdtProperty.bytes("z", new byte[20])).build()));
+        assertThatThrownBy(() -> FdtReader.read(withU32(b, 0x10, 0x50)))
+                .isInstanceOfSatisfying(FdtFormatException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(BLOCKS_OVERLAP);
+                    assertThat(e.offset()).isEqualTo(0x50);
+                });
     }
 
     @Test

@@ -25,6 +25,9 @@ public record Fdt(FdtNode root, List<MemReserve> memReserves, int bootCpuidPhys)
     /**
      * Validates and copies.
      *
+     * @param root          root node (empty name)
+     * @param memReserves   memory reservation entries, copied
+     * @param bootCpuidPhys {@code boot_cpuid_phys} header field
      * @throws FdtTreeException if the root node has a non-empty name
      */
     public Fdt {
@@ -141,6 +144,16 @@ public record Fdt(FdtNode root, List<MemReserve> memReserves, int bootCpuidPhys)
      */
     public Fdt withMemReserves(List<MemReserve> reserves) {
         return new Fdt(root, reserves, bootCpuidPhys);
+    }
+
+    /**
+     * Returns a copy with another boot CPU.
+     *
+     * @param cpuid the new {@code boot_cpuid_phys}
+     * @return the modified tree
+     */
+    public Fdt withBootCpuid(int cpuid) {
+        return new Fdt(root, memReserves, cpuid);
     }
 
     private static FdtNode replaceAt(FdtNode node, List<String> comps, int i, FdtNode replacement, String path) {

@@ -66,7 +66,9 @@ public final class FdtFormatException extends FdtException {
         COUNT_LIMIT
     }
 
+    /** Byte offset in the blob where the problem was detected. */
     private final long offset;
+    /** The kind of problem. */
     private final Reason reason;
 
     /**

@@ -1,5 +1,6 @@
 package org.xenpci.core.fdt;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,6 +24,8 @@ public record FdtProperty(String name, byte[] value) {
     /**
      * Validates and copies.
      *
+     * @param name  property name
+     * @param value raw value bytes, copied
      * @throws FdtTreeException if the name is invalid
      */
     public FdtProperty {
@@ -59,7 +62,7 @@ public record FdtProperty(String name, byte[] value) {
      * @return the property
      */
     public static FdtProperty strings(String name, String... strings) {
-        var out = new java.io.ByteArrayOutputStream();
+        var out = new ByteArrayOutputStream();
         for (String s : strings) {
             if (s.indexOf('\0') >= 0) {
                 throw new FdtValueException(name, "string contains NUL: " + s);

@@ -7,6 +7,7 @@ package org.xenpci.core.fdt;
 public final class FdtValueException extends FdtException {
     private static final long serialVersionUID = 1L;
 
+    /** Name of the property whose value had the wrong shape. */
     private final String propertyName;
 
     /**

@@ -5,7 +5,8 @@ package org.xenpci.core.fdt;
  * range the client program must not use for general allocations.
  *
  * <p>Both values are unsigned 64-bit numbers stored in a {@code long}; use
- * {@link Long#toUnsignedString(long)} to print them.
+ * {@link Long#toUnsignedString(long)} to print them. Avoid a size of 0: libfdt and dtc treat
+ * such an entry as the end of the map and ignore everything after it.
  *
  * @param address physical start address, in bytes
  * @param size    length, in bytes

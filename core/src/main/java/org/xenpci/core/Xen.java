@@ -13,7 +13,6 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.core.fdt.Fdt;
-import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.trace.Events;
 import org.xenpci.core.trace.Trace;
 import org.xenpci.core.trace.TraceCategory;
@@ -89,9 +88,9 @@ public final class Xen {
         }
         Domain d0 = new Domain(this, new DomainConfig("Domain-0", hwdomVcpus, true, true, iommuEnabled), 0, false);
         d0.deviceTree(dt);
-        for (long[] bank : HostMemory.banks(hardware.deviceTree())) {
-            // Dom0 on Arm is direct-mapped: its RAM sits at the host addresses (1:1).
-            d0.p2m().addRam(bank[0], new SparseMemory(bank[1]));
+        for (Hardware.RamBank bank : hardware.ram()) {
+            // Dom0 on Arm is direct-mapped: its RAM is the host's, at the host addresses (1:1).
+            d0.p2m().addRam(bank.base(), bank.memory());
         }
         synchronized (this) {
             domains.put(0, d0);
@@ -368,42 +367,6 @@ public final class Xen {
         /** Boots Xen on the hardware. Any extension failure propagates and nothing is left running. */
         public Xen build() {
             return new Xen(this).boot(hwdomVcpus);
-        }
-    }
-
-    /** Reads the host's RAM banks from the {@code /memory} nodes of the device tree. */
-    static final class HostMemory {
-        private HostMemory() {
-        }
-
-        static List<long[]> banks(Fdt dt) {
-            List<long[]> out = new ArrayList<>();
-            FdtNode root = dt.root();
-            int ac = root.property("#address-cells").map(p -> p.asU32()).orElse(2);
-            int sc = root.property("#size-cells").map(p -> p.asU32()).orElse(1);
-            for (FdtNode n : root.children()) {
-                boolean memory = n.property("device_type").map(p -> p.asString().equals("memory")).orElse(false);
-                if (!memory || n.property("reg").isEmpty()) {
-                    continue;
-                }
-                int[] cells = n.property("reg").get().asCells();
-                for (int i = 0; i + ac + sc <= cells.length; i += ac + sc) {
-                    long base = join(cells, i, ac);
-                    long size = join(cells, i + ac, sc);
-                    if (size > 0) {
-                        out.add(new long[] {base, size});
-                    }
-                }
-            }
-            return out;
-        }
-
-        private static long join(int[] cells, int at, int count) {
-            long v = 0;
-            for (int k = 0; k < count; k++) {
-                v = v << 32 | (cells[at + k] & 0xffffffffL);
-            }
-            return v;
         }
     }
 }

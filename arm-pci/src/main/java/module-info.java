@@ -8,4 +8,5 @@ module org.xenpci.armpci {
 
     exports org.xenpci.armpci;
     exports org.xenpci.armpci.hw;
+    exports org.xenpci.armpci.hw.dump;
 }

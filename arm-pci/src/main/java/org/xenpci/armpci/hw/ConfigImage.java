@@ -1,6 +1,7 @@
 package org.xenpci.armpci.hw;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,18 @@ public final class ConfigImage {
         this.bytes = bytes;
         this.barSizes = Collections.unmodifiableMap(new TreeMap<>(barSizes));
         this.romSize = romSize;
+    }
+
+    /**
+     * An image from existing config bytes (a dump) and the sizes it cannot express.
+     *
+     * @throws HardwareConfigException unless 256 or 4096 bytes (a 256-byte image is zero-extended)
+     */
+    public static ConfigImage of(byte[] config, Map<Integer, Long> barSizes, long romSize) {
+        if (config.length != 256 && config.length != ConfigSpace.SIZE) {
+            throw new HardwareConfigException("config image must be 256 or 4096 bytes, not " + config.length);
+        }
+        return new ConfigImage(Arrays.copyOf(config, ConfigSpace.SIZE), barSizes, romSize);
     }
 
     /** A type 0 (endpoint) image builder. */
@@ -224,18 +237,32 @@ public final class ConfigImage {
          * @param type device/port type ({@code PciRegs.PCI_EXP_TYPE_*})
          */
         public Builder pcie(int type) {
+            return pcie(type, 2);
+        }
+
+        /**
+         * PCI Express capability version 1 (PCIe Base 1.1 7.8), 0x14 bytes: no LNKCAP2 and later
+         * registers (QEMU's e1000e uses it).
+         */
+        public Builder pcieV1(int type) {
+            return pcie(type, 1);
+        }
+
+        private Builder pcie(int type, int version) {
             if (type < 0 || type > 0xa) {
                 throw new HardwareConfigException("PCIe device/port type " + Hex.of(type) + " out of range");
             }
-            int at = legacy(PciRegs.PCI_CAP_ID_EXP, 0x3c);
+            int at = legacy(PciRegs.PCI_CAP_ID_EXP, version == 1 ? 0x14 : 0x3c);
             boolean port = type == PciRegs.PCI_EXP_TYPE_ROOT_PORT || type == PciRegs.PCI_EXP_TYPE_DOWNSTREAM;
-            put(at + PciRegs.PCI_EXP_FLAGS, 2, 0x2 | type << 4 | (port ? 0x100 : 0));
+            put(at + PciRegs.PCI_EXP_FLAGS, 2, version | type << 4 | (port ? 0x100 : 0));
             put(at + PciRegs.PCI_EXP_DEVCAP, 4, 0x00008000); // role-based error reporting, 128B payload
             if (type != PciRegs.PCI_EXP_TYPE_RC_END) {
                 put(at + PciRegs.PCI_EXP_LNKCAP, 4, 0x00000011 | (port ? 0x00100000 : 0)); // 2.5 GT/s x1 (+DLLLA reporting)
                 put(at + PciRegs.PCI_EXP_LNKSTA, 2, 0x0011);
-                put(at + 0x2c, 4, 0x00000002); // LNKCAP2: 2.5 GT/s supported
-                put(at + 0x30, 2, 0x0001); // LNKCTL2: target 2.5 GT/s
+                if (version == 2) {
+                    put(at + 0x2c, 4, 0x00000002); // LNKCAP2: 2.5 GT/s supported
+                    put(at + 0x30, 2, 0x0001); // LNKCTL2: target 2.5 GT/s
+                }
             }
             return this;
         }

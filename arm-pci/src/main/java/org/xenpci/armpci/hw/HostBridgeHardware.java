@@ -2,6 +2,7 @@ package org.xenpci.armpci.hw;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,7 +108,7 @@ public final class HostBridgeHardware {
     public void attach(PhysicalAddressSpace space) {
         space.register(name + "-ecam", ecamBase, ecamSize, ecamDevice);
         for (Aperture a : apertures) {
-            space.register(name + "-" + a.kind().name().toLowerCase(java.util.Locale.ROOT) + "@" + Hex.of(a.cpuAddress()),
+            space.register(name + "-" + a.kind().name().toLowerCase(Locale.ROOT) + "@" + Hex.of(a.cpuAddress()),
                     a.cpuAddress(), a.size(), new ApertureDevice(a));
         }
     }

@@ -1,6 +1,9 @@
 package org.xenpci.armpci.hw;
 
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Objects;
+import java.util.Set;
 import org.xenpci.core.Hex;
 
 /**
@@ -146,7 +149,12 @@ public final class PciBus {
          * @throws HardwareConfigException for a device without function 0 or a reused function
          */
         public PciBus build() {
-            PciDevice[] slots = new PciDevice[32];
+            // Validate the whole subtree first so a mistake leaves no function half-placed.
+            validate(Collections.newSetFromMap(new IdentityHashMap<>()));
+            return place();
+        }
+
+        private void validate(Set<PciFunction> seen) {
             for (int dev = 0; dev < 32; dev++) {
                 if (functions[dev] == null) {
                     continue;
@@ -159,10 +167,33 @@ public final class PciBus {
                     if (f == null) {
                         continue;
                     }
+                    if (f.isPlaced() || !seen.add(f)) {
+                        throw new HardwareConfigException(f + " at slot " + Hex.of(dev) + "." + fn
+                                + " is already placed in a topology");
+                    }
+                    Builder sub = subtrees[dev * 8 + fn];
+                    if (sub != null) {
+                        sub.validate(seen);
+                    }
+                }
+            }
+        }
+
+        private PciBus place() {
+            PciDevice[] slots = new PciDevice[32];
+            for (int dev = 0; dev < 32; dev++) {
+                if (functions[dev] == null) {
+                    continue;
+                }
+                for (int fn = 0; fn < 8; fn++) {
+                    PciFunction f = functions[dev][fn];
+                    if (f == null) {
+                        continue;
+                    }
                     f.markPlaced();
                     if (f.isBridge()) {
                         Builder sub = subtrees[dev * 8 + fn];
-                        f.attachSecondary(sub == null ? new Builder().build() : sub.build());
+                        f.attachSecondary(sub == null ? new Builder().place() : sub.place());
                     }
                 }
                 slots[dev] = new PciDevice(functions[dev]);

@@ -502,6 +502,10 @@ public final class PciFunction {
         return secondary;
     }
 
+    synchronized boolean isPlaced() {
+        return placed;
+    }
+
     synchronized void markPlaced() {
         if (placed) {
             throw new HardwareConfigException(this + " is already placed in a topology");

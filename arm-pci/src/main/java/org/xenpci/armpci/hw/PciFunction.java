@@ -236,10 +236,12 @@ public final class PciFunction {
         return headerType == PciRegs.PCI_HEADER_TYPE_BRIDGE;
     }
 
+    /** Vendor ID (config 0x00, 16 bits). */
     public int vendorId() {
         return config.read(PciRegs.PCI_VENDOR_ID, 2);
     }
 
+    /** Device ID (config 0x02, 16 bits). */
     public int deviceId() {
         return config.read(PciRegs.PCI_DEVICE_ID, 2);
     }

@@ -1,7 +1,8 @@
 /**
  * The hardware side of PCI on Arm ({@code org.xenpci.armpci.hw}: host bridge hardware, ECAM,
- * PCI functions and bridges, config dumps) and Xen's Arm PCI layer ({@code org.xenpci.armpci}:
- * host bridge discovery, segments, config access, the pdev registry, PHYSDEVOPs).
+ * PCI functions and bridges; {@code .hw.dump}: config dumps) and Xen's Arm PCI layer
+ * ({@code org.xenpci.armpci}: host bridge discovery, segments, config access, the pdev registry,
+ * PHYSDEVOPs), plus platform files ({@code .platform}).
  */
 module org.xenpci.armpci {
     requires transitive org.xenpci.core;
@@ -9,5 +10,6 @@ module org.xenpci.armpci {
 
     exports org.xenpci.armpci;
     exports org.xenpci.armpci.hw;
+    exports org.xenpci.armpci.hw.dump;
     exports org.xenpci.armpci.platform;
 }

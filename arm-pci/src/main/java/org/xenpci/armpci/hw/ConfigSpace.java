@@ -1,0 +1,242 @@
+package org.xenpci.armpci.hw;
+
+import org.xenpci.core.Hex;
+import org.xenpci.core.pci.PciRegs;
+
+/**
+ * The 4 KiB configuration space of one PCI function: storage as 1024 little-endian dwords plus
+ * per-dword masks that say how software writes behave (crosvm {@code pci_configuration.rs}).
+ *
+ * <p>Two write paths:
+ * <ul>
+ * <li>{@link #write} is the software path (a config cycle from a CPU): RW bits take the written
+ *     value, RW1C bits are cleared where a 1 is written, every other bit (RO, HWINIT, RSVDP,
+ *     RSVDZ, undeclared) keeps its value.</li>
+ * <li>{@link #setInternal}, {@link #setBits} and {@link #clearBits} are the model's own path
+ *     (the device setting a status bit, firmware initialising a HWINIT field) and bypass the masks.</li>
+ * </ul>
+ * Every bit is read-only until a {@link ConfigLayout} declares it otherwise.
+ *
+ * <p>Offsets are bytes from the start of the function's config space (0..0xfff); sizes are 1, 2
+ * or 4 bytes; values are zero-extended. An access may be unaligned inside a dword; one that
+ * crosses a dword boundary is split into single-byte accesses, lowest address first.
+ *
+ * <p>Thread-safety: all accessors synchronize on this object (a config cycle is atomic on a
+ * real function), so concurrent vCPUs see whole writes. {@link FieldListener}s run under that
+ * lock. Reads and writes allocate nothing.
+ */
+public final class ConfigSpace {
+    /** Size of a PCIe function's config space in bytes. */
+    public static final int SIZE = PciRegs.PCI_CFG_SPACE_EXP_SIZE;
+    private static final int DWORDS = SIZE / 4;
+
+    private final int[] regs = new int[DWORDS];
+    private final int[] writable = new int[DWORDS];
+    private final int[] rw1c = new int[DWORDS];
+    /** Declared fields with a listener or a tag, per dword; null where none (the common case). */
+    private final ConfigLayout.Field[][] watched = new ConfigLayout.Field[DWORDS][];
+
+    /** An all-zero config space with every bit read-only. */
+    public ConfigSpace() {
+    }
+
+    /**
+     * A config space initialised from an image (loaded through the internal path).
+     *
+     * @param image 256 or 4096 bytes; a 256-byte image leaves the extended space zero
+     * @throws HardwareConfigException for any other length
+     */
+    public ConfigSpace(byte[] image) {
+        if (image.length != PciRegs.PCI_CFG_SPACE_SIZE && image.length != SIZE) {
+            throw new HardwareConfigException("config image must be 256 or 4096 bytes, not " + image.length);
+        }
+        for (int i = 0; i < image.length; i++) {
+            regs[i >> 2] |= (image[i] & 0xff) << ((i & 3) * 8);
+        }
+    }
+
+    /**
+     * Software read of {@code size} bytes at {@code offset}.
+     *
+     * @throws IllegalArgumentException if size is not 1, 2 or 4 or the access leaves the 4 KiB space
+     */
+    public synchronized int read(int offset, int size) {
+        check(offset, size);
+        if ((offset & 3) + size <= 4) {
+            return extract(regs[offset >> 2], offset, size);
+        }
+        int value = 0;
+        for (int i = 0; i < size; i++) {
+            value |= extract(regs[(offset + i) >> 2], offset + i, 1) << (8 * i);
+        }
+        return value;
+    }
+
+    /**
+     * Software write of the low {@code size} bytes of {@code value} at {@code offset}, through
+     * the masks.
+     *
+     * @throws IllegalArgumentException if size is not 1, 2 or 4 or the access leaves the 4 KiB space
+     */
+    public synchronized void write(int offset, int size, int value) {
+        check(offset, size);
+        if ((offset & 3) + size <= 4) {
+            softwareWrite(offset, size, value);
+            return;
+        }
+        for (int i = 0; i < size; i++) {
+            softwareWrite(offset + i, 1, value >>> (8 * i));
+        }
+    }
+
+    /**
+     * The model's write of {@code size} bytes at {@code offset}, bypassing every mask.
+     *
+     * @throws IllegalArgumentException if size is not 1, 2 or 4 or the access leaves the 4 KiB space
+     */
+    public synchronized void setInternal(int offset, int size, int value) {
+        check(offset, size);
+        for (int i = 0; i < size; i++) {
+            int at = offset + i;
+            int shift = (at & 3) * 8;
+            int idx = at >> 2;
+            regs[idx] = (regs[idx] & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift;
+        }
+    }
+
+    /** The model sets {@code bits} (relative to the {@code size}-byte register at {@code offset}). */
+    public synchronized void setBits(int offset, int size, int bits) {
+        setInternal(offset, size, read(offset, size) | bits);
+    }
+
+    /** The model clears {@code bits} (relative to the {@code size}-byte register at {@code offset}). */
+    public synchronized void clearBits(int offset, int size, int bits) {
+        setInternal(offset, size, read(offset, size) & ~bits);
+    }
+
+    /** The software-writable (RW) bits of the dword containing {@code offset}. */
+    public synchronized int writableMask(int offset) {
+        check(offset, 1);
+        return writable[offset >> 2];
+    }
+
+    /** The RW1C bits of the dword containing {@code offset}. */
+    public synchronized int rw1cMask(int offset) {
+        check(offset, 1);
+        return rw1c[offset >> 2];
+    }
+
+    /** A copy of all 4096 bytes (a snapshot, as {@code lspci -xxxx} would read them). */
+    public synchronized byte[] toBytes() {
+        byte[] out = new byte[SIZE];
+        for (int i = 0; i < SIZE; i++) {
+            out[i] = (byte) (regs[i >> 2] >>> ((i & 3) * 8));
+        }
+        return out;
+    }
+
+    /* ---- declarations, used by ConfigLayout at build time ---- */
+
+    synchronized void declare(ConfigLayout.Field field) {
+        int idx = field.dword;
+        int m = field.mask;
+        writable[idx] &= ~m;
+        rw1c[idx] &= ~m;
+        switch (field.mode) {
+            case RW:
+                writable[idx] |= m;
+                break;
+            case RW1C:
+                rw1c[idx] |= m;
+                break;
+            case RSVDZ:
+                // Reserved-zero bits read as 0 whatever the image said (PCIe Base 7.4).
+                regs[idx] &= ~m;
+                break;
+            default:
+                break;
+        }
+        if (field.tagged) {
+            addWatched(field);
+        }
+    }
+
+    /** Starts notifying {@code field} on software writes (its listener was just set). */
+    synchronized void watch(ConfigLayout.Field field) {
+        addWatched(field);
+    }
+
+    private boolean watchedContains(int idx, ConfigLayout.Field field) {
+        ConfigLayout.Field[] fs = watched[idx];
+        if (fs != null) {
+            for (ConfigLayout.Field f : fs) {
+                if (f == field) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void addWatched(ConfigLayout.Field field) {
+        if (watchedContains(field.dword, field)) {
+            return;
+        }
+        ConfigLayout.Field[] fs = watched[field.dword];
+        ConfigLayout.Field[] grown = new ConfigLayout.Field[fs == null ? 1 : fs.length + 1];
+        if (fs != null) {
+            System.arraycopy(fs, 0, grown, 0, fs.length);
+        }
+        grown[grown.length - 1] = field;
+        watched[field.dword] = grown;
+    }
+
+    /* ---- the hot path ---- */
+
+    private void softwareWrite(int offset, int size, int value) {
+        int idx = offset >> 2;
+        int shift = (offset & 3) * 8;
+        int enable = (size == 4 ? -1 : (1 << (8 * size)) - 1) << shift;
+        int v = value << shift;
+        int old = regs[idx];
+        int w = writable[idx] & enable;
+        int c = rw1c[idx] & enable;
+        int updated = ((old & ~w) | (v & w)) & ~(v & c);
+        regs[idx] = updated;
+        ConfigLayout.Field[] fs = watched[idx];
+        if (fs != null) {
+            notifyFields(fs, old, updated, v, enable);
+        }
+    }
+
+    private static void notifyFields(ConfigLayout.Field[] fs, int old, int updated, int written, int enable) {
+        for (int k = 0; k < fs.length; k++) {
+            ConfigLayout.Field f = fs[k];
+            if (f.tagged) {
+                // Known but unmodelled: software changing it is worth one log line.
+                if ((enable & f.mask) != 0 && ((written ^ old) & f.mask & enable) != 0) {
+                    f.logOnce(written);
+                }
+                continue;
+            }
+            FieldListener l = f.listener();
+            if (l != null && ((old ^ updated) & f.mask) != 0) {
+                l.onChange((old & f.mask) >>> f.shift, (updated & f.mask) >>> f.shift);
+            }
+        }
+    }
+
+    private static int extract(int dword, int offset, int size) {
+        int v = dword >>> ((offset & 3) * 8);
+        return size == 4 ? v : v & ((1 << (8 * size)) - 1);
+    }
+
+    private static void check(int offset, int size) {
+        if (size != 1 && size != 2 && size != 4) {
+            throw new IllegalArgumentException("config access size must be 1, 2 or 4 bytes, not " + size);
+        }
+        if (offset < 0 || offset + size > SIZE) {
+            throw new IllegalArgumentException("config access " + Hex.of(offset) + "+" + size + " outside the 4 KiB config space");
+        }
+    }
+}

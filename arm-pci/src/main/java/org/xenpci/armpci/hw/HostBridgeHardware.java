@@ -1,0 +1,321 @@
+package org.xenpci.armpci.hw;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.xenpci.core.Hex;
+import org.xenpci.core.MmioDevice;
+import org.xenpci.core.PhysicalAddressSpace;
+import org.xenpci.core.pci.EcamAddress;
+
+/**
+ * One PCIe host controller as the hardware sees it: an ECAM config window, a root bus of device
+ * slots (with bridges and their subtrees) and outbound apertures. Knows nothing of Xen: software
+ * reaches it only through the {@link PhysicalAddressSpace} after {@link #attach}.
+ *
+ * <p>ECAM window (PCIe Base 7.2.2): window offset 0 is bus {@link #firstBus()}; the bus of an
+ * access is {@code firstBus + EcamAddress.bus(offset)}. Access widths at the window:
+ * <ul>
+ * <li>1, 2 or 4 bytes within one dword: one config access (unaligned inside the dword is allowed);</li>
+ * <li>8 bytes at a 4-byte aligned offset: two 4-byte config accesses, low dword first;</li>
+ * <li>anything else that crosses a dword boundary: split into single bytes, each decoded on its
+ *     own (so the bytes past 0xfff belong to the next function);</li>
+ * <li>other sizes: read all-ones, writes dropped.</li>
+ * </ul>
+ * Nothing at (bus, device, function): reads all-ones (master abort), writes dropped.
+ *
+ * <p>Apertures translate a CPU address to a PCI address and hand it to the function whose enabled
+ * BAR claims it, descending through bridge windows; unclaimed: all-ones / dropped. An access is
+ * routed by its first byte; one that runs past the claiming BAR's end reads all-ones.
+ *
+ * <p>Thread-safety: the topology is immutable after {@link Builder#build()}; concurrent accesses
+ * are serialised per function by its config space. Bus accesses never throw and allocate nothing.
+ */
+public final class HostBridgeHardware {
+    private static final Logger LOG = LoggerFactory.getLogger(HostBridgeHardware.class);
+
+    private final String name;
+    private final long ecamBase;
+    private final long ecamSize;
+    private final int firstBus;
+    private final PciBus rootBus;
+    private final List<Aperture> apertures;
+    private final MmioDevice ecamDevice = new EcamWindowDevice();
+
+    private HostBridgeHardware(Builder b) {
+        this.name = b.name;
+        this.ecamBase = b.ecamBase;
+        this.ecamSize = b.ecamSize;
+        this.firstBus = b.firstBus;
+        this.apertures = List.copyOf(b.apertures);
+        this.rootBus = b.root.build();
+    }
+
+    /** A builder; {@link Builder#ecam} is required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Name used for the regions registered on the address space. */
+    public String name() {
+        return name;
+    }
+
+    /** ECAM window base (CPU physical address, bytes). */
+    public long ecamBase() {
+        return ecamBase;
+    }
+
+    /** ECAM window size in bytes (1 MiB per bus). */
+    public long ecamSize() {
+        return ecamSize;
+    }
+
+    /** Bus number of window offset 0 (the start of the DT {@code bus-range}); the root bus. */
+    public int firstBus() {
+        return firstBus;
+    }
+
+    /** Last bus the window reaches: {@code firstBus + ecamSize / 1 MiB - 1}, at most 255. */
+    public int lastBus() {
+        return (int) Math.min(255, firstBus + (ecamSize >>> 20) - 1);
+    }
+
+    /** The outbound apertures in the order given. */
+    public List<Aperture> apertures() {
+        return apertures;
+    }
+
+    /** The root bus's slots. */
+    public PciBus rootBus() {
+        return rootBus;
+    }
+
+    /** The ECAM window as a bus target (offsets relative to {@link #ecamBase()}). */
+    public MmioDevice ecamWindow() {
+        return ecamDevice;
+    }
+
+    /**
+     * Registers the ECAM window ({@code <name>-ecam}) and every aperture
+     * ({@code <name>-<kind>@<cpuAddress>}) on {@code space}.
+     *
+     * @throws IllegalArgumentException if a region overlaps one already registered
+     */
+    public void attach(PhysicalAddressSpace space) {
+        space.register(name + "-ecam", ecamBase, ecamSize, ecamDevice);
+        for (Aperture a : apertures) {
+            space.register(name + "-" + a.kind().name().toLowerCase(Locale.ROOT) + "@" + Hex.of(a.cpuAddress()),
+                    a.cpuAddress(), a.size(), new ApertureDevice(a));
+        }
+    }
+
+    /**
+     * The function at absolute bus number {@code bus}, device, function as config cycles reach it
+     * now (through the bridges' current bus registers), or null (master abort).
+     */
+    public PciFunction functionAt(int bus, int device, int function) {
+        if (bus < firstBus || bus > 255 || device < 0 || device > 31 || function < 0 || function > 7) {
+            return null;
+        }
+        return rootBus.routeConfig(firstBus, bus, device, function);
+    }
+
+    /** A config read at absolute {@code bus}: all-ones when nothing answers. Size 1, 2 or 4. */
+    public int configRead(int bus, int device, int function, int reg, int size) {
+        PciFunction f = functionAt(bus, device, function);
+        if (f == null || reg < 0 || reg + size > ConfigSpace.SIZE || (size != 1 && size != 2 && size != 4)) {
+            return (int) PciFunction.ones(size);
+        }
+        return f.config().read(reg, size);
+    }
+
+    /** A config write at absolute {@code bus}: dropped when nothing answers. Size 1, 2 or 4. */
+    public void configWrite(int bus, int device, int function, int reg, int size, int value) {
+        PciFunction f = functionAt(bus, device, function);
+        if (f == null || reg < 0 || reg + size > ConfigSpace.SIZE || (size != 1 && size != 2 && size != 4)) {
+            if (LOG.isTraceEnabled()) {
+                LOG.trace("{}: config write to {}:{}.{} reg {} dropped (master abort)", name,
+                        Hex.of(bus), Hex.of(device), function, Hex.of(reg));
+            }
+            return;
+        }
+        f.config().write(reg, size, value);
+    }
+
+    /** The function claiming a PCI memory/I/O address now, or null. */
+    public PciFunction memoryTarget(long pciAddress, boolean io) {
+        return rootBus.routeMemory(pciAddress, io);
+    }
+
+    /** The ECAM window: decodes with core's {@link EcamAddress}, the one decoder. */
+    private final class EcamWindowDevice implements MmioDevice {
+        @Override
+        public long read(long offset, int size) {
+            if (size == 8 && (offset & 3) == 0) {
+                return Integer.toUnsignedLong(readAt(offset, 4)) | (long) readAt(offset + 4, 4) << 32;
+            }
+            if ((size == 1 || size == 2 || size == 4) && (offset & 3) + size <= 4) {
+                return Integer.toUnsignedLong(readAt(offset, size));
+            }
+            if (size == 2 || size == 4 || size == 8) {
+                long value = 0;
+                for (int i = 0; i < size; i++) {
+                    value |= (long) readAt(offset + i, 1) << (8 * i);
+                }
+                return value;
+            }
+            return PciFunction.ones(size);
+        }
+
+        @Override
+        public void write(long offset, int size, long value) {
+            if (size == 8 && (offset & 3) == 0) {
+                writeAt(offset, 4, (int) value);
+                writeAt(offset + 4, 4, (int) (value >>> 32));
+            } else if ((size == 1 || size == 2 || size == 4) && (offset & 3) + size <= 4) {
+                writeAt(offset, size, (int) value);
+            } else if (size == 2 || size == 4 || size == 8) {
+                for (int i = 0; i < size; i++) {
+                    writeAt(offset + i, 1, (int) (value >>> (8 * i)));
+                }
+            }
+        }
+
+        private int readAt(long offset, int size) {
+            if (offset < 0 || offset + size > ecamSize) {
+                return (int) PciFunction.ones(size);
+            }
+            int bits = EcamAddress.ECAM_REGISTER_BITS;
+            return configRead(firstBus + EcamAddress.bus(offset, bits), EcamAddress.device(offset, bits),
+                    EcamAddress.function(offset, bits), EcamAddress.register(offset, bits), size);
+        }
+
+        private void writeAt(long offset, int size, int value) {
+            if (offset < 0 || offset + size > ecamSize) {
+                return;
+            }
+            int bits = EcamAddress.ECAM_REGISTER_BITS;
+            configWrite(firstBus + EcamAddress.bus(offset, bits), EcamAddress.device(offset, bits),
+                    EcamAddress.function(offset, bits), EcamAddress.register(offset, bits), size, value);
+        }
+    }
+
+    /** One outbound aperture: CPU offset -> PCI address -> claiming BAR. */
+    private final class ApertureDevice implements MmioDevice {
+        private final long pciBase;
+        private final boolean io;
+
+        ApertureDevice(Aperture aperture) {
+            this.pciBase = aperture.pciAddress();
+            this.io = aperture.kind() == ApertureKind.IO;
+        }
+
+        @Override
+        public long read(long offset, int size) {
+            long pci = pciBase + offset;
+            PciFunction f = rootBus.routeMemory(pci, io);
+            int bar = f == null ? -1 : f.decodeBar(pci, io);
+            if (bar < 0) {
+                return PciFunction.ones(size);
+            }
+            return f.barRead(bar, pci - f.barAddress(bar), size);
+        }
+
+        @Override
+        public void write(long offset, int size, long value) {
+            long pci = pciBase + offset;
+            PciFunction f = rootBus.routeMemory(pci, io);
+            int bar = f == null ? -1 : f.decodeBar(pci, io);
+            if (bar < 0) {
+                if (LOG.isTraceEnabled()) {
+                    LOG.trace("{}: {} write at PCI {} dropped (master abort)", name, io ? "I/O" : "memory", Hex.of(pci));
+                }
+                return;
+            }
+            f.barWrite(bar, pci - f.barAddress(bar), size, value);
+        }
+    }
+
+    /**
+     * Assembles a host bridge. Topology methods mirror {@link PciBus.Builder} for the root bus.
+     * Not thread-safe; build once.
+     */
+    public static final class Builder {
+        private String name = "pcie";
+        private long ecamBase = -1;
+        private long ecamSize;
+        private int firstBus;
+        private final List<Aperture> apertures = new ArrayList<>();
+        private final PciBus.Builder root = PciBus.builder();
+
+        private Builder() {
+        }
+
+        /** Region name prefix (default {@code pcie}). */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        /**
+         * The ECAM window: CPU base and size in bytes (a positive multiple of 1 MiB, at most 256 MiB).
+         *
+         * @throws HardwareConfigException for a bad size or a base that is not 1 MiB aligned
+         */
+        public Builder ecam(long base, long size) {
+            if (size <= 0 || (size & 0xfffff) != 0 || size > 256L << 20 || (base & 0xfffff) != 0) {
+                throw new HardwareConfigException("ECAM window " + Hex.of(base) + "+" + Hex.of(size)
+                        + " must be 1 MiB aligned, a multiple of 1 MiB and at most 256 MiB");
+            }
+            this.ecamBase = base;
+            this.ecamSize = size;
+            return this;
+        }
+
+        /** The bus number of ECAM offset 0 (the DT bus-range start, default 0). */
+        public Builder firstBus(int bus) {
+            if (bus < 0 || bus > 255) {
+                throw new HardwareConfigException("first bus " + Hex.of(bus) + " out of range 0..0xff");
+            }
+            this.firstBus = bus;
+            return this;
+        }
+
+        /** Adds an outbound aperture. */
+        public Builder aperture(Aperture aperture) {
+            apertures.add(Objects.requireNonNull(aperture, "aperture"));
+            return this;
+        }
+
+        /** Adds an outbound aperture (see {@link Aperture}). */
+        public Builder aperture(long cpuAddress, long pciAddress, long size, ApertureKind kind, boolean prefetchable) {
+            return aperture(new Aperture(cpuAddress, pciAddress, size, kind, prefetchable));
+        }
+
+        /** Places {@code function} on the root bus at {@code dev.fn}. */
+        public Builder slot(int dev, int fn, PciFunction function) {
+            root.slot(dev, fn, function);
+            return this;
+        }
+
+        /** Places a type 1 {@code bridge} on the root bus at {@code dev.fn} with {@code subtree} behind it. */
+        public Builder bridge(int dev, int fn, PciFunction bridge, PciBus.Builder subtree) {
+            root.bridge(dev, fn, bridge, subtree);
+            return this;
+        }
+
+        /**
+         * @throws HardwareConfigException without an ECAM window, or for a bad topology
+         */
+        public HostBridgeHardware build() {
+            if (ecamBase < 0) {
+                throw new HardwareConfigException("host bridge " + name + " needs an ECAM window");
+            }
+            return new HostBridgeHardware(this);
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package org.xenpci.armpci.hw;
+
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Objects;
+import java.util.Set;
+import org.xenpci.core.Hex;
+
+/**
+ * The device slots of one physical bus segment: the root bus of a host bridge or the
+ * secondary side of a type 1 bridge. A bus has no number of its own: the root bus takes the
+ * host bridge's first bus, every other bus the CURRENT secondary-bus register of the bridge
+ * above it, so reprogramming bus numbers moves the subtree as on real hardware.
+ *
+ * <p>Routing (PCI-to-PCI Bridge 1.2, 3.2.5.3; PCIe Base 7.3.1): a config request for bus B
+ * on a bus numbered N is type 0 here when B == N; otherwise the first bridge on this bus (by
+ * device, then function) with secondary &lt;= B &lt;= subordinate takes it, as type 0 on its
+ * secondary bus if B == secondary, else further down. Nobody claims: master abort.
+ *
+ * <p>Immutable once built; routing reads only bridge registers and allocates nothing.
+ */
+public final class PciBus {
+    private final PciDevice[] slots;
+
+    private PciBus(PciDevice[] slots) {
+        this.slots = slots;
+    }
+
+    /** A builder for a bus (the subtree behind a bridge, or a host bridge's root bus). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The device in slot {@code dev} (0..31), or null. */
+    public PciDevice device(int dev) {
+        return dev >= 0 && dev < 32 ? slots[dev] : null;
+    }
+
+    /**
+     * The function that answers a config request for {@code (targetBus, dev, fn)} arriving on
+     * this bus, numbered {@code busNumber}; null for a master abort.
+     */
+    PciFunction routeConfig(int busNumber, int targetBus, int dev, int fn) {
+        if (targetBus == busNumber) {
+            PciDevice d = slots[dev];
+            return d == null ? null : d.functionOrNull(fn);
+        }
+        for (int s = 0; s < slots.length; s++) {
+            PciDevice d = slots[s];
+            if (d == null) {
+                continue;
+            }
+            for (int f = 0; f < 8; f++) {
+                PciFunction bridge = d.functionOrNull(f);
+                if (bridge == null || !bridge.isBridge()) {
+                    continue;
+                }
+                int sec = bridge.secondaryBus();
+                int sub = bridge.subordinateBus();
+                if (targetBus < sec || targetBus > sub) {
+                    continue;
+                }
+                PciBus below = bridge.secondaryBusSlots();
+                if (targetBus == sec && bridge.isPcieDownstreamPort() && dev != 0) {
+                    return null;
+                }
+                return below.routeConfig(sec, targetBus, dev, fn);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The function whose BAR claims a memory ({@code io} false) or I/O access at
+     * {@code pciAddress} on this bus, descending through bridges whose windows forward it;
+     * null for a master abort. A bridge's own BARs are checked before its windows.
+     */
+    PciFunction routeMemory(long pciAddress, boolean io) {
+        for (int s = 0; s < slots.length; s++) {
+            PciDevice d = slots[s];
+            if (d == null) {
+                continue;
+            }
+            for (int f = 0; f < 8; f++) {
+                PciFunction fn = d.functionOrNull(f);
+                if (fn == null) {
+                    continue;
+                }
+                if (fn.decodeBar(pciAddress, io) >= 0) {
+                    return fn;
+                }
+                if (fn.isBridge() && fn.forwards(pciAddress, io)) {
+                    // A positively decoded window: what nobody claims below is a master abort there.
+                    return fn.secondaryBusSlots().routeMemory(pciAddress, io);
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Builds a bus from functions placed in slots; bridges carry their subtree's builder. */
+    public static final class Builder {
+        private final PciFunction[][] functions = new PciFunction[32][];
+        private final Builder[] subtrees = new Builder[256];
+
+        private Builder() {
+        }
+
+        /**
+         * Places {@code function} at device {@code dev} (0..31), function {@code fn} (0..7).
+         * A type 1 function placed here has an empty secondary bus.
+         *
+         * @throws HardwareConfigException for a bad or taken slot
+         */
+        public Builder slot(int dev, int fn, PciFunction function) {
+            Objects.requireNonNull(function, "function");
+            if (dev < 0 || dev > 31 || fn < 0 || fn > 7) {
+                throw new HardwareConfigException("slot " + Hex.of(dev) + "." + fn + " out of range (device 0..0x1f, function 0..7)");
+            }
+            if (functions[dev] == null) {
+                functions[dev] = new PciFunction[8];
+            }
+            if (functions[dev][fn] != null) {
+                throw new HardwareConfigException("slot " + Hex.of(dev) + "." + fn + " already holds " + functions[dev][fn]);
+            }
+            functions[dev][fn] = function;
+            return this;
+        }
+
+        /**
+         * Places the type 1 {@code bridge} at {@code dev.fn} with {@code subtree} as its
+         * secondary bus.
+         *
+         * @throws HardwareConfigException if {@code bridge} is not type 1 or the slot is taken
+         */
+        public Builder bridge(int dev, int fn, PciFunction bridge, Builder subtree) {
+            Objects.requireNonNull(subtree, "subtree");
+            if (!bridge.isBridge()) {
+                throw new HardwareConfigException(bridge + " at slot " + Hex.of(dev) + "." + fn + " is not a type 1 bridge");
+            }
+            slot(dev, fn, bridge);
+            subtrees[dev * 8 + fn] = subtree;
+            return this;
+        }
+
+        /**
+         * The bus; places every function (each may sit in one topology only).
+         *
+         * @throws HardwareConfigException for a device without function 0 or a reused function
+         */
+        public PciBus build() {
+            // Validate the whole subtree first so a mistake leaves no function half-placed.
+            validate(Collections.newSetFromMap(new IdentityHashMap<>()));
+            return place();
+        }
+
+        private void validate(Set<PciFunction> seen) {
+            for (int dev = 0; dev < 32; dev++) {
+                if (functions[dev] == null) {
+                    continue;
+                }
+                if (functions[dev][0] == null) {
+                    throw new HardwareConfigException("device " + Hex.of(dev) + " has functions but no function 0");
+                }
+                for (int fn = 0; fn < 8; fn++) {
+                    PciFunction f = functions[dev][fn];
+                    if (f == null) {
+                        continue;
+                    }
+                    if (f.isPlaced() || !seen.add(f)) {
+                        throw new HardwareConfigException(f + " at slot " + Hex.of(dev) + "." + fn
+                                + " is already placed in a topology");
+                    }
+                    Builder sub = subtrees[dev * 8 + fn];
+                    if (sub != null) {
+                        sub.validate(seen);
+                    }
+                }
+            }
+        }
+
+        private PciBus place() {
+            PciDevice[] slots = new PciDevice[32];
+            for (int dev = 0; dev < 32; dev++) {
+                if (functions[dev] == null) {
+                    continue;
+                }
+                for (int fn = 0; fn < 8; fn++) {
+                    PciFunction f = functions[dev][fn];
+                    if (f == null) {
+                        continue;
+                    }
+                    f.markPlaced();
+                    if (f.isBridge()) {
+                        Builder sub = subtrees[dev * 8 + fn];
+                        f.attachSecondary(sub == null ? new Builder().place() : sub.place());
+                    }
+                }
+                slots[dev] = new PciDevice(functions[dev]);
+            }
+            return new PciBus(slots);
+        }
+    }
+}

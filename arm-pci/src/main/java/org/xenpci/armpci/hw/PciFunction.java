@@ -1,0 +1,536 @@
+package org.xenpci.armpci.hw;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.xenpci.core.Hex;
+import org.xenpci.core.MmioDevice;
+import org.xenpci.core.SparseMemory;
+import org.xenpci.core.pci.PciRegs;
+
+/**
+ * One physical PCI function: its {@link ConfigSpace}, its BARs and the memory behind each BAR.
+ * An endpoint has a type 0 header (up to 6 BARs), a PCI-to-PCI bridge a type 1 header (up to 2
+ * BARs) and a secondary bus ({@link #secondaryBusSlots()}) once placed in a topology.
+ *
+ * <p>Memory decode: a memory BAR claims an address only while COMMAND.MEMORY is set and the
+ * address lies in {@code [BAR address, BAR address + size)}; an I/O BAR only with COMMAND.IO;
+ * the ROM only with both its enable bit and COMMAND.MEMORY (PCI Local Bus 3.0 6.2.2, 6.2.5.2).
+ * Behind each BAR is a {@link SparseMemory} of the BAR's size, over which register regions can
+ * be {@link #overlay overlaid} (an MSI-X table, a doorbell page).
+ *
+ * <p>Thread-safety: config accesses are serialised by the config space; BAR memory is as
+ * thread-safe as {@link SparseMemory}; overlays are published copy-on-write through a volatile
+ * array, so a bus access sees the overlays before or after a registration, never half of it.
+ */
+public final class PciFunction {
+    private static final int SLOTS = 7;
+
+    private final ConfigSpace config;
+    private final int headerType;
+    private final BarSpec[] bars = new BarSpec[SLOTS];
+    private final SparseMemory[] memory = new SparseMemory[SLOTS];
+    /** Per BAR, the overlays; replaced whole (copy-on-write) so readers need no lock. */
+    private volatile Overlay[][] overlays = new Overlay[SLOTS][];
+    /** Set once the function is placed in a topology (a function sits in one slot only). */
+    private boolean placed;
+    private final List<Capability> capabilities;
+    private final int pcieType;
+    /** The slots of the secondary bus (bridges placed in a topology only). */
+    private volatile PciBus secondary;
+
+    /** A register region inside a BAR (offset and size in bytes, relative to the BAR start). */
+    private record Overlay(long offset, long size, MmioDevice device) {
+    }
+
+    private PciFunction(ConfigSpace config, int headerType, BarSpec[] specs, List<Capability> capabilities) {
+        this.config = config;
+        this.headerType = headerType;
+        this.capabilities = capabilities;
+        for (BarSpec b : specs) {
+            if (b != null) {
+                bars[b.index()] = b;
+                memory[b.index()] = new SparseMemory(b.size());
+                overlays[b.index()] = new Overlay[0];
+            }
+        }
+        int exp = -1;
+        for (Capability c : capabilities) {
+            if (!c.extended() && c.id() == PciRegs.PCI_CAP_ID_EXP) {
+                exp = (config.read(c.offset() + PciRegs.PCI_EXP_FLAGS, 2) & PciRegs.PCI_EXP_FLAGS_TYPE) >> 4;
+                break;
+            }
+        }
+        this.pcieType = exp;
+    }
+
+    /**
+     * Builds a function from config data: the header type, BAR types and prefetch bits, the
+     * capabilities and all initial register values come from {@code config}; BAR sizes come
+     * from {@code barSizes}.
+     *
+     * <p>A BAR index absent from {@code barSizes} is unimplemented: it reads 0 and ignores
+     * writes. A MEM64 BAR's upper index must not be listed itself. Address bits below a BAR's
+     * size are cleared whatever the image held; programmed addresses above it are kept (a dump
+     * of a running system keeps its BAR assignment). Capabilities are read-only until a
+     * {@link CapabilityBehaviour} is installed.
+     *
+     * @param config 256 or 4096 bytes of config space (a 256-byte image has no extended space)
+     * @param barSizes BAR index (0..5 for type 0, 0..1 for type 1) to size in bytes
+     * @param romSize expansion ROM size in bytes, 0 for none
+     * @throws HardwareConfigException naming the bad BAR, size, header type or image length
+     */
+    public static PciFunction fromConfig(byte[] config, Map<Integer, Long> barSizes, long romSize) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(barSizes, "barSizes");
+        ConfigSpace cs = new ConfigSpace(config);
+        int headerType = cs.read(PciRegs.PCI_HEADER_TYPE, 1) & PciRegs.PCI_HEADER_TYPE_MASK;
+        if (headerType != PciRegs.PCI_HEADER_TYPE_NORMAL && headerType != PciRegs.PCI_HEADER_TYPE_BRIDGE) {
+            throw new HardwareConfigException("header type " + Hex.of(headerType) + " is not modelled (only 0 and 1)");
+        }
+        int maxBars = headerType == PciRegs.PCI_HEADER_TYPE_NORMAL ? 6 : 2;
+        BarSpec[] specs = new BarSpec[SLOTS];
+        for (Map.Entry<Integer, Long> e : barSizes.entrySet()) {
+            Integer index = e.getKey();
+            if (index == null || index < 0 || index >= maxBars) {
+                throw new HardwareConfigException("BAR " + index + ": a type " + headerType + " header has BARs 0.."
+                        + (maxBars - 1));
+            }
+            if (e.getValue() == null) {
+                throw new HardwareConfigException("BAR " + index + ": size is null");
+            }
+        }
+        for (int i = 0; i < maxBars; i++) {
+            Long size = barSizes.get(i);
+            if (size == null) {
+                continue;
+            }
+            int reg = cs.read(PciRegs.PCI_BASE_ADDRESS_0 + 4 * i, 4);
+            BarKind kind = kindOf(i, reg);
+            boolean prefetch = kind != BarKind.IO && (reg & PciRegs.PCI_BASE_ADDRESS_MEM_PREFETCH) != 0;
+            if (kind == BarKind.MEM64) {
+                if (i + 1 >= maxBars) {
+                    throw new HardwareConfigException("BAR " + i + ": a 64-bit BAR needs index " + (i + 1)
+                            + " for its upper half, beyond the header's last BAR " + (maxBars - 1));
+                }
+                if (barSizes.containsKey(i + 1)) {
+                    throw new HardwareConfigException("BAR " + (i + 1) + " is the upper half of 64-bit BAR " + i
+                            + " and cannot be listed by itself");
+                }
+            }
+            specs[i] = new BarSpec(i, kind, size, prefetch);
+            if (kind == BarKind.MEM64) {
+                i++;
+            }
+        }
+        if (romSize < 0) {
+            throw new HardwareConfigException("ROM size " + romSize + " is negative");
+        }
+        if (romSize > 0) {
+            specs[BarSpec.ROM_INDEX] = BarSpec.rom(romSize);
+        }
+        resetBarRegisters(cs, headerType, maxBars, specs);
+        List<Capability> caps = findCapabilities(cs);
+        boolean pcie = false;
+        boolean hasIo = false;
+        boolean hasMem = false;
+        for (Capability c : caps) {
+            pcie |= !c.extended() && c.id() == PciRegs.PCI_CAP_ID_EXP;
+        }
+        for (BarSpec b : specs) {
+            if (b != null) {
+                hasIo |= b.kind() == BarKind.IO;
+                hasMem |= b.kind() != BarKind.IO;
+            }
+        }
+        StandardHeader.declare(new ConfigLayout(cs), headerType, specs, pcie, hasIo, hasMem);
+        return new PciFunction(cs, headerType, specs, caps);
+    }
+
+    private static BarKind kindOf(int index, int reg) {
+        if ((reg & PciRegs.PCI_BASE_ADDRESS_SPACE_IO) != 0) {
+            return BarKind.IO;
+        }
+        int type = reg & PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_MASK;
+        if (type == PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_32) {
+            return BarKind.MEM32;
+        }
+        if (type == PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_64) {
+            return BarKind.MEM64;
+        }
+        throw new HardwareConfigException("BAR " + index + ": reserved memory type bits " + Hex.of(type)
+                + " in config value " + Hex.of(reg));
+    }
+
+    /** Unimplemented BARs read 0; implemented ones keep address bits at or above their size. */
+    private static void resetBarRegisters(ConfigSpace cs, int headerType, int maxBars, BarSpec[] specs) {
+        for (int i = 0; i < maxBars; i++) {
+            int off = PciRegs.PCI_BASE_ADDRESS_0 + 4 * i;
+            BarSpec b = specs[i];
+            if (b == null) {
+                cs.setInternal(off, 4, 0);
+                continue;
+            }
+            cs.setInternal(off, 4, cs.read(off, 4) & b.lowWritableMask() | b.flags());
+            if (b.kind() == BarKind.MEM64) {
+                cs.setInternal(off + 4, 4, cs.read(off + 4, 4) & b.highWritableMask());
+                i++;
+            }
+        }
+        int romOff = headerType == PciRegs.PCI_HEADER_TYPE_BRIDGE ? PciRegs.PCI_ROM_ADDRESS1 : PciRegs.PCI_ROM_ADDRESS;
+        BarSpec rom = specs[BarSpec.ROM_INDEX];
+        cs.setInternal(romOff, 4, rom == null ? 0 : cs.read(romOff, 4) & rom.lowWritableMask());
+    }
+
+    /**
+     * Walks the legacy list (if STATUS.CAP_LIST) from 0x34 and the extended list from 0x100.
+     * Like Linux's {@code pci_find_capability}, a malformed chain (pointer into the header,
+     * loop) ends the walk after at most 48 legacy / 480 extended entries instead of failing.
+     */
+    private static List<Capability> findCapabilities(ConfigSpace cs) {
+        List<Capability> caps = new ArrayList<>();
+        if ((cs.read(PciRegs.PCI_STATUS, 2) & PciRegs.PCI_STATUS_CAP_LIST) != 0) {
+            int pos = cs.read(PciRegs.PCI_CAPABILITY_LIST, 1) & 0xfc;
+            for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
+                int id = cs.read(pos, 1);
+                if (id == 0xff) {
+                    break;
+                }
+                caps.add(new Capability(id, pos, false));
+                pos = cs.read(pos + PciRegs.PCI_CAP_LIST_NEXT, 1) & 0xfc;
+            }
+        }
+        int pos = PciRegs.PCI_EXT_CAP_START;
+        for (int ttl = (ConfigSpace.SIZE - PciRegs.PCI_CFG_SPACE_SIZE) / 8; ttl > 0; ttl--) {
+            int header = cs.read(pos, 4);
+            if (header == 0 || header == -1) {
+                break;
+            }
+            caps.add(new Capability(PciRegs.extCapId(header), pos, true));
+            pos = PciRegs.extCapNext(header);
+            if (pos < PciRegs.PCI_EXT_CAP_START) {
+                break;
+            }
+        }
+        return Collections.unmodifiableList(caps);
+    }
+
+    /* ---------------- identity ---------------- */
+
+    /** The function's config space (software and internal access paths). */
+    public ConfigSpace config() {
+        return config;
+    }
+
+    /** Header layout: 0 (endpoint) or 1 (PCI-to-PCI bridge); bit 7 (multi-function) excluded. */
+    public int headerType() {
+        return headerType;
+    }
+
+    /** True for a type 1 header. */
+    public boolean isBridge() {
+        return headerType == PciRegs.PCI_HEADER_TYPE_BRIDGE;
+    }
+
+    /** Vendor ID (config 0x00, 16 bits). */
+    public int vendorId() {
+        return config.read(PciRegs.PCI_VENDOR_ID, 2);
+    }
+
+    /** Device ID (config 0x02, 16 bits). */
+    public int deviceId() {
+        return config.read(PciRegs.PCI_DEVICE_ID, 2);
+    }
+
+    /** The 24-bit class code (base class, subclass, programming interface). */
+    public int classCode() {
+        return config.read(PciRegs.PCI_CLASS_REVISION, 4) >>> 8;
+    }
+
+    /** Capabilities found in the config data, legacy ones first, in chain order. */
+    public List<Capability> capabilities() {
+        return capabilities;
+    }
+
+    /** The first legacy ({@code extended} false) or extended capability with {@code id}. */
+    public Optional<Capability> capability(int id, boolean extended) {
+        for (Capability c : capabilities) {
+            if (c.id() == id && c.extended() == extended) {
+                return Optional.of(c);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The PCIe device/port type from the PCI Express capability, or -1 for conventional PCI. */
+    public int pcieType() {
+        return pcieType;
+    }
+
+    /**
+     * Gives the capability {@code id} its behaviour (see {@link CapabilityBehaviour}).
+     * Call while building, before the function is reachable on a bus.
+     *
+     * @throws HardwareConfigException if the function has no such capability
+     */
+    public void installCapability(int id, boolean extended, CapabilityBehaviour behaviour) {
+        Capability cap = capability(id, extended).orElseThrow(() -> new HardwareConfigException(
+                (extended ? "extended capability " : "capability ") + Hex.of(id) + " not present"));
+        behaviour.install(this, cap, new ConfigLayout(config).at(cap.offset()));
+    }
+
+    /* ---------------- BARs ---------------- */
+
+    /** The implemented BARs and the ROM, by index. */
+    public List<BarSpec> bars() {
+        List<BarSpec> out = new ArrayList<>();
+        for (BarSpec b : bars) {
+            if (b != null) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    /** The BAR at {@code index} (0..5, or {@link BarSpec#ROM_INDEX}), if implemented. */
+    public Optional<BarSpec> bar(int index) {
+        return index >= 0 && index < SLOTS ? Optional.ofNullable(bars[index]) : Optional.empty();
+    }
+
+    /**
+     * The address currently programmed in BAR {@code index}: a PCI bus address in bytes, flag
+     * bits removed, both halves for MEM64. Unimplemented BARs give 0.
+     */
+    public long barAddress(int index) {
+        BarSpec b = index >= 0 && index < SLOTS ? bars[index] : null;
+        if (b == null) {
+            return 0;
+        }
+        int off = b.registerOffset(headerType);
+        int low = config.read(off, 4);
+        switch (b.kind()) {
+            case IO:
+                return Integer.toUnsignedLong(low & PciRegs.PCI_BASE_ADDRESS_IO_MASK);
+            case ROM:
+                return Integer.toUnsignedLong(low & PciRegs.PCI_ROM_ADDRESS_MASK);
+            case MEM64:
+                return Integer.toUnsignedLong(low & PciRegs.PCI_BASE_ADDRESS_MEM_MASK)
+                        | (long) config.read(off + 4, 4) << 32;
+            default:
+                return Integer.toUnsignedLong(low & PciRegs.PCI_BASE_ADDRESS_MEM_MASK);
+        }
+    }
+
+    /**
+     * The BAR that claims a bus access at {@code pciAddress}, or -1: memory BARs with
+     * COMMAND.MEMORY, I/O BARs with COMMAND.IO, the ROM with its enable bit and COMMAND.MEMORY.
+     *
+     * @param io true for an I/O space access, false for memory space
+     */
+    public int decodeBar(long pciAddress, boolean io) {
+        int cmd = config.read(PciRegs.PCI_COMMAND, 2);
+        if ((cmd & (io ? PciRegs.PCI_COMMAND_IO : PciRegs.PCI_COMMAND_MEMORY)) == 0) {
+            return -1;
+        }
+        for (int i = 0; i < SLOTS; i++) {
+            BarSpec b = bars[i];
+            if (b == null || (b.kind() == BarKind.IO) != io) {
+                continue;
+            }
+            if (b.kind() == BarKind.ROM
+                    && (config.read(b.registerOffset(headerType), 4) & PciRegs.PCI_ROM_ADDRESS_ENABLE) == 0) {
+                continue;
+            }
+            long base = barAddress(i);
+            if (Long.compareUnsigned(pciAddress, base) >= 0 && Long.compareUnsigned(pciAddress - base, b.size()) < 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Reads {@code size} bytes at {@code offset} bytes into BAR {@code index}, whatever the
+     * decode state (the device's own view). An overlay covering the first byte serves it; an
+     * access running past the BAR or an overlay end, or to an unimplemented BAR, reads all-ones.
+     */
+    public long barRead(int index, long offset, int size) {
+        SparseMemory mem = index >= 0 && index < SLOTS ? memory[index] : null;
+        if (mem == null || !mem.contains(offset, size)) {
+            return ones(size);
+        }
+        Overlay[] ovs = overlays[index];
+        for (int k = 0; k < ovs.length; k++) {
+            Overlay o = ovs[k];
+            if (offset >= o.offset && offset < o.offset + o.size) {
+                return offset + size <= o.offset + o.size ? o.device.read(offset - o.offset, size) : ones(size);
+            }
+        }
+        return mem.read(offset, size);
+    }
+
+    /** Writes into BAR {@code index}; the counterpart of {@link #barRead} (bad accesses dropped). */
+    public void barWrite(int index, long offset, int size, long value) {
+        SparseMemory mem = index >= 0 && index < SLOTS ? memory[index] : null;
+        if (mem == null || !mem.contains(offset, size)) {
+            return;
+        }
+        Overlay[] ovs = overlays[index];
+        for (int k = 0; k < ovs.length; k++) {
+            Overlay o = ovs[k];
+            if (offset >= o.offset && offset < o.offset + o.size) {
+                if (offset + size <= o.offset + o.size) {
+                    o.device.write(offset - o.offset, size, value);
+                }
+                return;
+            }
+        }
+        mem.write(offset, size, value);
+    }
+
+    /** The plain memory behind BAR {@code index} (without overlays). */
+    public SparseMemory memory(int index) {
+        SparseMemory mem = index >= 0 && index < SLOTS ? memory[index] : null;
+        if (mem == null) {
+            throw new IllegalArgumentException("BAR " + index + " is not implemented");
+        }
+        return mem;
+    }
+
+    /**
+     * Places {@code device} over {@code [offset, offset+size)} bytes of BAR {@code index}; the
+     * device sees offsets relative to {@code offset}. Overlays of one BAR must not overlap.
+     *
+     * @throws HardwareConfigException if the BAR is unimplemented, the region leaves it or overlaps an overlay
+     */
+    public synchronized void overlay(int index, long offset, long size, MmioDevice device) {
+        Objects.requireNonNull(device, "device");
+        SparseMemory mem = index >= 0 && index < SLOTS ? memory[index] : null;
+        if (mem == null) {
+            throw new HardwareConfigException("overlay on BAR " + index + ": BAR not implemented");
+        }
+        if (size <= 0 || !mem.contains(offset, size)) {
+            throw new HardwareConfigException("overlay " + Hex.of(offset) + "+" + Hex.of(size) + " outside BAR " + index
+                    + " of size " + Hex.of(mem.size()));
+        }
+        Overlay[] old = overlays[index];
+        for (Overlay o : old) {
+            if (offset < o.offset + o.size && o.offset < offset + size) {
+                throw new HardwareConfigException("overlay " + Hex.of(offset) + "+" + Hex.of(size) + " in BAR " + index
+                        + " overlaps " + Hex.of(o.offset) + "+" + Hex.of(o.size));
+            }
+        }
+        Overlay[] grown = Arrays.copyOf(old, old.length + 1);
+        grown[old.length] = new Overlay(offset, size, device);
+        Overlay[][] all = overlays.clone();
+        all[index] = grown;
+        overlays = all;
+    }
+
+    /* ---------------- bridge windows ---------------- */
+
+    /** Primary bus number register (type 1 only; 0 for endpoints). */
+    public int primaryBus() {
+        return isBridge() ? config.read(PciRegs.PCI_PRIMARY_BUS, 1) : 0;
+    }
+
+    /** Secondary bus number register (type 1 only; 0 for endpoints). */
+    public int secondaryBus() {
+        return isBridge() ? config.read(PciRegs.PCI_SECONDARY_BUS, 1) : 0;
+    }
+
+    /** Subordinate bus number register (type 1 only; 0 for endpoints). */
+    public int subordinateBus() {
+        return isBridge() ? config.read(PciRegs.PCI_SUBORDINATE_BUS, 1) : 0;
+    }
+
+    /**
+     * True if this bridge forwards a memory (or I/O) access at {@code pciAddress} to its
+     * secondary bus: COMMAND.MEMORY (IO) set and the address inside the memory window or the
+     * prefetchable window (I/O window). PCI-to-PCI Bridge 1.2, 3.2.5.6 (I/O: 4 KiB
+     * granularity), 3.2.5.8 (memory: 1 MiB), 3.2.5.9 (prefetchable, with upper 32 bits).
+     * A window whose base is above its limit is closed.
+     */
+    public boolean forwards(long pciAddress, boolean io) {
+        if (!isBridge()) {
+            return false;
+        }
+        int cmd = config.read(PciRegs.PCI_COMMAND, 2);
+        if (io) {
+            if ((cmd & PciRegs.PCI_COMMAND_IO) == 0) {
+                return false;
+            }
+            long base = (long) (config.read(PciRegs.PCI_IO_BASE, 1) & 0xf0) << 8
+                    | (long) config.read(PciRegs.PCI_IO_BASE_UPPER16, 2) << 16;
+            long limit = (long) (config.read(PciRegs.PCI_IO_LIMIT, 1) & 0xf0) << 8 | 0xfff
+                    | (long) config.read(PciRegs.PCI_IO_LIMIT_UPPER16, 2) << 16;
+            return inWindow(pciAddress, base, limit);
+        }
+        if ((cmd & PciRegs.PCI_COMMAND_MEMORY) == 0) {
+            return false;
+        }
+        long memBase = (long) (config.read(PciRegs.PCI_MEMORY_BASE, 2) & 0xfff0) << 16;
+        long memLimit = (long) (config.read(PciRegs.PCI_MEMORY_LIMIT, 2) & 0xfff0) << 16 | 0xfffff;
+        if (inWindow(pciAddress, memBase, memLimit)) {
+            return true;
+        }
+        long prefBase = (long) (config.read(PciRegs.PCI_PREF_MEMORY_BASE, 2) & 0xfff0) << 16
+                | (long) config.read(PciRegs.PCI_PREF_BASE_UPPER32, 4) << 32;
+        long prefLimit = (long) (config.read(PciRegs.PCI_PREF_MEMORY_LIMIT, 2) & 0xfff0) << 16 | 0xfffff
+                | (long) config.read(PciRegs.PCI_PREF_LIMIT_UPPER32, 4) << 32;
+        return inWindow(pciAddress, prefBase, prefLimit);
+    }
+
+    private static boolean inWindow(long addr, long base, long limit) {
+        return Long.compareUnsigned(base, limit) <= 0
+                && Long.compareUnsigned(addr, base) >= 0 && Long.compareUnsigned(addr, limit) <= 0;
+    }
+
+    /**
+     * True if this bridge is a PCIe root port or switch downstream port: its link has a single
+     * device, so a type 0 config request to a device number other than 0 on its secondary bus
+     * completes as Unsupported Request (PCIe Base 5.0 7.3.1, no ARI forwarding modelled).
+     */
+    public boolean isPcieDownstreamPort() {
+        return isBridge() && (pcieType == PciRegs.PCI_EXP_TYPE_ROOT_PORT || pcieType == PciRegs.PCI_EXP_TYPE_DOWNSTREAM);
+    }
+
+    /** The bus behind this bridge, or null for an endpoint or a bridge not yet placed. */
+    PciBus secondaryBusSlots() {
+        return secondary;
+    }
+
+    synchronized boolean isPlaced() {
+        return placed;
+    }
+
+    synchronized void markPlaced() {
+        if (placed) {
+            throw new HardwareConfigException(this + " is already placed in a topology");
+        }
+        placed = true;
+    }
+
+    void attachSecondary(PciBus bus) {
+        if (!isBridge()) {
+            throw new HardwareConfigException("only a type 1 function can have a subtree");
+        }
+        if (secondary != null) {
+            throw new HardwareConfigException("bridge function already placed in a topology");
+        }
+        secondary = bus;
+    }
+
+    static long ones(int size) {
+        return size >= 8 ? -1L : (1L << (8 * size)) - 1;
+    }
+
+    @Override
+    public String toString() {
+        return String.format("PciFunction[%04x:%04x class %06x type %d]", vendorId(), deviceId(), classCode(), headerType);
+    }
+}

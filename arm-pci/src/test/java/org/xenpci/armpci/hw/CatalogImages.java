@@ -1,0 +1,96 @@
+package org.xenpci.armpci.hw;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.xenpci.armpci.hw.dump.ConfigDumps;
+import org.xenpci.core.pci.PciRegs;
+
+/**
+ * The builders the committed catalog texts were generated from. {@link DeviceCatalogTest}
+ * checks the resources still equal this output; run it with {@code -Dxenpci.regenerateCatalog=true}
+ * to rewrite them.
+ */
+final class CatalogImages {
+    private CatalogImages() {
+    }
+
+    static ConfigImage qemuNvme() {
+        return ConfigImage.endpoint(0x1b36, 0x0010).revision(0x02).classCode(0x010802)
+                .subsystem(0x1af4, 0x1100).interruptPin(1)
+                .bar(0, BarKind.MEM64, 0x4000, false)
+                .capabilityAt(0x40).msix(65, 0, 0x2000, 0, 0x3000)
+                .capabilityAt(0x60).powerManagement()
+                .capabilityAt(0x80).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .build();
+    }
+
+    static ConfigImage e1000e() {
+        return ConfigImage.endpoint(0x8086, 0x10d3).revision(0x00).classCode(0x020000)
+                .subsystem(0x8086, 0x0000).interruptPin(1)
+                .bar(0, BarKind.MEM32, 0x20000, false)
+                .bar(1, BarKind.MEM32, 0x20000, false)
+                .bar(2, BarKind.IO, 0x20, false)
+                .bar(3, BarKind.MEM32, 0x4000, false)
+                .rom(0x40000)
+                .capabilityAt(0xc8).powerManagement()
+                .capabilityAt(0xd0).msi(true, 0, false)
+                .capabilityAt(0xe0).pcieV1(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .capabilityAt(0xa0).msix(5, 3, 0x0000, 3, 0x2000)
+                .aer()
+                .serialNumber(0x0000_0000_0000_0000L)
+                .build();
+    }
+
+    static ConfigImage qemuRootPort() {
+        return ConfigImage.bridge(0x1b36, 0x000c).revision(0x00).classCode(0x060400).interruptPin(1)
+                .bar(0, BarKind.MEM32, 0x1000, false)
+                .capabilityAt(0x54).pcie(PciRegs.PCI_EXP_TYPE_ROOT_PORT)
+                .capabilityAt(0x48).msix(1, 0, 0x000, 0, 0x800)
+                .capabilityAt(0x40).bridgeSubsystem(0x1b36, 0x0000)
+                .aer()
+                .extendedCapability(PciRegs.PCI_EXT_CAP_ID_ACS, 1, new byte[] {0x1f, 0x00, 0x00, 0x00})
+                .build();
+    }
+
+    static ConfigImage ich9HdaFn0() {
+        return ConfigImage.endpoint(0x8086, 0x293e).revision(0x03).classCode(0x040300)
+                .subsystem(0x1af4, 0x1100).interruptPin(1).multiFunction()
+                .bar(0, BarKind.MEM32, 0x4000, false)
+                .capabilityAt(0x60).msi(true, 0, false)
+                .capabilityAt(0x70).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .build();
+    }
+
+    static ConfigImage pciSerialFn1() {
+        return ConfigImage.endpoint(0x1b36, 0x0002).revision(0x01).classCode(0x070002)
+                .subsystem(0x1af4, 0x1100).interruptPin(1)
+                .bar(0, BarKind.IO, 0x8, false)
+                .build();
+    }
+
+    static ConfigImage ivshmem8g() {
+        return ConfigImage.endpoint(0x1af4, 0x1110).revision(0x01).classCode(0x050000)
+                .subsystem(0x1af4, 0x1100).interruptPin(1)
+                .bar(0, BarKind.MEM32, 0x100, false)
+                .bar(2, BarKind.MEM64, 8L << 30, true)
+                .build();
+    }
+
+    /** Resource file name to its text. */
+    static Map<String, String> texts() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("qemu-nvme.lspci", ConfigDumps.formatLspci(
+                "00:02.0 Non-Volatile memory controller: Red Hat, Inc. QEMU NVM Express Controller (rev 02)", qemuNvme().bytes()));
+        m.put("e1000e.lspci", ConfigDumps.formatLspci(
+                "00:03.0 Ethernet controller: Intel Corporation 82574L Gigabit Network Connection", e1000e().bytes()));
+        m.put("qemu-pcie-root-port.lspci", ConfigDumps.formatLspci(
+                "00:01.0 PCI bridge: Red Hat, Inc. QEMU PCIe Root port", qemuRootPort().bytes()));
+        m.put("ich9-hda-plus-serial.lspci", ConfigDumps.formatLspci(
+                "00:04.0 Audio device: Intel Corporation 82801I (ICH9 Family) HD Audio Controller (rev 03)", ich9HdaFn0().bytes())
+                + ConfigDumps.formatLspci("00:04.1 Serial controller: Red Hat, Inc. QEMU PCI 16550A Adapter (rev 01)",
+                        pciSerialFn1().bytes()));
+        m.put("ivshmem-plain-8g.lspci", ConfigDumps.formatLspci(
+                "00:05.0 RAM memory: Red Hat, Inc. Inter-VM shared memory (rev 01)", ivshmem8g().bytes()));
+        return m;
+    }
+}

@@ -30,7 +30,7 @@ final class HostBridgeDiscovery {
     }
 
     /** A probe failure inside {@code gen_pci_init}: Xen reports all of them as -ENOMEM. */
-    private static final class ProbeError extends Exception {
+    static final class ProbeError extends Exception {
         private static final long serialVersionUID = 1L;
 
         ProbeError(String reason) {

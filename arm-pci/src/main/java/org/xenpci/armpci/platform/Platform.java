@@ -1,0 +1,324 @@
+package org.xenpci.armpci.platform;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.xenpci.armpci.HostBridgeNode;
+import org.xenpci.armpci.PciRange;
+import org.xenpci.armpci.RegEntry;
+import org.xenpci.armpci.hw.ApertureKind;
+import org.xenpci.armpci.hw.HardwareConfigException;
+import org.xenpci.armpci.hw.HostBridgeHardware;
+import org.xenpci.armpci.hw.PciBus;
+import org.xenpci.armpci.hw.PciFunction;
+import org.xenpci.armpci.hw.dump.ConfigDumpException;
+import org.xenpci.armpci.hw.dump.ConfigDumps;
+import org.xenpci.core.Hardware;
+import org.xenpci.core.PhysicalAddressSpace;
+import org.xenpci.core.fdt.Fdt;
+import org.xenpci.core.fdt.FdtException;
+import org.xenpci.core.fdt.FdtReader;
+import org.xenpci.core.pci.Sbdf;
+
+/**
+ * An assembled board: the host device tree, host RAM and one {@link HostBridgeHardware} per PCI
+ * host bridge node the model has hardware for ({@code pci-host-ecam-generic},
+ * {@code xlnx,nwl-pcie-2.11}), with the listed PCI functions placed on their buses, all
+ * registered on one physical address space. Build it from a {@link PlatformFile} or in code
+ * with {@link #builder(Fdt)}; then boot Xen on {@link #hardware()}.
+ *
+ * <p>Placement: a host bridge node's segment is its {@code linux,pci-domain}, else its position
+ * among the available nodes without one (the numbering Xen and Linux use). A function on the
+ * bridge's first bus sits on the root bus; one on bus B sits behind the listed bridge whose
+ * secondary bus register (in its config data) is B.
+ */
+public final class Platform {
+    /** Host bridge compatibles the hardware model implements. */
+    public static final List<String> MODELLED = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11");
+
+    private final Fdt hostDeviceTree;
+    private final String cmdline;
+    private final Hardware hardware;
+    private final Map<String, HostBridgeHardware> hostBridges;
+    private final Map<Sbdf, PciFunction> functions;
+
+    private Platform(Fdt fdt, String cmdline, Hardware hw, Map<String, HostBridgeHardware> bridges,
+            Map<Sbdf, PciFunction> functions) {
+        this.hostDeviceTree = fdt;
+        this.cmdline = cmdline;
+        this.hardware = hw;
+        this.hostBridges = Collections.unmodifiableMap(bridges);
+        this.functions = Collections.unmodifiableMap(functions);
+    }
+
+    /** The host device tree firmware hands to Xen. */
+    public Fdt hostDeviceTree() {
+        return hostDeviceTree;
+    }
+
+    /** The Xen command line the platform was described with. */
+    public String cmdline() {
+        return cmdline;
+    }
+
+    /** The hardware to boot Xen on. */
+    public Hardware hardware() {
+        return hardware;
+    }
+
+    /** Host bridge hardware by DT node path, in DT order. */
+    public Map<String, HostBridgeHardware> hostBridges() {
+        return hostBridges;
+    }
+
+    /** Every placed function by the address the platform gave it. */
+    public Map<Sbdf, PciFunction> functions() {
+        return functions;
+    }
+
+    /** The function placed at {@code sbdf}, if any. */
+    public Optional<PciFunction> function(Sbdf sbdf) {
+        return Optional.ofNullable(functions.get(sbdf));
+    }
+
+    /**
+     * Assembles a platform file's board.
+     *
+     * @throws PlatformFileException naming file, field and value for any problem
+     */
+    public static Platform build(PlatformFile file) {
+        String src = file.source();
+        Fdt fdt;
+        try {
+            fdt = FdtReader.read(file.hostDtb());
+        } catch (FdtException e) {
+            throw new PlatformFileException(src, "/hostDtb", null, "malformed DTB: " + e.getMessage(), e);
+        }
+        Builder b = builder(fdt).cmdline(file.cmdline());
+        for (int i = 0; i < file.devices().size(); i++) {
+            PlatformFile.DeviceEntry d = file.devices().get(i);
+            String at = "/devices/" + i;
+            byte[] config;
+            try {
+                config = decodeConfig(d.config());
+            } catch (ConfigDumpException e) {
+                throw new PlatformFileException(src, at + "/config", d.configSource(), e.getMessage(), e);
+            }
+            PciFunction f;
+            try {
+                f = PciFunction.fromConfig(config, d.barSizes(), d.romSize());
+            } catch (HardwareConfigException e) {
+                throw new PlatformFileException(src, at + "/bars", d.barSizes().toString(), e.getMessage(), e);
+            }
+            b.device(d.sbdf(), f, at);
+        }
+        try {
+            return b.build();
+        } catch (PlacementException e) {
+            throw new PlatformFileException(src, e.field + "/sbdf", e.sbdf.toString(), e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new PlatformFileException(src, "", null, e.getMessage(), e);
+        }
+    }
+
+    /** A config file's bytes: {@code lspci -xxxx} text if it is printable text, else a binary dump. */
+    static byte[] decodeConfig(byte[] raw) {
+        boolean text = raw.length > 0;
+        for (byte c : raw) {
+            if (!(c == '\n' || c == '\r' || c == '\t' || (c >= 0x20 && c < 0x7f))) {
+                text = false;
+                break;
+            }
+        }
+        if (text && raw.length != 256 && raw.length != 4096) {
+            return ConfigDumps.parseLspci(new String(raw, java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        if (text) {
+            // A dump of exactly 256 or 4096 printable bytes is ambiguous; text that parses wins.
+            try {
+                return ConfigDumps.parseLspci(new String(raw, java.nio.charset.StandardCharsets.US_ASCII));
+            } catch (ConfigDumpException e) {
+                return ConfigDumps.readBinary(raw);
+            }
+        }
+        return ConfigDumps.readBinary(raw);
+    }
+
+    /** Starts a platform in code on a host device tree. */
+    public static Builder builder(Fdt hostDeviceTree) {
+        return new Builder(hostDeviceTree);
+    }
+
+    /** A device that cannot be placed (no host bridge for its segment, no bridge for its bus). */
+    public static final class PlacementException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+        private final transient Sbdf sbdf;
+        private final String field;
+
+        PlacementException(Sbdf sbdf, String field, String message) {
+            super(message);
+            this.sbdf = sbdf;
+            this.field = field;
+        }
+
+        /** The device that could not be placed. */
+        public Sbdf sbdf() {
+            return sbdf;
+        }
+    }
+
+    /** Assembles a platform in code. */
+    public static final class Builder {
+        private final Fdt fdt;
+        private String cmdline = PlatformFile.DEFAULT_CMDLINE;
+        private final Map<Sbdf, PciFunction> devices = new LinkedHashMap<>();
+        private final Map<Sbdf, String> fields = new LinkedHashMap<>();
+
+        private Builder(Fdt fdt) {
+            this.fdt = Objects.requireNonNull(fdt, "fdt");
+        }
+
+        public Builder cmdline(String c) {
+            cmdline = Objects.requireNonNull(c, "cmdline");
+            return this;
+        }
+
+        /** Places a function at {@code sbdf} (see the class comment for how buses are resolved). */
+        public Builder device(Sbdf sbdf, PciFunction function) {
+            return device(sbdf, function, sbdf.toString());
+        }
+
+        Builder device(Sbdf sbdf, PciFunction function, String field) {
+            if (devices.putIfAbsent(sbdf, function) != null) {
+                throw new PlacementException(sbdf, field, "device " + sbdf + " placed twice");
+            }
+            fields.put(sbdf, field);
+            return this;
+        }
+
+        /**
+         * Builds the hardware and registers it on a new physical address space.
+         *
+         * @throws PlacementException if a device has no host bridge or no bridge routes its bus
+         * @throws IllegalArgumentException if regions overlap
+         */
+        public Platform build() {
+            PhysicalAddressSpace space = new PhysicalAddressSpace();
+            Hardware hw = new Hardware(fdt, space);
+            Map<String, HostBridgeHardware> bridges = new LinkedHashMap<>();
+            Map<Integer, Boolean> segmentUsed = new TreeMap<>();
+            int auto = 0;
+            List<Sbdf> placed = new ArrayList<>();
+            for (HostBridgeNode node : HostBridgeNode.scan(fdt)) {
+                if (node.compatible().stream().noneMatch(MODELLED::contains)) {
+                    continue;
+                }
+                Optional<RegEntry> cfg = node.configRegion();
+                if (cfg.isEmpty()) {
+                    continue; // no config window described: nothing to build (Xen's probe fails too)
+                }
+                int segment;
+                if (node.pciDomain().isPresent()) {
+                    segment = node.pciDomain().getAsInt();
+                } else if (node.available()) {
+                    segment = auto++;
+                } else {
+                    segment = -1; // a disabled node without a domain number: hardware, but nothing placed on it
+                }
+                HostBridgeHardware.Builder hb = HostBridgeHardware.builder()
+                        .name(node.path().substring(node.path().lastIndexOf('/') + 1))
+                        .ecam(cfg.get().address(), cfg.get().size())
+                        .firstBus(node.busStart());
+                for (PciRange r : node.ranges()) {
+                    ApertureKind kind = kindOf(r);
+                    if (kind != null) {
+                        hb.aperture(r.cpuAddress(), r.pciAddress(), r.size(), kind, r.prefetchable());
+                    }
+                }
+                if (segment >= 0 && segmentUsed.putIfAbsent(segment, true) == null) {
+                    placeBus(segment, node.busStart(), new BusTarget() {
+                        @Override
+                        public void slot(int dev, int fn, PciFunction f) {
+                            hb.slot(dev, fn, f);
+                        }
+
+                        @Override
+                        public void bridge(int dev, int fn, PciFunction f, PciBus.Builder subtree) {
+                            hb.bridge(dev, fn, f, subtree);
+                        }
+                    }, placed, 0);
+                }
+                HostBridgeHardware built = hb.build();
+                built.attach(space);
+                bridges.put(node.path(), built);
+            }
+            for (Sbdf s : devices.keySet()) {
+                if (!placed.contains(s)) {
+                    boolean segmentKnown = segmentUsed.containsKey(s.segment());
+                    throw new PlacementException(s, fields.get(s), segmentKnown
+                            ? "device " + s + ": no listed bridge has secondary bus " + String.format("%02x", s.bus())
+                            : "device " + s + ": no host bridge in the device tree has segment " + s.segment());
+                }
+            }
+            return new Platform(fdt, cmdline, hw, bridges, new LinkedHashMap<>(devices));
+        }
+
+        private interface BusTarget {
+            void slot(int dev, int fn, PciFunction f);
+
+            void bridge(int dev, int fn, PciFunction f, PciBus.Builder subtree);
+        }
+
+        private void placeBus(int segment, int bus, BusTarget target, List<Sbdf> placed, int depth) {
+            if (depth > 256) {
+                return; // a bus loop in the listed bridges' registers
+            }
+            for (Map.Entry<Sbdf, PciFunction> e : devices.entrySet()) {
+                Sbdf s = e.getKey();
+                if (s.segment() != segment || s.bus() != bus || placed.contains(s)) {
+                    continue;
+                }
+                PciFunction f = e.getValue();
+                placed.add(s);
+                int secondary = f.isBridge() ? f.secondaryBus() : 0;
+                if (f.isBridge() && secondary > bus) {
+                    PciBus.Builder sub = PciBus.builder();
+                    placeBus(segment, secondary, new BusTarget() {
+                        @Override
+                        public void slot(int dev, int fn, PciFunction g) {
+                            sub.slot(dev, fn, g);
+                        }
+
+                        @Override
+                        public void bridge(int dev, int fn, PciFunction g, PciBus.Builder subtree) {
+                            sub.bridge(dev, fn, g, subtree);
+                        }
+                    }, placed, depth + 1);
+                    target.bridge(s.device(), s.function(), f, sub);
+                } else if (f.isBridge()) {
+                    target.bridge(s.device(), s.function(), f, PciBus.builder());
+                } else {
+                    target.slot(s.device(), s.function(), f);
+                }
+            }
+        }
+
+        private static ApertureKind kindOf(PciRange r) {
+            switch (r.space()) {
+                case IO:
+                    return ApertureKind.IO;
+                case MEM32:
+                    return ApertureKind.MEM32;
+                case MEM64:
+                    return ApertureKind.MEM64;
+                default:
+                    return null;
+            }
+        }
+    }
+}

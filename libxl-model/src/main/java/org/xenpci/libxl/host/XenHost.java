@@ -1,0 +1,81 @@
+package org.xenpci.libxl.host;
+
+import java.util.Objects;
+import org.xenpci.armpci.ArmPci;
+import org.xenpci.armpci.ArmPciLayer;
+import org.xenpci.armpci.platform.Platform;
+import org.xenpci.core.Profile;
+import org.xenpci.core.Xen;
+import org.xenpci.core.trace.Trace;
+import org.xenpci.libxl.guest.HardwareDomainGuest;
+import org.xenpci.vpci.ArmVpci;
+import org.xenpci.vpci.Vpci;
+
+/**
+ * A booted host: the board, Xen with its Arm PCI layer and vPCI, and dom0 after the reference
+ * hardware-domain guest enumerated the PCI buses (boot flow 1 and 2 of the architecture).
+ *
+ * <pre>{@code
+ * XenHost host = XenHost.boot(Platform.build(PlatformFile.load(path)), Profile.FULL);
+ * host.pci().pdevs().all();          // what Xen registered
+ * host.enumeration().functions();    // what dom0 found and reported
+ * }</pre>
+ */
+public final class XenHost {
+    private final Platform platform;
+    private final Xen xen;
+    private final HardwareDomainGuest.Enumeration enumeration;
+
+    private XenHost(Platform platform, Xen xen, HardwareDomainGuest.Enumeration enumeration) {
+        this.platform = platform;
+        this.xen = xen;
+        this.enumeration = enumeration;
+    }
+
+    /** Boots with a fresh trace (every category on). */
+    public static XenHost boot(Platform platform, Profile profile) {
+        return boot(platform, profile, new Trace());
+    }
+
+    /**
+     * Boots Xen on the platform's hardware with the platform's command line, then runs the
+     * reference dom0 enumeration.
+     */
+    public static XenHost boot(Platform platform, Profile profile, Trace trace) {
+        Objects.requireNonNull(platform, "platform");
+        Xen xen = Xen.builder()
+                .hardware(platform.hardware())
+                .cmdline(platform.cmdline())
+                .profile(profile)
+                .trace(trace)
+                .hardwareDomainVcpus(2)
+                .extension(new ArmPci())
+                .extension(new ArmVpci())
+                .build();
+        HardwareDomainGuest.Enumeration e = new HardwareDomainGuest(xen.hardwareDomain()).enumerate();
+        return new XenHost(platform, xen, e);
+    }
+
+    public Platform platform() {
+        return platform;
+    }
+
+    public Xen xen() {
+        return xen;
+    }
+
+    /** Xen's Arm PCI layer (host bridges, pdevs, pci_conf). */
+    public ArmPciLayer pci() {
+        return xen.service(ArmPciLayer.class).orElseThrow();
+    }
+
+    /** The vPCI service. */
+    public Vpci vpci() {
+        return xen.service(Vpci.class).orElseThrow();
+    }
+
+    /** What dom0's enumeration found and how Xen answered each PHYSDEVOP_pci_device_add. */
+    public HardwareDomainGuest.Enumeration enumeration() {
+        return enumeration;
+    }
+}

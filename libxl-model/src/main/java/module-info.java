@@ -6,7 +6,6 @@
 module org.xenpci.libxl {
     requires transitive org.xenpci.vpci;
     requires com.fasterxml.jackson.databind;
-    requires static ch.qos.logback.classic;
 
     exports org.xenpci.libxl.config;
     exports org.xenpci.libxl.dt;

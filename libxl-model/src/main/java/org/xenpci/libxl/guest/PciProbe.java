@@ -19,6 +19,13 @@ import org.xenpci.libxl.guest.ProbedFunction.ProbedBar;
  */
 public final class PciProbe {
     private static final long MIB = 1 << 20;
+    /**
+     * Memory BARs are placed at least page aligned: Xen maps BARs into a guest page by page and
+     * refuses a guest address whose offset in the page differs from the host's (modify_bars
+     * -EINVAL), so passthrough setups give every BAR its own page (Linux:
+     * {@code pci=resource_alignment=4096}).
+     */
+    private static final long BAR_ALIGN = 4096;
 
     private final EcamPort port;
     private final PciHostNode node;
@@ -201,12 +208,13 @@ public final class PciProbe {
         // Prefetchable 64-bit BARs go to the 64-bit window when there is one; everything else
         // to the 32-bit non-prefetchable window, which is the only one a bridge can forward
         // non-prefetchable cycles through (its memory window is 32-bit).
+        long alignment = Math.max(size, BAR_ALIGN);
         if (is64 && pref && nextPref >= 0) {
-            long a = align(nextPref, size);
+            long a = align(nextPref, alignment);
             nextPref = a + size;
             return a;
         }
-        long a = align(nextMem, size);
+        long a = align(nextMem, alignment);
         nextMem = a + size;
         return a;
     }

@@ -1,0 +1,48 @@
+package org.xenpci.libxl.guest;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.xenpci.core.Domain;
+
+/**
+ * The reference domU: what a Linux guest does with the vPCI host bridge node of its own device
+ * tree ({@code pcie@10000000}, compatible {@code pci-host-ecam-generic}): probe the bus through
+ * the ECAM window, size every BAR, place it in the node's windows (32-bit non-prefetchable
+ * MEM, 64-bit prefetchable), and enable decoding. With the {@code upstream} profile the window
+ * has no handler, so every config access takes a data abort and the guest finds nothing.
+ */
+public final class ReferenceGuest {
+    private final Domain domain;
+
+    public ReferenceGuest(Domain domain) {
+        this.domain = domain;
+    }
+
+    /** What the probe found and how many config accesses aborted. */
+    public record Probe(List<PciHostNode> hostBridges, List<ProbedFunction> functions, int configAborts) {
+        public Probe {
+            hostBridges = List.copyOf(hostBridges);
+            functions = List.copyOf(functions);
+        }
+    }
+
+    /** Probes every PCI host bridge node of the guest's device tree and enables what it finds. */
+    public Probe probe() {
+        List<PciHostNode> nodes = PciHostNode.find(domain.deviceTree());
+        List<ProbedFunction> found = new ArrayList<>();
+        int aborts = 0;
+        int autoDomain = 0;
+        for (PciHostNode node : nodes) {
+            int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
+            EcamPort port = new EcamPort(domain.vcpu(0), node.cfgBase(), node.cfgSize(), node.busStart());
+            PciProbe probe = new PciProbe(port, node, segment);
+            List<ProbedFunction> fs = probe.scanAndAssign();
+            for (ProbedFunction f : fs) {
+                probe.enable(f);
+            }
+            found.addAll(fs);
+            aborts += port.aborts();
+        }
+        return new Probe(nodes, found, aborts);
+    }
+}

@@ -45,6 +45,7 @@ public final class Domain {
     private final Map<Class<?>, Object> extensions = new ConcurrentHashMap<>();
     private volatile Fdt deviceTree;
     private volatile State state = State.RUNNING;
+    private volatile String crashReason;
 
     Domain(Xen xen, DomainConfig config, int domid, boolean system) {
         this.xen = xen;
@@ -112,6 +113,33 @@ public final class Domain {
 
     void state(State s) {
         this.state = s;
+    }
+
+    /**
+     * Xen's {@code domain_crash}: the domain is shut down with reason "crash" and never runs
+     * again (its vCPUs' further accesses take data aborts). Idempotent; the first reason stays.
+     */
+    public void crash(String reason) {
+        synchronized (this) {
+            if (crashReason != null) {
+                return;
+            }
+            crashReason = reason;
+        }
+        org.slf4j.LoggerFactory.getLogger(Domain.class).warn("(XEN) {}: domain_crash: {}", this, reason);
+        if (xen.trace().enabled(TraceCategory.FAULT)) {
+            xen.trace().emit(new Events.Warning(domid, "domain_crash: " + reason));
+        }
+    }
+
+    /** True once the domain crashed. */
+    public boolean isCrashed() {
+        return crashReason != null;
+    }
+
+    /** Why the domain crashed, or null. */
+    public String crashReason() {
+        return crashReason;
     }
 
     /** True once destruction has started. */
@@ -182,6 +210,10 @@ public final class Domain {
             throw new IllegalArgumentException("access size must be 1, 2, 4 or 8 bytes, not " + size);
         }
         long mask = size == 8 ? -1L : (1L << (8 * size)) - 1;
+        if (crashReason != null) {
+            vcpu.abort(gpa, size, write, "domain crashed");
+            return 0;
+        }
         P2m.Entry e = p2m.lookup(gpa);
         long result = 0;
         if (e == null || !e.contains(gpa + size - 1)) {

@@ -1,23 +1,18 @@
 package org.xenpci.vpci;
 
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.xenpci.core.Domain;
-import org.xenpci.core.trace.Events;
-import org.xenpci.core.trace.TraceCategory;
 
 /**
  * Per-domain vPCI state, kept as a {@link Domain} extension (Xen hangs it off {@code struct
- * domain}): the domain's devices with vPCI, its {@link VirtualTopology}, and a "crashed" mark
- * ({@code domain_crash}, which core does not model yet).
+ * domain}): the domain's devices with vPCI, its {@link VirtualTopology}, and why vPCI crashed it
+ * ({@code domain_crash}, recorded on the core {@code Domain}).
  *
  * <p>Thread-safety: the device list is an immutable array replaced under the domain's
  * {@code pciLock} write lock (attach/detach); lookups are allocation-free scans of the current
  * array and may run under the read lock.
  */
 public final class VpciDomain {
-    private static final Logger LOG = LoggerFactory.getLogger(VpciDomain.class);
     private static final VpciDevice[] NONE = new VpciDevice[0];
 
     private final Domain domain;
@@ -96,10 +91,7 @@ public final class VpciDomain {
      */
     public void crash(String reason) {
         crashReason = reason;
-        LOG.warn("{}: domain_crash: {}", domain, reason);
-        if (domain.xen().trace().enabled(TraceCategory.FAULT)) {
-            domain.xen().trace().emit(new Events.Warning(domain.domid(), "domain_crash: " + reason));
-        }
+        domain.crash(reason);
     }
 
     /** True once vPCI crashed the domain. */

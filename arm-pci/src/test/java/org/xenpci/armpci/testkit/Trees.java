@@ -1,4 +1,4 @@
-package org.xenpci.armpci;
+package org.xenpci.armpci.testkit;
 
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;

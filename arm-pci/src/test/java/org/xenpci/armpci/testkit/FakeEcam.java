@@ -1,4 +1,4 @@
-package org.xenpci.armpci;
+package org.xenpci.armpci.testkit;
 
 import java.util.ArrayList;
 import java.util.HashMap;

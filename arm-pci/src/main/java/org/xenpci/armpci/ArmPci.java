@@ -19,8 +19,12 @@ import org.xenpci.core.trace.TraceCategory;
  *       even with the gate closed: they then return -EOPNOTSUPP);</li>
  *   <li>{@link #hardwareDomainDeviceTree}: adds {@code linux,pci-domain} to host bridge nodes
  *       (only with {@code pci-passthrough=on});</li>
- *   <li>{@link #domainCreated}: maps the hardware domain's host bridge regions (spec 1.7).</li>
+ *   <li>{@link #domainCreated}: maps the hardware domain's host bridge regions (spec 1.7);</li>
+ *   <li>{@link #domainDestroyed}: {@code pci_release_devices}.</li>
  * </ol>
+ * {@link #init} also registers XEN_DOMCTL_assign_device / test_assign_device /
+ * deassign_device (always, like the PHYSDEVOPs; without an IOMMU they return -EOPNOTSUPP) and
+ * installs a {@link PciIommu} service, if an IOMMU extension published one, on the layer.
  * ACPI is not modelled: discovery is DT only. An IOMMU extension must be added to the builder
  * BEFORE this one, so that {@code xen.iommuEnabled()} is set when {@code pci_init} runs (Xen
  * sets up the IOMMU before initcalls).
@@ -29,7 +33,9 @@ public final class ArmPci implements XenExtension {
     private static final Logger LOG = LoggerFactory.getLogger(ArmPci.class);
 
     private final List<HostBridgeDriver> drivers;
+    private volatile boolean iommuQuarantine = true;
     private volatile ArmPciLayer layer;
+    private volatile PciAssignment assignment;
 
     /** With Xen's arm64 host bridge drivers: generic ECAM and ZynqMP NWL. */
     public ArmPci() {
@@ -39,6 +45,19 @@ public final class ArmPci implements XenExtension {
     /** With an explicit driver list, probed in the given order. */
     public ArmPci(List<HostBridgeDriver> drivers) {
         this.drivers = List.copyOf(drivers);
+    }
+
+    /**
+     * Sets Xen's global {@code iommu_quarantine} before boot (default on: Kconfig
+     * IOMMU_QUARANTINE_BASIC). Off models {@code iommu=no-quarantine}, which core's command-line
+     * parser does not read: devices deassigned from a domU then go back to the hardware domain
+     * unless the toolstack quarantined them.
+     *
+     * @return this
+     */
+    public ArmPci iommuQuarantine(boolean on) {
+        this.iommuQuarantine = on;
+        return this;
     }
 
     /** The layer once {@link #init} has run. */
@@ -75,8 +94,13 @@ public final class ArmPci implements XenExtension {
                         b.cfg().size(), b.cfg().busStart(), b.cfg().busEnd()));
             }
         }
+        // An IOMMU extension added before us publishes its driver; Xen's iommu_ops are global.
+        xen.service(PciIommu.class).ifPresent(l::iommu);
         xen.publish(ArmPciLayer.class, l);
         new PhysdevOps(xen, l).register();
+        PciAssignment a = new PciAssignment(xen, l, iommuQuarantine);
+        a.register();
+        this.assignment = a;
         this.layer = l;
     }
 
@@ -92,6 +116,19 @@ public final class ArmPci implements XenExtension {
     public void domainCreated(Domain domain) {
         if (domain.isHardwareDomain()) {
             HwdomPciMappings.map(domain, requireLayer(), domain.xen().profile().vpciHardwareDomain());
+        }
+    }
+
+    /**
+     * {@code pci_release_devices}: every device the dying domain owns is deassigned (to dom_io
+     * under the default quarantine mode, else to the hardware domain); ones that fail stay with
+     * it and the first error is logged and traced ({@link ArmPciEvents.PdevReleaseFailed}).
+     */
+    @Override
+    public void domainDestroyed(Domain domain) {
+        PciAssignment a = assignment;
+        if (a != null) {
+            a.releaseDevices(domain);
         }
     }
 

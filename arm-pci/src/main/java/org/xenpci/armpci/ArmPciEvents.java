@@ -43,4 +43,20 @@ public final class ArmPciEvents {
             return -1;
         }
     }
+
+    /** A device changed owner through assignment or deassignment; {@code domid} is the new owner. */
+    public record PdevAssigned(int domid, Sbdf sbdf, int fromDomid) implements TraceEvent {
+        @Override
+        public TraceCategory category() {
+            return TraceCategory.DEVICE;
+        }
+    }
+
+    /** {@code pci_release_devices}: the first device of dying domain {@code domid} that could not be deassigned. */
+    public record PdevReleaseFailed(int domid, Sbdf sbdf, int rc) implements TraceEvent {
+        @Override
+        public TraceCategory category() {
+            return TraceCategory.DEVICE;
+        }
+    }
 }

@@ -1,12 +1,18 @@
 package org.xenpci.armpci;
 
+import org.xenpci.core.Domain;
+
 /**
- * The IOMMU seam of the pdev layer ({@code iommu_add_device} / {@code iommu_remove_device} in
- * xen/drivers/passthrough/pci.c, spec 2.3 step 9 and 2.4). An SMMU model registers one through
- * {@link ArmPciLayer#iommu(PciIommu)}. These are called only when {@code xen.iommuEnabled()}
- * is true; with the IOMMU off Xen returns 0 without calling a driver.
+ * The IOMMU seam of the pdev layer: the {@code iommu_ops} hooks xen/drivers/passthrough/pci.c
+ * calls for PCI devices ({@code iommu_add_device} / {@code iommu_remove_device}, spec 2.3
+ * step 9 and 2.4; {@code assign_device} / {@code reassign_device} from the assignment domctls,
+ * spec 2.6). An SMMU model registers one through {@link ArmPciLayer#iommu(PciIommu)}, or
+ * publishes it as a {@code PciIommu} service that {@link ArmPci} installs at init. These are
+ * called only when {@code xen.iommuEnabled()} is true; with the IOMMU off Xen returns 0 without
+ * calling a driver.
  *
- * <p>Called with the pcidevs lock held.
+ * <p>The hooks change only IOMMU contexts: pdev ownership and vPCI are the caller's business.
+ * Called with the pcidevs lock held.
  */
 public interface PciIommu {
 
@@ -15,6 +21,24 @@ public interface PciIommu {
 
     /** The IOMMU driver's remove_device. 0 or a negative errno. */
     int removeDevice(Pdev pdev);
+
+    /**
+     * {@code iommu_ops->assign_device(target, devfn, dev, flag)}: moves the device's IOMMU
+     * context to {@code target} (the pdev is still owned by its old owner). Assigning to
+     * dom_io detaches it. 0 or a negative errno; on failure the context is unchanged.
+     */
+    default int assignDevice(Domain target, Pdev pdev) {
+        return 0;
+    }
+
+    /**
+     * {@code iommu_ops->reassign_device(source, target, devfn, dev)} on deassignment. Arm's SMMU
+     * drivers allow only the hardware domain, or dom_io for PCI devices, as {@code target}
+     * (-EPERM otherwise). 0 or a negative errno; on failure the context is unchanged.
+     */
+    default int reassignDevice(Domain source, Domain target, Pdev pdev) {
+        return 0;
+    }
 
     /** The seam used when no IOMMU model is registered: accepts everything. */
     PciIommu NONE = new PciIommu() {

@@ -1,5 +1,7 @@
 package org.xenpci.armpci;
 
+import org.xenpci.armpci.testkit.Trees;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,8 @@
 package org.xenpci.armpci;
 
+import org.xenpci.armpci.testkit.FakeEcam;
+import org.xenpci.armpci.testkit.Trees;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;

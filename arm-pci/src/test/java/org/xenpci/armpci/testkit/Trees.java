@@ -1,26 +1,26 @@
-package org.xenpci.armpci;
+package org.xenpci.armpci.testkit;
 
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.fdt.FdtProperty;
 
 /** Host device trees for the tests, from the facts in interop.md (QEMU 7.2 virt, ZCU102). */
-final class Trees {
-    static final long QEMU_ECAM = 0x40_1000_0000L;
-    static final long QEMU_ECAM_SIZE = 0x1000_0000L;
-    static final long ZYNQMP_ECAM = 0x80_0000_0000L;
-    static final long ZYNQMP_ECAM_SIZE = 0x100_0000L;
+public final class Trees {
+    public static final long QEMU_ECAM = 0x40_1000_0000L;
+    public static final long QEMU_ECAM_SIZE = 0x1000_0000L;
+    public static final long ZYNQMP_ECAM = 0x80_0000_0000L;
+    public static final long ZYNQMP_ECAM_SIZE = 0x100_0000L;
 
     private Trees() {
     }
 
-    static FdtNode.Builder root() {
+    public static FdtNode.Builder root() {
         return FdtNode.root().property(FdtProperty.u32("#address-cells", 2)).property(FdtProperty.u32("#size-cells", 2))
                 .property(FdtProperty.string("compatible", "linux,dummy-virt"));
     }
 
     /** QEMU virt's {@code /pcie@10000000} as QEMU 7.2 emits it (gic-version=3, its=on). */
-    static FdtNode.Builder qemuPcie() {
+    public static FdtNode.Builder qemuPcie() {
         return FdtNode.builder("pcie@10000000")
                 .property(FdtProperty.u32("interrupt-map-mask", 0x1800, 0, 0, 7))
                 .property(FdtProperty.u32("#interrupt-cells", 1))
@@ -39,18 +39,44 @@ final class Trees {
                 .property(FdtProperty.string("compatible", "pci-host-ecam-generic"));
     }
 
+    /** Phandle the SMMUv3 test trees give {@code /smmuv3@9050000}. */
+    public static final int SMMU_PHANDLE = 0x8004;
+
+    /** QEMU virt's {@code /smmuv3@9050000} (iommu=smmuv3) with the given status (null: no status property). */
+    public static FdtNode smmuV3(String status) {
+        FdtNode.Builder b = FdtNode.builder("smmuv3@9050000")
+                .property(FdtProperty.u32("#iommu-cells", 1))
+                .property(FdtProperty.empty("dma-coherent"))
+                .property(FdtProperty.u32("reg", 0, 0x09050000, 0, 0x20000))
+                .property(FdtProperty.string("compatible", "arm,smmu-v3"))
+                .property(FdtProperty.u32("phandle", SMMU_PHANDLE));
+        if (status != null) {
+            b.property(FdtProperty.string("status", status));
+        }
+        return b.build();
+    }
+
+    /**
+     * QEMU virt with {@code iommu=smmuv3}: dom0 RAM at 0x4000_0000 + 256 MiB, the SMMU, and the
+     * PCIe node with {@code iommu-map = <0 &smmu 0 0x10000>} (stream ID = RID).
+     */
+    public static Fdt qemuVirtSmmu() {
+        return Fdt.of(root().child(memory(0x4000_0000L, 0x1000_0000L)).child(smmuV3("okay"))
+                .child(qemuPcie().property(FdtProperty.u32("iommu-map", 0, SMMU_PHANDLE, 0, 0x10000))).build());
+    }
+
     /** A host tree with dom0 RAM at 0x4000_0000 + 256 MiB and QEMU's PCIe node. */
-    static Fdt qemuVirt() {
+    public static Fdt qemuVirt() {
         return Fdt.of(root().child(memory(0x4000_0000L, 0x1000_0000L)).child(qemuPcie()).build());
     }
 
-    static FdtNode memory(long base, long size) {
+    public static FdtNode memory(long base, long size) {
         return FdtNode.builder("memory@" + Long.toHexString(base)).property(FdtProperty.string("device_type", "memory"))
                 .property(FdtProperty.u64("reg", base, size)).build();
     }
 
     /** ZCU102's {@code /axi/pcie@fd0e0000} (16 MiB cfg, no linux,pci-domain). */
-    static FdtNode.Builder zynqmpPcie() {
+    public static FdtNode.Builder zynqmpPcie() {
         return FdtNode.builder("pcie@fd0e0000")
                 .property(FdtProperty.u32("#address-cells", 3))
                 .property(FdtProperty.u32("#size-cells", 2))
@@ -68,19 +94,19 @@ final class Trees {
                 .property(FdtProperty.u32("phandle", 0x19));
     }
 
-    static FdtNode.Builder axi() {
+    public static FdtNode.Builder axi() {
         return FdtNode.builder("axi").property(FdtProperty.string("compatible", "simple-bus"))
                 .property(FdtProperty.u32("#address-cells", 2)).property(FdtProperty.u32("#size-cells", 2))
                 .property(FdtProperty.empty("ranges"));
     }
 
     /** A ZCU102-like host tree: RAM at 0 + 2 GiB, {@code /axi/pcie@fd0e0000}. */
-    static Fdt zynqmp() {
+    public static Fdt zynqmp() {
         return Fdt.of(root().child(memory(0, 0x8000_0000L)).child(axi().child(zynqmpPcie())).build());
     }
 
     /** A generic ECAM bridge {@code pcie@<ecam>} with a one-page-per-bus window and optional pci-domain. */
-    static FdtNode.Builder generic(long ecam, int busStart, int busEnd, Integer domain) {
+    public static FdtNode.Builder generic(long ecam, int busStart, int busEnd, Integer domain) {
         FdtNode.Builder b = FdtNode.builder("pcie@" + Long.toHexString(ecam))
                 .property(FdtProperty.string("compatible", "pci-host-ecam-generic"))
                 .property(FdtProperty.string("device_type", "pci"))

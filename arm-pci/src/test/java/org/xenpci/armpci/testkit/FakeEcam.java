@@ -1,4 +1,4 @@
-package org.xenpci.armpci;
+package org.xenpci.armpci.testkit;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,24 +10,25 @@ import org.xenpci.core.pci.PciRegs;
 /**
  * Test-only ECAM window: a handful of functions with 4 KiB config arrays keyed by window-relative
  * (bus, devfn); everything else reads all-ones and drops writes. Records every access.
+ * Public (and shipped in arm-pci's test-jar) so vpci's scenario tests reuse it.
  */
-final class FakeEcam implements MmioDevice {
+public final class FakeEcam implements MmioDevice {
     /** One recorded access: window offset, size, write?, value. */
-    record Access(long offset, int size, boolean write, long value) {
+    public record Access(long offset, int size, boolean write, long value) {
     }
 
     private final Map<Long, byte[]> functions = new HashMap<>();
-    final List<Access> accesses = new ArrayList<>();
+    public final List<Access> accesses = new ArrayList<>();
 
     /** Adds a function at window-relative bus {@code relBus}, device, function; returns its config bytes. */
-    byte[] function(int relBus, int dev, int fn) {
+    public byte[] function(int relBus, int dev, int fn) {
         byte[] cfg = new byte[4096];
         functions.put(key(relBus, dev << 3 | fn), cfg);
         return cfg;
     }
 
     /** A type-0 function with IDs, class word and optionally a PCIe capability of the given type at 0x40. */
-    byte[] endpoint(int relBus, int dev, int fn, int vendor, int device, int classWord, int pcieType) {
+    public byte[] endpoint(int relBus, int dev, int fn, int vendor, int device, int classWord, int pcieType) {
         byte[] c = function(relBus, dev, fn);
         put16(c, PciRegs.PCI_VENDOR_ID, vendor);
         put16(c, PciRegs.PCI_DEVICE_ID, device);
@@ -42,7 +43,7 @@ final class FakeEcam implements MmioDevice {
         return c;
     }
 
-    static void put16(byte[] c, int off, int v) {
+    public static void put16(byte[] c, int off, int v) {
         c[off] = (byte) v;
         c[off + 1] = (byte) (v >> 8);
     }

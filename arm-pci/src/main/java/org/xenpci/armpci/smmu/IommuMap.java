@@ -1,0 +1,85 @@
+package org.xenpci.armpci.smmu;
+
+import org.xenpci.core.Errno;
+
+/**
+ * The PCI {@code iommu-map} binding (Linux Documentation/devicetree/bindings/pci/pci-iommu.txt)
+ * as Xen's {@code dt_map_id} / Linux's {@code of_map_id} apply it: a requester ID (RID, the
+ * 16-bit bus/devfn) is masked with {@code iommu-map-mask} (default all-ones), then the first
+ * entry {@code (rid-base, iommu-phandle, iommu-base, length)} whose
+ * {@code [rid-base, rid-base + length)} contains it yields
+ * {@code id = iommu-base + (rid - rid-base)} on that IOMMU (u32 arithmetic).
+ *
+ * <pre>
+ *  iommu-map = &lt;rid-base phandle iommu-base length&gt; ...   (4 cells per entry)
+ * </pre>
+ *
+ * Pure functions; thread-safe.
+ */
+public final class IommuMap {
+    private IommuMap() {
+    }
+
+    /** What mapping one RID gave. */
+    public sealed interface Result permits Mapped, NotBehindIommu, Malformed {
+    }
+
+    /**
+     * The RID maps to {@code id} on the IOMMU node with {@code phandle}.
+     *
+     * @param phandle the IOMMU node's phandle (cell 1 of the matching entry)
+     * @param id the output ID (an SMMU stream ID), unsigned 32-bit in a long
+     */
+    public record Mapped(int phandle, long id) implements Result {
+    }
+
+    /**
+     * No {@code iommu-map}, or no entry covers the RID: the device is "not behind an IOMMU"
+     * ({@code dt_map_id} returns 0 with no target node, so no fwspec is created).
+     *
+     * @param why "no iommu-map" or "no translation for rid 0x.."
+     */
+    public record NotBehindIommu(String why) implements Result {
+    }
+
+    /**
+     * The property is malformed: a length that is not a multiple of 4 cells (-EINVAL, "bad
+     * iommu-map") or an entry whose rid-base has bits outside the mask (-EFAULT, "bad
+     * rid-base/mask").
+     */
+    public record Malformed(Errno errno, String why) implements Result {
+    }
+
+    /**
+     * Maps one RID.
+     *
+     * @param rid the requester ID ({@code bus << 8 | devfn}), 0..0xffff
+     * @param map the raw {@code iommu-map} cells, or null if absent
+     * @param mask the raw {@code iommu-map-mask} cells (one cell), or null for all-ones
+     * @return the mapping outcome; never null
+     */
+    public static Result mapId(int rid, int[] map, int[] mask) {
+        if (map == null) {
+            return new NotBehindIommu("no iommu-map");
+        }
+        if (map.length == 0 || map.length % 4 != 0) {
+            return new Malformed(Errno.EINVAL, "bad iommu-map length " + map.length + " cells");
+        }
+        long mapMask = mask != null && mask.length > 0 ? mask[0] & 0xffffffffL : 0xffffffffL;
+        long masked = rid & mapMask;
+        for (int i = 0; i < map.length; i += 4) {
+            long base = map[i] & 0xffffffffL;
+            long outBase = map[i + 2] & 0xffffffffL;
+            long len = map[i + 3] & 0xffffffffL;
+            if ((base & ~mapMask) != 0) {
+                return new Malformed(Errno.EFAULT, "bad rid-base 0x" + Long.toHexString(base) + " for mask 0x"
+                        + Long.toHexString(mapMask));
+            }
+            if (masked < base || masked >= base + len) {
+                continue;
+            }
+            return new Mapped(map[i + 1], (masked - base + outBase) & 0xffffffffL);
+        }
+        return new NotBehindIommu("no translation for rid 0x" + Integer.toHexString(rid));
+    }
+}

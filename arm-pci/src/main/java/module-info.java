@@ -1,11 +1,9 @@
 /**
  * The hardware side of PCI on Arm ({@code org.xenpci.armpci.hw}: host bridge hardware, ECAM,
+ * PCI functions and bridges; {@code .hw.dump}: config dumps), Xen's Arm PCI layer
  * ({@code org.xenpci.armpci}: host bridge discovery, segments, config access, the pdev registry,
- * PCI functions and bridges, config dumps) and Xen's Arm PCI layer ({@code org.xenpci.armpci}:
- * PCI functions and bridges; {@code .hw.dump}: config dumps) and Xen's Arm PCI layer
- * PHYSDEVOPs), plus platform files ({@code .platform}).
- * domctls) and the SMMUv3 model ({@code org.xenpci.armpci.smmu}).
- * host bridge discovery, segments, config access, the pdev registry, PHYSDEVOPs, the assignment
+ * PHYSDEVOPs, the assignment domctls), the SMMUv3 model ({@code .smmu}) and platform files
+ * ({@code .platform}).
  */
 module org.xenpci.armpci {
     requires transitive org.xenpci.core;

@@ -4,6 +4,7 @@ import java.util.Objects;
 import org.xenpci.armpci.ArmPci;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.platform.Platform;
+import org.xenpci.armpci.smmu.ArmSmmu;
 import org.xenpci.core.Profile;
 import org.xenpci.core.Xen;
 import org.xenpci.core.trace.Trace;
@@ -49,6 +50,7 @@ public final class XenHost {
                 .profile(profile)
                 .trace(trace)
                 .hardwareDomainVcpus(2)
+                .extension(new ArmSmmu()) // before ArmPci: Xen sets the IOMMU up before its initcalls
                 .extension(new ArmPci())
                 .extension(new ArmVpci())
                 .build();

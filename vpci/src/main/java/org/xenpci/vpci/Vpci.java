@@ -142,6 +142,7 @@ public final class Vpci {
     }
 
     private void detach(VpciDomain vd, VpciDevice dev) {
+        unmapBars(dev);
         vd.topology().release(dev.guestSbdf());
         dev.guestSbdf(VpciDevice.INVALID_SBDF);
         for (CapabilityEmulator e : emulators) {
@@ -218,5 +219,23 @@ public final class Vpci {
         }
         VpciDomain vd = d.extension(VpciDomain.class);
         return vd == null ? null : vd.findByGuestSbdf(key);
+    }
+
+    /**
+     * A device leaving a domain must not stay reachable through that domain's p2m: unmap every
+     * BAR still mapped and turn memory decoding off in hardware. Upstream's
+     * {@code vpci_deassign_device} only frees the rangesets and leaves the mappings to the
+     * toolstack's reset; the model closes that window at once (isolation first).
+     */
+    private static void unmapBars(VpciDevice dev) {
+        WriteOutcome o = dev.header().modifyBars(dev, 0, false);
+        if (o instanceof WriteOutcome.DecodingChanged) {
+            WriteOutcome.DecodingChanged off = (WriteOutcome.DecodingChanged) o;
+            if (!off.plan().isEmpty()) {
+                VpciMapper.applyPlan(dev, off.plan());
+            }
+            int hwCmd = dev.hardware().read(org.xenpci.core.pci.PciRegs.PCI_COMMAND, 2);
+            dev.header().modifyDecoding(dev, hwCmd & ~org.xenpci.core.pci.PciRegs.PCI_COMMAND_MEMORY, false);
+        }
     }
 }

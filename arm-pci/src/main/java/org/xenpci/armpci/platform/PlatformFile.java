@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.xenpci.core.Hex;
+import org.xenpci.core.fdt.FdtException;
+import org.xenpci.core.fdt.FdtReader;
 import org.xenpci.core.pci.Sbdf;
 
 /**
@@ -106,6 +108,12 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         byte[] dtb = resolver.read(dtbName);
         if (dtb == null) {
             throw new PlatformFileException(source, "/hostDtb", dtbName, "file not found or unreadable");
+        }
+        try {
+            // Checked here, where the file name is known, so the error can name it as the value.
+            FdtReader.read(dtb);
+        } catch (FdtException e) {
+            throw new PlatformFileException(source, "/hostDtb", dtbName, "malformed DTB: " + e.getMessage(), e);
         }
         String cmdline = root.has("cmdline") ? text(source, "/cmdline", root.get("cmdline"), false) : DEFAULT_CMDLINE;
         List<DeviceEntry> devices = new ArrayList<>();

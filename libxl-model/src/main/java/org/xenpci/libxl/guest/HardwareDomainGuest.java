@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xenpci.armpci.PhysdevCalls;
 import org.xenpci.core.Domain;
 import org.xenpci.core.HypercallResult;
+import org.xenpci.core.P2m;
 import org.xenpci.core.Vcpu;
 
 /**
@@ -43,7 +45,7 @@ public final class HardwareDomainGuest {
     /** Probes every host bridge, reports each function to Xen and enables decoding. */
     public Enumeration enumerate() {
         Vcpu vcpu = hwdom.vcpu(0);
-        PhysdevCall physdev = new PhysdevCall(vcpu, PhysdevCall.scratchOf(vcpu));
+        long scratch = scratchPage(vcpu);
         List<PciHostNode> nodes = PciHostNode.find(hwdom.deviceTree());
         List<Reported> reported = new ArrayList<>();
         int aborts = 0;
@@ -55,7 +57,7 @@ public final class HardwareDomainGuest {
             PciProbe probe = new PciProbe(port, node, segment);
             List<ProbedFunction> found = probe.scanAndAssign();
             for (ProbedFunction f : found) {
-                HypercallResult r = physdev.pciDeviceAdd(f.sbdf(), 0, null);
+                HypercallResult r = PhysdevCalls.pciDeviceAdd(vcpu, scratch, f.sbdf(), 0);
                 if (!r.isOk()) {
                     LOG.warn("dom0: PHYSDEVOP_pci_device_add {} failed: {}", f.sbdf(), r);
                 }
@@ -67,5 +69,18 @@ public final class HardwareDomainGuest {
             aborts += port.aborts();
         }
         return new Enumeration(nodes, reported, aborts);
+    }
+
+    /**
+     * Where a guest kernel lays out hypercall arguments: the last page of its first RAM bank
+     * (any RAM of its own would do; Xen copies the structure from there).
+     */
+    public static long scratchPage(Vcpu vcpu) {
+        for (P2m.Entry e : vcpu.domain().p2m().entries()) {
+            if (e instanceof P2m.Ram) {
+                return e.gpa() + e.size() - P2m.PAGE_SIZE;
+            }
+        }
+        throw new IllegalStateException(vcpu.domain() + " has no RAM for hypercall arguments");
     }
 }

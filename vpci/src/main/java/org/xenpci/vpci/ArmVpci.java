@@ -99,6 +99,24 @@ public final class ArmVpci implements XenExtension {
         }
     }
 
+    /**
+     * Runs after arm-pci released the domain's devices (extensions are torn down in reverse
+     * order): drops the guest ECAM handler and the domain's vPCI state, so nothing is left
+     * behind (spec 3.6, {@code domain_vpci_init}'s counterpart).
+     */
+    @Override
+    public void domainDestroyed(Domain d) {
+        for (org.xenpci.core.P2m.Entry e : d.p2m().entries()) {
+            if (e instanceof org.xenpci.core.P2m.Trapped && ((org.xenpci.core.P2m.Trapped) e).handler() instanceof EcamTrap) {
+                d.p2m().removeTrap(e.gpa(), ((org.xenpci.core.P2m.Trapped) e).handler());
+            }
+        }
+        VpciDomain vd = d.extension(VpciDomain.class);
+        if (vd != null && vd.devices().isEmpty()) {
+            d.removeExtension(VpciDomain.class);
+        }
+    }
+
     private void trap(Domain d, HostBridge b, EcamWindow w) {
         d.p2m().addTrap(w.physBase(), w.size(),
                 new EcamTrap(vpci, "vpci-ecam " + b.path(), w.physBase(), b.segment(), w.busStart(), xen.trace()));

@@ -167,7 +167,10 @@ class GuestVpciScenarioTest {
             new ReferenceGuest(g).probe();
             host.xen().destroyDomain(g);
             assertThat(host.pci().findPdev(NVME).orElseThrow().owner()).isSameAs(host.xen().domIo());
+            // No mapping, no handler, no vPCI state left behind.
             assertThat(g.p2m().mmioMappings()).isEmpty();
+            assertThat(g.p2m().entries()).noneMatch(e -> e instanceof P2m.Trapped);
+            assertThat(g.extension(org.xenpci.vpci.VpciDomain.class)).isNull();
         }
     }
 

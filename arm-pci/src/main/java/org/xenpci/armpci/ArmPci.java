@@ -20,7 +20,7 @@ import org.xenpci.core.trace.TraceCategory;
  *   <li>{@link #hardwareDomainDeviceTree}: adds {@code linux,pci-domain} to host bridge nodes
  *       (only with {@code pci-passthrough=on});</li>
  *   <li>{@link #domainCreated}: maps the hardware domain's host bridge regions (spec 1.7);</li>
- *   <li>{@link #domainDestroyed}: {@code pci_release_devices}.</li>
+ *   <li>{@link #domainRelinquishResources}: {@code pci_release_devices}.</li>
  * </ol>
  * {@link #init} also registers XEN_DOMCTL_assign_device / test_assign_device /
  * deassign_device (always, like the PHYSDEVOPs; without an IOMMU they return -EOPNOTSUPP) and
@@ -125,7 +125,7 @@ public final class ArmPci implements XenExtension {
      * it and the first error is logged and traced ({@link ArmPciEvents.PdevReleaseFailed}).
      */
     @Override
-    public void domainDestroyed(Domain domain) {
+    public void domainRelinquishResources(Domain domain) {
         PciAssignment a = assignment;
         if (a != null) {
             a.releaseDevices(domain);

@@ -246,14 +246,18 @@ public final class Xen {
     }
 
     /**
-     * Destroys a domain: marks it dying, lets every extension release what it holds (devices go
-     * back through deassignment), then forgets it.
+     * Destroys a domain: marks it dying, lets every extension relinquish what the domain holds
+     * (devices go back through deassignment), then lets them free their own state in reverse
+     * order, then forgets it.
      */
     public void destroyDomain(Domain d) {
         if (d.isHardwareDomain() || d.isSystemDomain()) {
             throw new IllegalArgumentException("cannot destroy " + d);
         }
         d.state(Domain.State.DYING);
+        for (XenExtension e : extensions) {
+            e.domainRelinquishResources(d);
+        }
         List<XenExtension> reversed = new ArrayList<>(extensions);
         Collections.reverse(reversed);
         for (XenExtension e : reversed) {

@@ -22,7 +22,19 @@ public interface XenExtension {
     default void domainCreated(Domain domain) {
     }
 
-    /** Called while a domain is being destroyed, before it is forgotten: release what it holds. */
+    /**
+     * First phase of destruction ({@code domain_relinquish_resources}), called for every
+     * extension in registration order while the domain is dying and every extension's state
+     * still exists: give back what the domain holds (e.g. assigned devices, which calls back into
+     * higher layers such as vPCI).
+     */
+    default void domainRelinquishResources(Domain domain) {
+    }
+
+    /**
+     * Second phase ({@code domain_destroy}), in reverse registration order once every extension
+     * has relinquished: free the extension's own per-domain state (trap handlers, bookkeeping).
+     */
     default void domainDestroyed(Domain domain) {
     }
 }

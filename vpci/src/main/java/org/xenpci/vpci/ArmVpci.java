@@ -100,9 +100,10 @@ public final class ArmVpci implements XenExtension {
     }
 
     /**
-     * Runs after arm-pci released the domain's devices (extensions are torn down in reverse
-     * order): drops the guest ECAM handler and the domain's vPCI state, so nothing is left
-     * behind (spec 3.6, {@code domain_vpci_init}'s counterpart).
+     * Runs after every extension relinquished the domain's resources (arm-pci released its
+     * devices, which detached their vPCI state): drops the guest ECAM handler and the domain's
+     * vPCI bookkeeping, so nothing is left behind (spec 3.6, {@code domain_vpci_init}'s
+     * counterpart).
      */
     @Override
     public void domainDestroyed(Domain d) {

@@ -44,15 +44,25 @@ final class PhysdevOps {
         return xen.bootOptions().pciPassthrough() || xen.iommuEnabled();
     }
 
-    HypercallResult pciDeviceAdd(Vcpu caller, long gpa) {
+    /** The argument structure, or the failure of the common prologue. */
+    private record Prologue(GuestStruct args, HypercallResult failure) {
+    }
+
+    /** What all three ops do first, in this order: the gate (-EOPNOTSUPP), then the copy (-EFAULT). */
+    private Prologue prologue(Vcpu caller, long gpa, int size) {
         if (!gateOpen()) {
-            return HypercallResult.failed(Errno.EOPNOTSUPP);
+            return new Prologue(null, HypercallResult.failed(Errno.EOPNOTSUPP));
         }
-        byte[] raw = caller.domain().p2m().copyFromGuest(gpa, Physdev.PCI_DEVICE_ADD_SIZE);
-        if (raw == null) {
-            return HypercallResult.failed(Errno.EFAULT);
+        byte[] raw = caller.domain().p2m().copyFromGuest(gpa, size);
+        return raw == null ? new Prologue(null, HypercallResult.failed(Errno.EFAULT)) : new Prologue(new GuestStruct(raw), null);
+    }
+
+    HypercallResult pciDeviceAdd(Vcpu caller, long gpa) {
+        Prologue p = prologue(caller, gpa, Physdev.PCI_DEVICE_ADD_SIZE);
+        if (p.failure() != null) {
+            return p.failure();
         }
-        GuestStruct s = new GuestStruct(raw);
+        GuestStruct s = p.args();
         long flags = s.u32(4);
         boolean extfn = (flags & Physdev.XEN_PCI_DEV_EXTFN) != 0;
         boolean virtfn = (flags & Physdev.XEN_PCI_DEV_VIRTFN) != 0;
@@ -138,14 +148,11 @@ final class PhysdevOps {
     }
 
     HypercallResult pciDeviceRemove(Vcpu caller, long gpa) {
-        if (!gateOpen()) {
-            return HypercallResult.failed(Errno.EOPNOTSUPP);
+        Prologue p = prologue(caller, gpa, Physdev.PCI_DEVICE_SIZE);
+        if (p.failure() != null) {
+            return p.failure();
         }
-        byte[] raw = caller.domain().p2m().copyFromGuest(gpa, Physdev.PCI_DEVICE_SIZE);
-        if (raw == null) {
-            return HypercallResult.failed(Errno.EFAULT);
-        }
-        GuestStruct s = new GuestStruct(raw);
+        GuestStruct s = p.args();
         Sbdf sbdf = Sbdf.ofDevfn(s.u16(0), s.u8(2), s.u8(3));
         if (!xen.xsm().permits(XsmHook.RESOURCE_UNPLUG_PCI, caller.domain(), null, sbdf.sbdf())) {
             return HypercallResult.failed(Errno.EPERM);
@@ -202,14 +209,11 @@ final class PhysdevOps {
     }
 
     HypercallResult pciDeviceReset(Vcpu caller, long gpa) {
-        if (!gateOpen()) {
-            return HypercallResult.failed(Errno.EOPNOTSUPP);
+        Prologue p = prologue(caller, gpa, Physdev.PCI_DEVICE_RESET_SIZE);
+        if (p.failure() != null) {
+            return p.failure();
         }
-        byte[] raw = caller.domain().p2m().copyFromGuest(gpa, Physdev.PCI_DEVICE_RESET_SIZE);
-        if (raw == null) {
-            return HypercallResult.failed(Errno.EFAULT);
-        }
-        GuestStruct s = new GuestStruct(raw);
+        GuestStruct s = p.args();
         if ((s.u32(4) & ~(long) Physdev.PCI_DEVICE_RESET_MASK) != 0) {
             return HypercallResult.failed(Errno.EINVAL);
         }

@@ -281,8 +281,7 @@ public final class VpciHeader {
         bar.guestAddr = bar.addr;
         if (!hi) {
             // Re-insert the RO type and prefetch bits so the device always sees them unchanged.
-            val |= bar.type == VpciBar.Type.MEM32 ? PCI_BASE_ADDRESS_MEM_TYPE_32 : PCI_BASE_ADDRESS_MEM_TYPE_64;
-            val |= bar.prefetchable ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0;
+            val |= flagBits(bar);
         }
         dev.hardware().write(reg, 4, val);
         return old == bar.addr ? WriteOutcome.NO_EFFECT : new WriteOutcome.BarMoved(bar.index(), old, bar.addr, bar.size);
@@ -294,10 +293,13 @@ public final class VpciHeader {
         if (bar.type == VpciBar.Type.MEM64_HI) {
             return (int) (bars[slot - 1].guestAddr >>> 32);
         }
-        int val = (int) bar.guestAddr;
-        val |= bar.type == VpciBar.Type.MEM32 ? PCI_BASE_ADDRESS_MEM_TYPE_32 : PCI_BASE_ADDRESS_MEM_TYPE_64;
-        val |= bar.prefetchable ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0;
-        return val;
+        return (int) bar.guestAddr | flagBits(bar);
+    }
+
+    /** The read-only low bits of a memory BAR's low register: type (32/64-bit) and prefetchable. */
+    private static int flagBits(VpciBar bar) {
+        return (bar.type == VpciBar.Type.MEM32 ? PCI_BASE_ADDRESS_MEM_TYPE_32 : PCI_BASE_ADDRESS_MEM_TYPE_64)
+                | (bar.prefetchable ? PCI_BASE_ADDRESS_MEM_PREFETCH : 0);
     }
 
     /**

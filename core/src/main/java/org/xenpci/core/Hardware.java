@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.fdt.FdtProperty;
 
 /**
  * The physical Arm platform Xen boots on: its device tree and its physical address space.
@@ -56,10 +57,11 @@ public final class Hardware {
             if (!memory || !okay || n.property("reg").isEmpty()) {
                 continue;
             }
-            int[] cells = n.property("reg").get().asCells();
-            for (int i = 0; i + ac + sc <= cells.length; i += ac + sc) {
-                long base = join(cells, i, ac);
-                long size = join(cells, i + ac, sc);
+            FdtProperty reg = n.property("reg").get();
+            int entries = reg.length() / 4 / (ac + sc);
+            for (int i = 0; i < entries; i++) {
+                long base = reg.asLong(i * (ac + sc), ac);
+                long size = reg.asLong(i * (ac + sc) + ac, sc);
                 if (size > 0) {
                     out.add(new long[] {base, size});
                 }
@@ -67,12 +69,6 @@ public final class Hardware {
         }
         return out;
     }
-
-    private static long join(int[] cells, int at, int count) {
-        long v = 0;
-        for (int k = 0; k < count; k++) {
-            v = v << 32 | (cells[at + k] & 0xffffffffL);
-        }
         return v;
     }
 

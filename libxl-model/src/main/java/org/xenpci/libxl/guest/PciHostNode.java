@@ -78,18 +78,18 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
         FdtNode parent = parent(dt, path).orElseThrow();
         int pac = parent.u32("#address-cells").orElse(2);
         int psc = parent.u32("#size-cells").orElse(1);
-        int[] reg = node.property("reg").map(FdtProperty::asCells).orElse(new int[0]);
+        FdtProperty reg = node.property("reg").orElse(FdtProperty.empty("reg"));
         int index = 0;
         if (byName) {
             List<String> names = node.property("reg-names").map(FdtProperty::asStringList).orElse(List.of());
             index = names.indexOf("cfg");
         }
         int stride = pac + psc;
-        if (index < 0 || (index + 1) * stride > reg.length) {
+        if (index < 0 || (index + 1) * stride > reg.cellCount()) {
             throw new IllegalArgumentException(path + ": no config window in reg");
         }
-        long cfgBase = cells(reg, index * stride, pac);
-        long cfgSize = cells(reg, index * stride + pac, psc);
+        long cfgBase = reg.asLong(index * stride, pac);
+        long cfgSize = reg.asLong(index * stride + pac, psc);
         int busStart = 0;
         int busEnd = 255;
         Optional<FdtProperty> br = node.property("bus-range");
@@ -99,24 +99,19 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
         }
         int domain = node.u32("linux,pci-domain").orElse(-1);
         int nsc = node.u32("#size-cells").orElse(2);
-        int[] ranges = node.property("ranges").map(FdtProperty::asCells).orElse(new int[0]);
+        FdtProperty ranges = node.property("ranges").orElse(FdtProperty.empty("ranges"));
         List<Window> windows = new ArrayList<>();
         int entry = 3 + pac + nsc;
-        for (int i = 0; i + entry <= ranges.length; i += entry) {
-            int hi = ranges[i];
-            Space space = Space.values()[(hi >>> 24) & 3];
+        for (int i = 0; i + entry <= ranges.cellCount(); i += entry) {
+            long hi = ranges.asLong(i, 1);
+            Space space = Space.values()[(int) (hi >>> 24) & 3];
             boolean pref = (hi & 0x40000000) != 0;
-            windows.add(new Window(space, pref, cells(ranges, i + 1, 2), cells(ranges, i + 3, pac),
-                    cells(ranges, i + 3 + pac, nsc)));
+            windows.add(new Window(space, pref, ranges.asLong(i + 1, 2), ranges.asLong(i + 3, pac),
+                    ranges.asLong(i + 3 + pac, nsc)));
         }
         return new PciHostNode(path, cfgBase, cfgSize, busStart, busEnd, domain, List.copyOf(windows));
     }
 
-    private static long cells(int[] c, int at, int n) {
-        long v = 0;
-        for (int k = 0; k < n; k++) {
-            v = v << 32 | (c[at + k] & 0xffffffffL);
-        }
         return v;
     }
 

@@ -69,8 +69,6 @@ public final class Hardware {
         }
         return out;
     }
-        return v;
-    }
 
     /** The host device tree as firmware hands it to Xen. */
     public Fdt deviceTree() {

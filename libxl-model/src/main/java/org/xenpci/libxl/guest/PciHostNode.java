@@ -112,9 +112,6 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
         return new PciHostNode(path, cfgBase, cfgSize, busStart, busEnd, domain, List.copyOf(windows));
     }
 
-        return v;
-    }
-
     /** The first window of a space, preferring the given prefetchability. */
     public Optional<Window> window(Space space, boolean prefetchable) {
         Optional<Window> exact = windows.stream().filter(w -> w.space() == space && w.prefetchable() == prefetchable).findFirst();

@@ -12,5 +12,6 @@ module org.xenpci.armpci {
     exports org.xenpci.armpci.hw;
     exports org.xenpci.armpci.hw.dump;
     exports org.xenpci.armpci.its;
+    exports org.xenpci.armpci.gicv3;
     exports org.xenpci.armpci.platform;
 }

@@ -2,7 +2,8 @@
  * The hardware side of PCI on Arm ({@code org.xenpci.armpci.hw}: host bridge hardware, ECAM,
  * PCI functions and bridges; {@code .hw.dump}: config dumps) and Xen's Arm PCI layer
  * ({@code org.xenpci.armpci}: host bridge discovery, segments, config access, the pdev registry,
- * PHYSDEVOPs), plus platform files ({@code .platform}).
+ * PHYSDEVOPs), the GICv3 ITS hardware ({@code .its}) and Xen's ITS support ({@code .gicv3}), plus
+ * platform files ({@code .platform}).
  */
 module org.xenpci.armpci {
     requires transitive org.xenpci.core;

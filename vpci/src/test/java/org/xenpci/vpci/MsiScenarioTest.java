@@ -156,6 +156,41 @@ class MsiScenarioTest {
         }
 
         @Test
+        @DisplayName("(c) destroying the guest unmaps its devices from the host ITS")
+        void destroy() {
+            s.p.xen.destroyDomain(s.g);
+            assertThat(s.p.its.deviceMapped(0x0008)).isFalse();
+            assertThat(s.p.itsLayer().vits(s.g)).isEmpty();
+        }
+
+        @Test
+        @DisplayName("concurrent fires on 3 threads while the guest toggles entry 3's mask: nothing is lost, nothing deadlocks")
+        void concurrentFires() throws Exception {
+            Thread[] t = new Thread[3];
+            for (int k = 0; k < 3; k++) {
+                int vector = k;
+                t[k] = new Thread(() -> {
+                    for (int n = 0; n < 2000; n++) {
+                        s.p.nvme.signal(vector);
+                        s.p.nvme.signal(3);
+                    }
+                });
+                t[k].start();
+            }
+            for (int n = 0; n < 500; n++) {
+                s.g.mmioWrite(s.table + 16 * 3 + 12, 4, n & 1);
+            }
+            for (Thread x : t) {
+                x.join();
+            }
+            s.g.mmioWrite(s.table + 16 * 3 + 12, 4, 0);
+            s.p.nvme.signal(3);
+            assertThat(s.g.vcpu(0).pendingInterrupts()).containsExactly(8192, 8194);
+            assertThat(s.g.vcpu(1).pendingInterrupts()).containsExactly(8193, 8195);
+            assertThat(s.g.mmioRead(s.pba, 8)).hasValue(0x0L);
+        }
+
+        @Test
         @DisplayName("DISCARD unbinds one event: Xen drops its host LPI; MOVI moves another to vCPU 1")
         void discardAndMovi() {
             MsiPlatform.Queue q = new MsiPlatform.Queue(s.g, VITS, MsiPlatform.GUEST_QUEUE + 0x1000);

@@ -247,8 +247,15 @@ public final class VpciMsix implements CapabilityEmulator {
                 dup |= t[0] == gpa;
             }
             if (!dup) {
-                p2m.addTrap(gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT, s.trap);
-                s.traps.add(new long[] {gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT});
+                try {
+                    p2m.addTrap(gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT, s.trap);
+                    s.traps.add(new long[] {gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT});
+                } catch (IllegalArgumentException e) {
+                    // The guest placed the page over something else it has mapped (another
+                    // device's BAR): Xen's msix.c refuses the hole with -EEXIST; the table page
+                    // is then unreachable, never a model failure.
+                    dev.warn("MSI-X page at 0x" + Long.toHexString(gpa) + " cannot be trapped: " + e.getMessage());
+                }
             }
         }
     }

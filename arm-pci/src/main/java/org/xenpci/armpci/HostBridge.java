@@ -3,6 +3,9 @@ package org.xenpci.armpci;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.LoggerFactory;
+import org.xenpci.armpci.hw.HardwareConfigException;
+import org.xenpci.armpci.hw.MsiMap;
 import org.xenpci.core.fdt.FdtNode;
 
 /**
@@ -28,6 +31,7 @@ public final class HostBridge {
     private final int[] msiParent;
     private final int[] iommuMap;
     private final int[] iommuMapMask;
+    private final MsiMap msiMapping;
 
     HostBridge(DtContext ctx, String driver, int segment, EcamWindow cfg, EcamWindow childCfg, List<RegEntry> regs,
             List<PciRange> ranges) {
@@ -45,6 +49,15 @@ public final class HostBridge {
         this.msiParent = ctx.cells("msi-parent").orElse(null);
         this.iommuMap = ctx.cells("iommu-map").orElse(null);
         this.iommuMapMask = ctx.cells("iommu-map-mask").orElse(null);
+        MsiMap m;
+        try {
+            m = MsiMap.of(msiMap, msiMapMask, msiParent);
+        } catch (HardwareConfigException e) {
+            // Linux and Xen treat a malformed map as "no translation" for the device, not a boot failure.
+            LoggerFactory.getLogger(HostBridge.class).warn("{}: ignoring malformed MSI mapping: {}", path, e.getMessage());
+            m = MsiMap.NONE;
+        }
+        this.msiMapping = m;
     }
 
     /** Absolute DT path, e.g. {@code /axi/pcie@fd0e0000}. */
@@ -108,6 +121,14 @@ public final class HostBridge {
     /** Raw {@code msi-parent} cells, if present (a copy). */
     public Optional<int[]> msiParent() {
         return copy(msiParent);
+    }
+
+    /**
+     * The parsed {@code msi-map} / {@code msi-map-mask} / {@code msi-parent} (Linux
+     * {@code of_map_id} semantics, see {@link MsiMap}); {@link MsiMap#NONE} if absent or malformed.
+     */
+    public MsiMap msiMapping() {
+        return msiMapping;
     }
 
     /** Raw {@code iommu-map} cells, if present (a copy). */

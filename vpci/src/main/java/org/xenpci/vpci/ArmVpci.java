@@ -1,5 +1,6 @@
 package org.xenpci.vpci;
 
+
 import java.util.List;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.EcamWindow;
@@ -8,6 +9,7 @@ import org.xenpci.armpci.PciConf;
 import org.xenpci.armpci.Pdev;
 import org.xenpci.armpci.PdevListener;
 import org.xenpci.armpci.PdevType;
+import org.xenpci.armpci.gicv3.GuestPciDevices;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Xen;
 import org.xenpci.core.XenExtension;
@@ -30,19 +32,28 @@ public final class ArmVpci implements XenExtension {
     /** {@code GUEST_VPCI_ECAM_SIZE}: 256 buses x 32 devices x 8 functions x 4 KiB. */
     public static final long GUEST_VPCI_ECAM_SIZE = 0x10000000L;
 
-    private final List<CapabilityEmulator> emulators;
+    private final List<CapabilityEmulator> explicitEmulators;
     private volatile Vpci vpci;
     private volatile ArmPciLayer pci;
     private volatile Xen xen;
 
-    /** With the capability emulators the profile allows (none yet: MSI/MSI-X are a later step). */
+    /**
+     * With the capability emulators the profile allows, decided at boot: {@link VpciMsi} and
+     * {@link VpciMsix} (in Xen's link order) when {@code Profile.vpciMsi}, none otherwise (upstream
+     * Arm builds neither msi.c nor msix.c).
+     */
     public ArmVpci() {
-        this(List.of());
+        this.explicitEmulators = null;
     }
 
-    /** With an explicit capability emulator list, initialised in this order. */
+    /** With an explicit capability emulator list, initialised in this order (whatever the profile). */
     public ArmVpci(List<CapabilityEmulator> emulators) {
-        this.emulators = List.copyOf(emulators);
+        this.explicitEmulators = List.copyOf(emulators);
+    }
+
+    /** The emulators {@link #ArmVpci()} uses under {@code profile}. */
+    public static List<CapabilityEmulator> defaultEmulators(org.xenpci.core.Profile profile) {
+        return profile.vpciMsi() ? List.of(new VpciMsi(), new VpciMsix()) : List.of();
     }
 
     @Override
@@ -51,6 +62,7 @@ public final class ArmVpci implements XenExtension {
         this.pci = x.service(ArmPciLayer.class).orElseThrow(
                 () -> new IllegalStateException("ArmVpci needs the ArmPci extension to be added before it"));
         PciConf conf = pci.conf();
+        List<CapabilityEmulator> emulators = explicitEmulators != null ? explicitEmulators : defaultEmulators(x.profile());
         this.vpci = new Vpci(x, emulators, new Vpci.Passthrough() {
             @Override
             public int read(Sbdf machine, int reg, int size) {
@@ -63,6 +75,12 @@ public final class ArmVpci implements XenExtension {
             }
         });
         x.publish(Vpci.class, vpci);
+        // The guest vITS asks which function a guest DeviceID (= guest RID) names (docs/msi.md).
+        x.publish(GuestPciDevices.class, (d, rid) -> {
+            VpciDomain vd = d.extension(VpciDomain.class);
+            VpciDevice dev = vd == null ? null : vd.findByGuestSbdf(rid);
+            return dev == null ? null : dev.machineSbdf();
+        });
         pci.addListener(new Attach());
     }
 

@@ -33,6 +33,10 @@ public final class VpciDevice {
     private final CapabilityEmulator[] emulators;
     private volatile int guestSbdf = INVALID_SBDF;
     private volatile boolean attached;
+    /** MSI emulation state ({@code vpci->msi}), or null; guarded by this device's monitor. */
+    VpciMsi.State msi;
+    /** MSI-X emulation state ({@code vpci->msix}), or null; guarded by this device's monitor. */
+    VpciMsix.State msix;
 
     VpciDevice(Domain owner, VpciDeviceSpec spec, List<CapabilityEmulator> emulators) {
         this.owner = owner;

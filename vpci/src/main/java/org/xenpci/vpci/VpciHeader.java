@@ -258,6 +258,15 @@ public final class VpciHeader {
         return WriteOutcome.NO_EFFECT;
     }
 
+    /**
+     * A domU enabling MSI or MSI-X loses INTx (msi.c / msix.c control_write): INTX_DISABLE is
+     * set in hardware COMMAND and in {@code guest_cmd}.
+     */
+    void disableIntx(VpciDevice dev) {
+        guestCmd |= PCI_COMMAND_INTX_DISABLE;
+        dev.hardware().write(PCI_COMMAND, 2, dev.hardware().read(PCI_COMMAND, 2) | PCI_COMMAND_INTX_DISABLE);
+    }
+
     /** hwdom {@code bar_write} (§4.2): identity address update, ignored while mapped. */
     WriteOutcome barWrite(VpciDevice dev, int slot, int reg, int val) {
         VpciBar bar = bars[slot];
@@ -403,6 +412,17 @@ public final class VpciHeader {
                 }
             }
         }
+        // §4.4 step 2: the MSI-X table and PBA pages stay trapped (VpciMsix serves them).
+        VpciMsix.State msix = dev.msix;
+        if (msix != null) {
+            for (long[] r : VpciMsix.guestFrames(dev, msix)) {
+                for (FrameRangeSet m : mem) {
+                    if (m != null) {
+                        m.remove(r[0], r[1]);
+                    }
+                }
+            }
+        }
         // Frames already mapped for another BAR of the same domain are neither mapped twice nor
         // unmapped. hwdom also checks dom_xen's (hidden) devices (Xen 465217b0f8).
         Domain owner = dev.owner();
@@ -474,6 +494,9 @@ public final class VpciHeader {
             }
         }
         if (!romOnly) {
+            if (dev.msix != null) {
+                VpciMsix.decodingChanged(dev, map);
+            }
             dev.hardware().write(PCI_COMMAND, 2, cmd);
             barsMapped = map;
         }

@@ -3,6 +3,7 @@ package org.xenpci.armpci.hw;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,9 @@ public final class HostBridgeHardware {
     private final int firstBus;
     private final PciBus rootBus;
     private final List<Aperture> apertures;
+    private final MsiMap msiMap;
+    private final Map<Integer, MsiController> msiControllers;
+    private volatile PhysicalAddressSpace space;
     private final MmioDevice ecamDevice = new EcamWindowDevice();
 
     private HostBridgeHardware(Builder b) {
@@ -52,6 +56,9 @@ public final class HostBridgeHardware {
         this.firstBus = b.firstBus;
         this.apertures = List.copyOf(b.apertures);
         this.rootBus = b.root.build();
+        this.msiMap = b.msiMap;
+        this.msiControllers = Map.copyOf(b.msiControllers);
+        rootBus.connect(this);
     }
 
     /** A builder; {@link Builder#ecam} is required. */
@@ -107,6 +114,7 @@ public final class HostBridgeHardware {
      */
     public void attach(PhysicalAddressSpace space) {
         space.register(name + "-ecam", ecamBase, ecamSize, ecamDevice);
+        this.space = space;
         for (Aperture a : apertures) {
             space.register(name + "-" + a.kind().name().toLowerCase(Locale.ROOT) + "@" + Hex.of(a.cpuAddress()),
                     a.cpuAddress(), a.size(), new ApertureDevice(a));
@@ -149,6 +157,52 @@ public final class HostBridgeHardware {
     /** The function claiming a PCI memory/I/O address now, or null. */
     public PciFunction memoryTarget(long pciAddress, boolean io) {
         return rootBus.routeMemory(pciAddress, io);
+    }
+
+    /** The bridge's requester-ID to MSI-controller mapping (its DT {@code msi-map}). */
+    public MsiMap msiMap() {
+        return msiMap;
+    }
+
+    /**
+     * The requester ID of {@code function} as currently routed ({@code bus << 8 | devfn}, bus
+     * from the bridges' current secondary bus registers), or -1 if it is not behind this bridge.
+     */
+    public int requesterIdOf(PciFunction function) {
+        return rootBus.locate(function, firstBus);
+    }
+
+    /**
+     * An inbound memory write (DMA) by the function with requester ID {@code requesterId} to PCI
+     * address {@code pciAddress}. Inbound addresses are translated 1:1 (no {@code dma-ranges}
+     * and no SMMU are modelled). If the bridge's {@link #msiMap()} maps the requester to an MSI
+     * controller registered with {@link Builder#msiController} and the address is that
+     * controller's doorbell, the write is delivered there with the mapped DeviceID (the sideband
+     * an ITS needs); otherwise it goes to the physical address space as an ordinary write
+     * (which an ITS doorbell then sees without a DeviceID and drops). Before {@link #attach}
+     * a non-MSI write is dropped.
+     *
+     * @param size bytes: 1, 2, 4 or 8
+     */
+    public void dmaWrite(int requesterId, long pciAddress, int size, long value) {
+        long cpu = pciAddress;
+        if (!msiMap.isEmpty()) {
+            java.util.Optional<MsiMap.Translation> t = msiMap.map(requesterId);
+            if (t.isPresent()) {
+                MsiController c = msiControllers.get(t.get().controllerPhandle());
+                if (c != null && c.isDoorbell(cpu, size)) {
+                    c.message(t.get().deviceId(), cpu, size, value);
+                    return;
+                }
+            }
+        }
+        PhysicalAddressSpace s = space;
+        if (s != null) {
+            s.write(cpu, size, value);
+        } else if (LOG.isDebugEnabled()) {
+            LOG.debug("{}: inbound write from RID {} to {} dropped: bridge not attached", name, Hex.of(requesterId),
+                    Hex.of(pciAddress));
+        }
     }
 
     /** The ECAM window: decodes with core's {@link EcamAddress}, the one decoder. */
@@ -250,6 +304,8 @@ public final class HostBridgeHardware {
         private long ecamSize;
         private int firstBus;
         private final List<Aperture> apertures = new ArrayList<>();
+        private MsiMap msiMap = MsiMap.NONE;
+        private final Map<Integer, MsiController> msiControllers = new java.util.HashMap<>();
         private final PciBus.Builder root = PciBus.builder();
 
         private Builder() {
@@ -282,6 +338,18 @@ public final class HostBridgeHardware {
                 throw new HardwareConfigException("first bus " + Hex.of(bus) + " out of range 0..0xff");
             }
             this.firstBus = bus;
+            return this;
+        }
+
+        /** The requester-ID to MSI-controller mapping (as the bridge's DT {@code msi-map} says). */
+        public Builder msiMap(MsiMap map) {
+            this.msiMap = Objects.requireNonNull(map, "map");
+            return this;
+        }
+
+        /** Connects MSI controller {@code controller} (an ITS) as DT phandle {@code phandle}. */
+        public Builder msiController(int phandle, MsiController controller) {
+            msiControllers.put(phandle, Objects.requireNonNull(controller, "controller"));
             return this;
         }
 

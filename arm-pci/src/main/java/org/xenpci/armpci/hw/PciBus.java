@@ -98,6 +98,54 @@ public final class PciBus {
         return null;
     }
 
+    /**
+     * The requester ID ({@code bus << 8 | devfn}) of {@code target} on this bus numbered
+     * {@code busNumber} or below it, following the bridges' current secondary bus numbers; -1 if
+     * it is not here.
+     */
+    int locate(PciFunction target, int busNumber) {
+        for (int s = 0; s < slots.length; s++) {
+            PciDevice d = slots[s];
+            if (d == null) {
+                continue;
+            }
+            for (int f = 0; f < 8; f++) {
+                PciFunction fn = d.functionOrNull(f);
+                if (fn == null) {
+                    continue;
+                }
+                if (fn == target) {
+                    return (busNumber & 0xff) << 8 | s << 3 | f;
+                }
+                if (fn.isBridge() && fn.secondaryBusSlots() != null) {
+                    int rid = fn.secondaryBusSlots().locate(target, fn.secondaryBus());
+                    if (rid >= 0) {
+                        return rid;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Tells every function on this bus and below which host bridge it sits behind. */
+    void connect(HostBridgeHardware hb) {
+        for (PciDevice d : slots) {
+            if (d == null) {
+                continue;
+            }
+            for (int f = 0; f < 8; f++) {
+                PciFunction fn = d.functionOrNull(f);
+                if (fn != null) {
+                    fn.upstream(hb);
+                    if (fn.isBridge() && fn.secondaryBusSlots() != null) {
+                        fn.secondaryBusSlots().connect(hb);
+                    }
+                }
+            }
+        }
+    }
+
     /** Builds a bus from functions placed in slots; bridges carry their subtree's builder. */
     public static final class Builder {
         private final PciFunction[][] functions = new PciFunction[32][];

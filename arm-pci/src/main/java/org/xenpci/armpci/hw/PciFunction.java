@@ -42,6 +42,10 @@ public final class PciFunction {
     private final int pcieType;
     /** The slots of the secondary bus (bridges placed in a topology only). */
     private volatile PciBus secondary;
+    /** The host bridge above, once placed: where the function's memory writes (MSIs) go. */
+    private volatile HostBridgeHardware upstream;
+    private volatile MsiCapability msi;
+    private volatile MsixCapability msix;
 
     /** A register region inside a BAR (offset and size in bytes, relative to the BAR start). */
     private record Overlay(long offset, long size, MmioDevice device) {
@@ -85,6 +89,29 @@ public final class PciFunction {
      * @throws HardwareConfigException naming the bad BAR, size, header type or image length
      */
     public static PciFunction fromConfig(byte[] config, Map<Integer, Long> barSizes, long romSize) {
+        return fromConfig(config, barSizes, romSize, true);
+    }
+
+    /**
+     * {@link #fromConfig(byte[], Map, long)}, choosing whether the MSI and MSI-X capabilities
+     * found in the data get their physical behaviour ({@code MsiCapability},
+     * {@code MsixCapability}) installed. Pass false to install a custom behaviour instead.
+     */
+    public static PciFunction fromConfig(byte[] config, Map<Integer, Long> barSizes, long romSize,
+            boolean messageBehaviours) {
+        PciFunction f = build(config, barSizes, romSize);
+        if (messageBehaviours) {
+            if (f.capability(PciRegs.PCI_CAP_ID_MSI, false).isPresent()) {
+                f.installCapability(PciRegs.PCI_CAP_ID_MSI, false, new MsiCapability());
+            }
+            if (f.capability(PciRegs.PCI_CAP_ID_MSIX, false).isPresent()) {
+                f.installCapability(PciRegs.PCI_CAP_ID_MSIX, false, new MsixCapability());
+            }
+        }
+        return f;
+    }
+
+    private static PciFunction build(byte[] config, Map<Integer, Long> barSizes, long romSize) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(barSizes, "barSizes");
         ConfigSpace cs = new ConfigSpace(config);
@@ -281,6 +308,77 @@ public final class PciFunction {
         Capability cap = capability(id, extended).orElseThrow(() -> new HardwareConfigException(
                 (extended ? "extended capability " : "capability ") + Hex.of(id) + " not present"));
         behaviour.install(this, cap, new ConfigLayout(config).at(cap.offset()));
+    }
+
+    /* ---------------- message signalled interrupts ---------------- */
+
+    void msi(MsiCapability c) {
+        msi = c;
+    }
+
+    void msix(MsixCapability c) {
+        msix = c;
+    }
+
+    /** COMMAND.MASTER: the function may issue memory requests (MSIs are memory writes). */
+    boolean busMaster() {
+        return (config.read(PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_MASTER) != 0;
+    }
+
+    /**
+     * Makes the function signal message vector {@code vector}, as the device does when it has
+     * an interrupt to raise: MSI-X entry {@code vector} if MSI-X is enabled, else MSI message
+     * {@code vector} if MSI is enabled. Masks, enables and COMMAND.MASTER are honoured (see
+     * {@link SignalResult}); the write itself goes upstream through the host bridge
+     * ({@link HostBridgeHardware#dmaWrite}) tagged with this function's requester ID.
+     *
+     * <p>Never throws; safe from any thread.
+     */
+    public SignalResult signal(int vector) {
+        MsixCapability x = msix;
+        MsiCapability m = msi;
+        if (x != null && x.enabled()) {
+            return x.signal(vector);
+        }
+        if (m != null && m.enabled()) {
+            return m.signal(vector);
+        }
+        return x == null && m == null ? SignalResult.NO_CAPABILITY : SignalResult.DISABLED;
+    }
+
+    /** The MSI-X pending bit of {@code entry} (false without MSI-X behaviour or out of range). */
+    public boolean msixPending(int entry) {
+        MsixCapability x = msix;
+        return x != null && entry >= 0 && entry < x.entries() && x.pending(entry);
+    }
+
+    /**
+     * The requester ID ({@code bus << 8 | device << 3 | function}) this function puts on its
+     * requests, with the bus number as config cycles reach it NOW (a PCIe function captures its
+     * bus number from the type 0 config requests it receives, so reprogramming bridges moves it);
+     * -1 if the function is not placed behind a host bridge.
+     */
+    public int requesterId() {
+        HostBridgeHardware hb = upstream;
+        return hb == null ? -1 : hb.requesterIdOf(this);
+    }
+
+    void upstream(HostBridgeHardware hb) {
+        upstream = hb;
+    }
+
+    /** Issues the 4-byte message write upstream. */
+    SignalResult sendMessage(long address, int data) {
+        HostBridgeHardware hb = upstream;
+        if (hb == null) {
+            return SignalResult.NOT_CONNECTED;
+        }
+        int rid = hb.requesterIdOf(this);
+        if (rid < 0) {
+            return SignalResult.NOT_CONNECTED;
+        }
+        hb.dmaWrite(rid, address, 4, Integer.toUnsignedLong(data));
+        return SignalResult.SENT;
     }
 
     /* ---------------- BARs ---------------- */

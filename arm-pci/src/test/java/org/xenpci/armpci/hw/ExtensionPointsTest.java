@@ -22,7 +22,8 @@ class ExtensionPointsTest {
     @Test
     @DisplayName("capabilities are read-only until a behaviour declares fields relative to the capability")
     void capabilityBehaviour() {
-        PciFunction f = DeviceCatalog.QEMU_NVME.newFunction();
+        ConfigImage img = DeviceCatalog.QEMU_NVME.image();
+        PciFunction f = PciFunction.fromConfig(img.bytes(), img.barSizes(), img.romSize(), false);
         f.config().write(0x42, 2, 0xc000);
         assertThat(f.config().read(0x42, 2)).as("MSI-X control RO by default").isEqualTo(0x0040);
         List<String> changes = new ArrayList<>();

@@ -2,7 +2,9 @@ package org.xenpci.libxl.dt;
 
 import java.util.Objects;
 import java.util.Optional;
+import org.xenpci.armpci.gicv3.GicV3Its;
 import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.fdt.FdtProperty;
 
 /**
  * What a non-upstream profile adds to the guest's vPCI host-bridge node, after the 8 upstream
@@ -18,6 +20,28 @@ public record VpciNodeExtras(Optional<MsiMap> msiMap, Optional<FdtNode> itsNode)
 
     /** Upstream: nothing added. */
     public static final VpciNodeExtras NONE = new VpciNodeExtras(Optional.empty(), Optional.empty());
+
+    /** Phandle of the guest ITS node: the first free one after GUEST_PHANDLE_GIC (65000) and _IOMMU (65001). */
+    public static final int GUEST_PHANDLE_ITS = 65002;
+
+    /**
+     * What {@code Profile.guestVits} adds (docs/msi.md): the node {@code its@4020000} under the GIC
+     * ({@code compatible = "arm,gic-v3-its"}, {@code msi-controller}, {@code #msi-cells = <1>},
+     * {@code reg} = the guest vITS at {@code GicV3Its.GUEST_GICV3_ITS_BASE} 0x04020000 + 128 KiB,
+     * phandle {@link #GUEST_PHANDLE_ITS}) and {@code msi-map = <0 &its 0 0x10000>} on the vPCI
+     * node, so a guest DeviceID is its requester ID.
+     */
+    public static VpciNodeExtras guestVits() {
+        long base = GicV3Its.GUEST_GICV3_ITS_BASE;
+        FdtNode its = FdtNode.builder("its@" + Long.toHexString(base))
+                .property(FdtProperty.string("compatible", "arm,gic-v3-its"))
+                .property(FdtProperty.empty("msi-controller"))
+                .property(FdtProperty.u32("#msi-cells", 1))
+                .property(FdtProperty.u64("reg", base, GicV3Its.GUEST_GICV3_ITS_SIZE))
+                .property(FdtProperty.u32("phandle", GUEST_PHANDLE_ITS))
+                .build();
+        return new VpciNodeExtras(Optional.of(new MsiMap(0, GUEST_PHANDLE_ITS, 0, 0x10000)), Optional.of(its));
+    }
 
     /** Validates. */
     public VpciNodeExtras {

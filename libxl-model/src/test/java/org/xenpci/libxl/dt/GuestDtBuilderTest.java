@@ -110,6 +110,17 @@ class GuestDtBuilderTest {
     }
 
     @Test
+    @DisplayName("guestVits: an ITS node at 0x04020000 + 128 KiB under the GIC and msi-map <0 &its 0 0x10000> on the vPCI node")
+    void guestVitsExtras() {
+        Fdt fdt = GuestDtBuilder.forConfig(XlConfig.parse(WORKED_EXAMPLE, "t.cfg")).vpciExtras(VpciNodeExtras.guestVits())
+                .build();
+        assertThat(hex(fdt, "/pcie@10000000", "msi-map")).isEqualTo("000000000000fdea0000000000010000");
+        assertThat(hex(fdt, "/interrupt-controller@3001000/its@4020000", "reg"))
+                .isEqualTo("0000000004020000" + "0000000000020000");
+        assertThat(hex(fdt, "/interrupt-controller@3001000/its@4020000", "phandle")).isEqualTo("0000fdea");
+    }
+
+    @Test
     @DisplayName("1 GiB: bank 0 holds 1 GiB, bank 1 is NOP-ed, extended regions match the worked example")
     void oneGib() {
         Fdt fdt = build(WORKED_EXAMPLE);

@@ -1,0 +1,436 @@
+package org.xenpci.vpci;
+
+import static org.xenpci.core.pci.PciRegs.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.xenpci.armpci.gicv3.PhysicalMsi;
+import org.xenpci.core.Errno;
+import org.xenpci.core.MmioHandler;
+import org.xenpci.core.P2m;
+import org.xenpci.core.PhysicalAddressSpace;
+import org.xenpci.core.Vcpu;
+
+/**
+ * MSI-X capability emulation (xen/drivers/vpci/msix.c, spec 5.2), registered when
+ * {@code Profile.vpciMsi}.
+ *
+ * <p>Config space: control (pos+2) is emulated: reads {@code (entries - 1) | ENABLE | MASKALL}
+ * as the guest set them. Table and PBA Offset/BIR (pos+4, pos+8) are hardware reads, writes
+ * ignored, for a domU too (spec 5.2 leaves them all-ones for a domU, which would keep any guest
+ * from finding its table; see docs/msi.md).
+ *
+ * <p>Table and PBA (guest BAR address + offset): while the BAR is mapped, the pages holding
+ * them are punched out of the p2m mapping ({@code modifyBars}) and trapped here:
+ * <pre>
+ *   entry i at table + 16*i:  +0x0 addr lo  +0x4 addr hi  +0x8 data  +0xc vector control (bit 0 mask)
+ * </pre>
+ * only aligned 4- and 8-byte accesses are honoured (others: all-ones / dropped, warned).
+ * Address/data writes are stored and mark the entry updated; they take effect at the next
+ * unmask. Unmasking with MSI-X enabled and the function not masked (re)binds an updated entry:
+ * {@link MsiRouting} gives the physical message, which is written to the physical entry and the
+ * entry unmasked; a refused message keeps the physical entry masked (nothing is delivered).
+ * Masking masks the physical entry, so a vector raised meanwhile sets the device's PBA bit and is
+ * delivered by the hardware when unmasked. PBA reads come from the device; PBA writes are
+ * dropped for a domU (forwarded for hwdom). Other bytes of those pages are forwarded to the
+ * device, unaligned ones byte by byte.
+ *
+ * <p>Control: enable with the function unmasked rebinds every unmasked updated entry; disable
+ * unbinds every entry (physically masked, marked updated); a domU enabling loses INTx. The
+ * hardware control gets the guest's ENABLE and MASKALL. Detach unbinds everything and removes
+ * the traps.
+ *
+ * <p>Thread-safety: state lives in {@link VpciDevice#msix}; config handlers run under the device
+ * monitor, and the MMIO trap takes it too.
+ */
+public final class VpciMsix implements CapabilityEmulator {
+
+    /** {@code struct vpci_msix}. */
+    static final class State {
+        int pos;
+        int entries;
+        int tableBir;
+        long tableOffset;
+        int pbaBir;
+        long pbaOffset;
+        boolean enabled;
+        boolean masked;
+        long[] address;
+        int[] data;
+        boolean[] entryMasked;
+        boolean[] updated;
+        boolean[] bound;
+        /** The traps currently installed: {gpa, size} pairs and their handler. */
+        final List<long[]> traps = new ArrayList<>();
+        Trap trap;
+    }
+
+    @Override
+    public int capId() {
+        return PCI_CAP_ID_MSIX;
+    }
+
+    @Override
+    public boolean isExtended() {
+        return false;
+    }
+
+    @Override
+    public boolean messagesEnabled(VpciDevice dev) {
+        State s = dev.msix;
+        return s != null && s.enabled;
+    }
+
+    @Override
+    public int init(VpciDevice dev) {
+        HardwareConfig hw = dev.hardware();
+        int pos = VpciCapabilities.findCapability(hw, PCI_CAP_ID_MSIX);
+        int control = hw.read(pos + PCI_MSIX_FLAGS, 2);
+        int table = hw.read(pos + PCI_MSIX_TABLE, 4);
+        int pba = hw.read(pos + PCI_MSIX_PBA, 4);
+        State s = new State();
+        s.pos = pos;
+        s.entries = (control & PCI_MSIX_FLAGS_QSIZE) + 1;
+        s.tableBir = table & PCI_MSIX_BIR_MASK;
+        s.tableOffset = Integer.toUnsignedLong(table & ~PCI_MSIX_BIR_MASK);
+        s.pbaBir = pba & PCI_MSIX_BIR_MASK;
+        s.pbaOffset = Integer.toUnsignedLong(pba & ~PCI_MSIX_BIR_MASK);
+        if (!fits(dev, s.tableBir, s.tableOffset, (long) s.entries * PCI_MSIX_ENTRY_SIZE)
+                || !fits(dev, s.pbaBir, s.pbaOffset, pbaSize(s.entries))) {
+            return Errno.ENODEV.rc();
+        }
+        s.address = new long[s.entries];
+        s.data = new int[s.entries];
+        s.entryMasked = new boolean[s.entries];
+        s.updated = new boolean[s.entries];
+        s.bound = new boolean[s.entries];
+        java.util.Arrays.fill(s.entryMasked, true);
+        s.trap = new Trap(dev);
+        dev.msix = s;
+        VpciRegisters r = dev.registers();
+        int rc = r.addRegister((d, reg) -> controlRead(d.msix), (d, reg, v) -> controlWrite(d, v), pos + PCI_MSIX_FLAGS, 2);
+        if (rc == 0 && !dev.hardwareDomainView()) {
+            rc = r.addRegister(VpciHandlers.HW_READ32, null, pos + PCI_MSIX_TABLE, 4);
+            if (rc == 0) {
+                rc = r.addRegister(VpciHandlers.HW_READ32, null, pos + PCI_MSIX_PBA, 4);
+            }
+        }
+        return rc;
+    }
+
+    /** PBA size in bytes: {@code roundup(ceil(entries / 8), 8)}. */
+    static long pbaSize(int entries) {
+        return ((entries + 7) / 8 + 7) / 8 * 8L;
+    }
+
+    private static boolean fits(VpciDevice dev, int bir, long offset, long size) {
+        if (bir >= 6) {
+            return false; // slot 6 is the ROM
+        }
+        VpciBar b = dev.header().bar(bir);
+        return (b.type() == VpciBar.Type.MEM32 || b.type() == VpciBar.Type.MEM64_LO) && offset + size <= b.size();
+    }
+
+    private static int controlRead(State s) {
+        return (s.entries - 1) | (s.enabled ? PCI_MSIX_FLAGS_ENABLE : 0) | (s.masked ? PCI_MSIX_FLAGS_MASKALL : 0);
+    }
+
+    /** {@code control_write} (spec 5.2). */
+    private static WriteOutcome controlWrite(VpciDevice dev, int val) {
+        State s = dev.msix;
+        boolean enable = (val & PCI_MSIX_FLAGS_ENABLE) != 0;
+        boolean mask = (val & PCI_MSIX_FLAGS_MASKALL) != 0;
+        if (enable == s.enabled && mask == s.masked) {
+            return WriteOutcome.NO_EFFECT;
+        }
+        if (enable && !mask && (!s.enabled || s.masked)) {
+            for (int i = 0; i < s.entries; i++) {
+                if (!s.entryMasked[i] && (s.updated[i] || !s.bound[i])) {
+                    unbind(dev, s, i);
+                    bind(dev, s, i);
+                }
+            }
+        } else if (s.enabled && !enable) {
+            for (int i = 0; i < s.entries; i++) {
+                if (s.bound[i]) {
+                    unbind(dev, s, i);
+                    s.updated[i] = true;
+                }
+            }
+        }
+        if (enable && !s.enabled && !dev.hardwareDomainView()) {
+            dev.header().disableIntx(dev);
+        }
+        s.enabled = enable;
+        s.masked = mask;
+        HardwareConfig hw = dev.hardware();
+        int c = hw.read(s.pos + PCI_MSIX_FLAGS, 2) & ~(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+        hw.write(s.pos + PCI_MSIX_FLAGS, 2, c | (val & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)));
+        return WriteOutcome.NO_EFFECT;
+    }
+
+    /** Machine address of entry {@code i} of the physical table (host BAR address + offset). */
+    private static long hostEntry(VpciDevice dev, State s, int i) {
+        return dev.header().bar(s.tableBir).addr() + s.tableOffset + (long) i * PCI_MSIX_ENTRY_SIZE;
+    }
+
+    private static PhysicalAddressSpace bus(VpciDevice dev) {
+        return dev.owner().xen().hardware().addressSpace();
+    }
+
+    /** Programs entry {@code i} physically and unmasks it, or leaves it masked if the message is refused. */
+    private static void bind(VpciDevice dev, State s, int i) {
+        PhysicalMsi p = MsiRouting.physical(dev, i, s.address[i], s.data[i]);
+        if (p == null) {
+            return; // stays updated: a later unmask retries
+        }
+        long at = hostEntry(dev, s, i);
+        PhysicalAddressSpace b = bus(dev);
+        b.write(at + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+        b.write(at + PCI_MSIX_ENTRY_LOWER_ADDR, 8, p.address());
+        b.write(at + PCI_MSIX_ENTRY_DATA, 4, Integer.toUnsignedLong(p.data()));
+        b.write(at + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+        s.bound[i] = true;
+        s.updated[i] = false;
+    }
+
+    private static void unbind(VpciDevice dev, State s, int i) {
+        bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+        s.bound[i] = false;
+    }
+
+    private static void vectorControl(VpciDevice dev, State s, int i, int ctrl) {
+        boolean mask = (ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT) != 0;
+        if (mask == s.entryMasked[i]) {
+            return;
+        }
+        s.entryMasked[i] = mask;
+        if (mask) {
+            if (s.bound[i]) {
+                bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+            }
+        } else if (s.enabled && !s.masked) {
+            if (s.updated[i] || !s.bound[i]) {
+                unbind(dev, s, i);
+                bind(dev, s, i);
+            } else {
+                bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+            }
+        }
+    }
+
+    /** The guest frames ({start, end} inclusive) of the table and PBA pages, at the current guest BAR addresses. */
+    static List<long[]> guestFrames(VpciDevice dev, State s) {
+        List<long[]> out = new ArrayList<>(2);
+        long t = dev.header().bar(s.tableBir).guestAddr() + s.tableOffset;
+        out.add(new long[] {t >>> P2m.PAGE_SHIFT, (t + (long) s.entries * PCI_MSIX_ENTRY_SIZE - 1) >>> P2m.PAGE_SHIFT});
+        long p = dev.header().bar(s.pbaBir).guestAddr() + s.pbaOffset;
+        out.add(new long[] {p >>> P2m.PAGE_SHIFT, (p + pbaSize(s.entries) - 1) >>> P2m.PAGE_SHIFT});
+        return out;
+    }
+
+    /** Called by {@code modify_decoding}: traps the table/PBA pages while the BARs are mapped. */
+    static void decodingChanged(VpciDevice dev, boolean map) {
+        State s = dev.msix;
+        P2m p2m = dev.owner().p2m();
+        for (long[] t : s.traps) {
+            p2m.removeTrap(t[0], s.trap);
+        }
+        s.traps.clear();
+        if (!map) {
+            return;
+        }
+        for (long[] r : guestFrames(dev, s)) {
+            long gpa = r[0] << P2m.PAGE_SHIFT;
+            boolean dup = false;
+            for (long[] t : s.traps) {
+                dup |= t[0] == gpa;
+            }
+            if (!dup) {
+                try {
+                    p2m.addTrap(gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT, s.trap);
+                    s.traps.add(new long[] {gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT});
+                } catch (IllegalArgumentException e) {
+                    // The guest placed the page over something else it has mapped (another
+                    // device's BAR): Xen's msix.c refuses the hole with -EEXIST; the table page
+                    // is then unreachable, never a model failure.
+                    dev.warn("MSI-X page at 0x" + Long.toHexString(gpa) + " cannot be trapped: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    @Override
+    public int cleanup(VpciDevice dev, boolean hide) {
+        State s = dev.msix;
+        if (s == null) {
+            return 0;
+        }
+        for (int i = 0; i < s.entries; i++) {
+            if (s.bound[i]) {
+                unbind(dev, s, i);
+            }
+        }
+        for (long[] t : s.traps) {
+            dev.owner().p2m().removeTrap(t[0], s.trap);
+        }
+        s.traps.clear();
+        if (hide) {
+            dev.registers().removeRegisters(s.pos + PCI_MSIX_FLAGS, 2);
+            if (!dev.hardwareDomainView()) {
+                dev.registers().removeRegisters(s.pos + PCI_MSIX_TABLE, 8);
+            }
+        }
+        dev.msix = null;
+        return 0;
+    }
+
+    /** The MMIO handler for a device's table and PBA pages (guest-physical addresses). */
+    static final class Trap implements MmioHandler {
+        private final VpciDevice dev;
+
+        Trap(VpciDevice dev) {
+            this.dev = dev;
+        }
+
+        @Override
+        public String name() {
+            return "vpci-msix";
+        }
+
+        @Override
+        public long read(Vcpu vcpu, long gpa, int size) {
+            synchronized (dev) {
+                State s = dev.msix;
+                if (s == null) {
+                    return ones(size);
+                }
+                long tbase = dev.header().bar(s.tableBir).guestAddr() + s.tableOffset;
+                long tsize = (long) s.entries * PCI_MSIX_ENTRY_SIZE;
+                if (gpa >= tbase && gpa < tbase + tsize) {
+                    if (!aligned(gpa, size)) {
+                        dev.warn("unaligned read of " + size + " bytes from MSI-X table at 0x" + Long.toHexString(gpa));
+                        return ones(size);
+                    }
+                    int i = (int) ((gpa - tbase) / PCI_MSIX_ENTRY_SIZE);
+                    int off = (int) ((gpa - tbase) % PCI_MSIX_ENTRY_SIZE);
+                    return entryRead(s, i, off, size);
+                }
+                long pbase = dev.header().bar(s.pbaBir).guestAddr() + s.pbaOffset;
+                boolean inPba = gpa >= pbase && gpa < pbase + pbaSize(s.entries);
+                if (inPba && !aligned(gpa, size)) {
+                    return ones(size);
+                }
+                return forwardRead(s, gpa, size, inPba);
+            }
+        }
+
+        @Override
+        public void write(Vcpu vcpu, long gpa, int size, long value) {
+            synchronized (dev) {
+                State s = dev.msix;
+                if (s == null) {
+                    return;
+                }
+                long tbase = dev.header().bar(s.tableBir).guestAddr() + s.tableOffset;
+                long tsize = (long) s.entries * PCI_MSIX_ENTRY_SIZE;
+                if (gpa >= tbase && gpa < tbase + tsize) {
+                    if (!aligned(gpa, size)) {
+                        dev.warn("unaligned write of " + size + " bytes to MSI-X table at 0x" + Long.toHexString(gpa));
+                        return;
+                    }
+                    int i = (int) ((gpa - tbase) / PCI_MSIX_ENTRY_SIZE);
+                    int off = (int) ((gpa - tbase) % PCI_MSIX_ENTRY_SIZE);
+                    entryWrite(s, i, off, (int) value);
+                    if (size == 8) {
+                        entryWrite(s, i, off + 4, (int) (value >>> 32));
+                    }
+                    return;
+                }
+                long pbase = dev.header().bar(s.pbaBir).guestAddr() + s.pbaOffset;
+                if (gpa >= pbase && gpa < pbase + pbaSize(s.entries)) {
+                    if (aligned(gpa, size) && dev.hardwareDomainView()) {
+                        bus(dev).write(hostAddress(s, gpa), size, value);
+                    }
+                    return; // domU PBA writes are ignored
+                }
+                PhysicalAddressSpace b = bus(dev);
+                if (aligned(gpa, size)) {
+                    b.write(hostAddress(s, gpa), size, value);
+                } else {
+                    for (int k = 0; k < size; k++) {
+                        b.write(hostAddress(s, gpa + k), 1, (value >>> (8 * k)) & 0xff);
+                    }
+                }
+            }
+        }
+
+        private long entryRead(State s, int i, int off, int size) {
+            switch (off) {
+                case PCI_MSIX_ENTRY_LOWER_ADDR:
+                    return size == 8 ? s.address[i] : s.address[i] & 0xffffffffL;
+                case PCI_MSIX_ENTRY_UPPER_ADDR:
+                    return s.address[i] >>> 32;
+                case PCI_MSIX_ENTRY_DATA:
+                    long data = Integer.toUnsignedLong(s.data[i]);
+                    return size == 8 ? data | (s.entryMasked[i] ? 1L << 32 : 0) : data;
+                default:
+                    return s.entryMasked[i] ? PCI_MSIX_ENTRY_CTRL_MASKBIT : 0;
+            }
+        }
+
+        private void entryWrite(State s, int i, int off, int v) {
+            switch (off) {
+                case PCI_MSIX_ENTRY_LOWER_ADDR:
+                    s.address[i] = (s.address[i] & ~0xffffffffL) | Integer.toUnsignedLong(v);
+                    s.updated[i] = true;
+                    break;
+                case PCI_MSIX_ENTRY_UPPER_ADDR:
+                    s.address[i] = (s.address[i] & 0xffffffffL) | (long) v << 32;
+                    s.updated[i] = true;
+                    break;
+                case PCI_MSIX_ENTRY_DATA:
+                    s.data[i] = v;
+                    s.updated[i] = true;
+                    break;
+                default:
+                    vectorControl(dev, s, i, v);
+            }
+        }
+
+        /** The machine address behind a guest address in the table/PBA BAR (same offset in the BAR). */
+        private long hostAddress(State s, long gpa) {
+            for (int k = 0; k < 6; k++) {
+                VpciBar b = dev.header().bar(k);
+                if (b.size() > 0 && gpa >= b.guestAddr() && gpa < b.guestAddr() + b.size()) {
+                    return b.addr() + (gpa - b.guestAddr());
+                }
+            }
+            return -1;
+        }
+
+        private long forwardRead(State s, long gpa, int size, boolean pba) {
+            long at = hostAddress(s, gpa);
+            if (at < 0) {
+                return ones(size);
+            }
+            PhysicalAddressSpace b = bus(dev);
+            if (pba || aligned(gpa, size)) {
+                return b.read(at, size);
+            }
+            long v = 0;
+            for (int k = 0; k < size; k++) {
+                v |= (b.read(at + k, 1) & 0xff) << (8 * k);
+            }
+            return v;
+        }
+
+        private static boolean aligned(long gpa, int size) {
+            return (size == 4 || size == 8) && (gpa & (size - 1)) == 0;
+        }
+
+        private static long ones(int size) {
+            return size == 8 ? -1L : (1L << (8 * size)) - 1;
+        }
+    }
+}

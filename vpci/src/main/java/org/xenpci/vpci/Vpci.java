@@ -142,12 +142,14 @@ public final class Vpci {
     }
 
     private void detach(VpciDomain vd, VpciDevice dev) {
-        unmapBars(dev);
-        vd.topology().release(dev.guestSbdf());
-        dev.guestSbdf(VpciDevice.INVALID_SBDF);
+        // Capabilities first: MSI-X cleanup masks the physical table over the bus, which needs
+        // memory decoding still on; then the BARs leave the old owner's p2m.
         for (CapabilityEmulator e : emulators) {
             e.cleanup(dev, false);
         }
+        unmapBars(dev);
+        vd.topology().release(dev.guestSbdf());
+        dev.guestSbdf(VpciDevice.INVALID_SBDF);
         dev.registers().clear();
         dev.attached(false);
         vd.remove(dev);

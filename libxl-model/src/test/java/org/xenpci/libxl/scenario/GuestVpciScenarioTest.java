@@ -89,7 +89,11 @@ class GuestVpciScenarioTest {
 
             write(g, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY | PciRegs.PCI_COMMAND_MASTER);
 
-            assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x4000, hostBar));
+            // BAR0 is 16 KiB; its last two pages hold the MSI-X table (0x2000) and PBA (0x3000),
+            // which stay trapped: only the first 8 KiB are mapped straight through.
+            assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x2000, hostBar));
+            assertThat(g.p2m().lookup(GUEST_MEM_WINDOW + 0x2000)).isInstanceOf(P2m.Trapped.class);
+            assertThat(g.p2m().lookup(GUEST_MEM_WINDOW + 0x3ffc)).isInstanceOf(P2m.Trapped.class);
             // The guest's stores land in the device's BAR memory at the same offset.
             assertThat(g.mmioWrite(GUEST_MEM_WINDOW + 0x10, 4, 0xcafef00dL)).isTrue();
             assertThat(nvme.memory(0).read(0x10, 4)).isEqualTo(0xcafef00dL);
@@ -110,7 +114,7 @@ class GuestVpciScenarioTest {
             write(g, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
             write(g, 0x10, 4, GUEST_MEM_WINDOW + 0x100000);
             assertThat(read(g, 0x10, 4)).isEqualTo(GUEST_MEM_WINDOW | 0x4);
-            assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x4000, hostBar));
+            assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x2000, hostBar));
         }
 
         @Test
@@ -158,7 +162,7 @@ class GuestVpciScenarioTest {
                     assertThat(b.address()).isEqualTo(GUEST_MEM_WINDOW);
                 });
             });
-            assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x4000, hostBar));
+            assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x2000, hostBar));
         }
 
         @Test
@@ -212,6 +216,7 @@ class GuestVpciScenarioTest {
             write(g, 0x10, 4, GUEST_MEM_WINDOW);
             write(g, 0x14, 4, 0);
             write(g, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
+            // No MSI-X emulation upstream, so no trapped table pages: the whole BAR is mapped.
             assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x4000, hostBar));
             // A Linux-like probe sees vendor 0xFFFF and concludes the slot is empty.
             List<Sbdf> found = new ReferenceGuest(g).probe().functions().stream().map(f -> f.sbdf()).collect(Collectors.toList());

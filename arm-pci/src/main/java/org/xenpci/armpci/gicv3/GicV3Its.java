@@ -1,5 +1,6 @@
 package org.xenpci.armpci.gicv3;
 
+import org.xenpci.armpci.its.ItsNode;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -81,20 +82,20 @@ public final class GicV3Its implements XenExtension {
         List<HostIts> found = new ArrayList<>();
         List<Hardware.RamBank> ram = hw.ram();
         long xenMem = ram.isEmpty() ? 0 : ram.get(ram.size() - 1).base() + ram.get(ram.size() - 1).memory().size();
-        for (ItsNode n : findIts(hw.deviceTree().root(), "", 2, 1)) {
-            PhysicalAddressSpace.Region r = bus.find(n.base);
+        for (ItsNode n : ItsNode.find(hw.deviceTree())) {
+            PhysicalAddressSpace.Region r = bus.find(n.base());
             if (r == null || !(r.device() instanceof ItsHardware its)) {
-                LOG.warn("{}: no ITS answers at {}; ignored", n.path, Hex.of(n.base));
+                LOG.warn("{}: no ITS answers at {}; ignored", n.path(), Hex.of(n.base()));
                 continue;
             }
             if (xenMem < XEN_ITS_MEMORY) {
-                LOG.warn("{}: no host RAM for the ITS command queue; ignored", n.path);
+                LOG.warn("{}: no host RAM for the ITS command queue; ignored", n.path());
                 continue;
             }
             xenMem -= XEN_ITS_MEMORY;
             its.trace(xen.trace());
             its.connect((target, intid) -> lpis.doLpi(intid));
-            found.add(new HostIts(n.path, n.phandle, n.base, bus, lpis, xenMem, XEN_ITS_MEMORY));
+            found.add(new HostIts(n.path(), n.phandle(), n.base(), bus, lpis, xenMem, XEN_ITS_MEMORY));
         }
         ItsLayer l = new ItsLayer(xen, found, lpis);
         xen.publish(ItsLayer.class, l);
@@ -148,25 +149,6 @@ public final class GicV3Its implements XenExtension {
         List<HostIts> out = new ArrayList<>();
         for (Long b : l.hostItsBases()) {
             out.add(l.hostItsAt(b));
-        }
-        return out;
-    }
-
-    private record ItsNode(String path, int phandle, long base) {
-    }
-
-    private static List<ItsNode> findIts(FdtNode node, String path, int ac, int sc) {
-        List<ItsNode> out = new ArrayList<>();
-        int myAc = node.u32("#address-cells").orElse(ac);
-        int mySc = node.u32("#size-cells").orElse(sc);
-        for (FdtNode c : node.children()) {
-            String p = path + "/" + c.name();
-            boolean its = c.property("compatible").map(pr -> pr.asStringList().contains("arm,gic-v3-its")).orElse(false);
-            boolean okay = c.property("status").map(pr -> pr.asString().equals("okay")).orElse(true);
-            if (its && okay && c.property("reg").isPresent() && c.property("reg").get().cellCount() >= myAc + mySc) {
-                out.add(new ItsNode(p, c.phandle().orElse(-1), c.property("reg").get().asLong(0, myAc)));
-            }
-            out.addAll(findIts(c, p, myAc, mySc));
         }
         return out;
     }

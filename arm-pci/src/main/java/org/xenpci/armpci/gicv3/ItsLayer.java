@@ -198,6 +198,16 @@ public final class ItsLayer {
         for (HostIts its : hostIts) {
             its.releaseDomain(d);
         }
-        vits.remove(d.domid());
+        Vits[] gone = vits.remove(d.domid());
+        if (gone != null) {
+            // Leave no trap behind: the vITS frames go with the domain.
+            for (org.xenpci.core.P2m.Entry e : d.p2m().entries()) {
+                if (e instanceof org.xenpci.core.P2m.Trapped) {
+                    for (Vits v : gone) {
+                        d.p2m().removeTrap(e.gpa(), v);
+                    }
+                }
+            }
+        }
     }
 }

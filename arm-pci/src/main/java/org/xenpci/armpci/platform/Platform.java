@@ -14,6 +14,9 @@ import org.xenpci.armpci.RegEntry;
 import org.xenpci.armpci.hw.ApertureKind;
 import org.xenpci.armpci.hw.HardwareConfigException;
 import org.xenpci.armpci.hw.HostBridgeHardware;
+import org.xenpci.armpci.hw.MsiMap;
+import org.xenpci.armpci.its.ItsHardware;
+import org.xenpci.armpci.its.ItsNode;
 import org.xenpci.armpci.hw.PciBus;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.hw.dump.ConfigDumpException;
@@ -28,8 +31,9 @@ import org.xenpci.core.pci.Sbdf;
 /**
  * An assembled board: the host device tree, host RAM and one {@link HostBridgeHardware} per PCI
  * host bridge node the model has hardware for ({@code pci-host-ecam-generic},
- * {@code xlnx,nwl-pcie-2.11}), with the listed PCI functions placed on their buses, all
- * registered on one physical address space. Build it from a {@link PlatformFile} or in code
+ * {@code xlnx,nwl-pcie-2.11}), with the listed PCI functions placed on their buses, every
+ * enabled GICv3 ITS node as {@link ItsHardware} (host bridges reach it through their
+ * {@code msi-map} / {@code msi-parent}), all registered on one physical address space. Build it from a {@link PlatformFile} or in code
  * with {@link #builder(Fdt)}; then boot Xen on {@link #hardware()}.
  *
  * <p>Placement: a host bridge node's segment is its {@code linux,pci-domain}, else its position
@@ -38,6 +42,9 @@ import org.xenpci.core.pci.Sbdf;
  * secondary bus register (in its config data) is B.
  */
 public final class Platform {
+    /** DeviceID and EventID widths of the modelled ITSes (QEMU's GITS_TYPER: 16 and 16). */
+    public static final int ITS_ID_BITS = 16;
+
     /** Host bridge compatibles the hardware model implements. */
     public static final List<String> MODELLED = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11");
 
@@ -210,6 +217,13 @@ public final class Platform {
         public Platform build() {
             PhysicalAddressSpace space = new PhysicalAddressSpace();
             Hardware hw = new Hardware(fdt, space);
+            // Every enabled GICv3 ITS of the DT is hardware the host bridges can send MSIs to.
+            Map<Integer, ItsHardware> itsByPhandle = new LinkedHashMap<>();
+            for (ItsNode n : ItsNode.find(fdt)) {
+                ItsHardware its = new ItsHardware(n.base(), ITS_ID_BITS, ITS_ID_BITS);
+                its.attach(space);
+                itsByPhandle.put(n.phandle(), its);
+            }
             Map<String, HostBridgeHardware> bridges = new LinkedHashMap<>();
             Map<Integer, Boolean> segmentUsed = new TreeMap<>();
             int auto = 0;
@@ -239,6 +253,12 @@ public final class Platform {
                     if (kind != null) {
                         hb.aperture(r.cpuAddress(), r.pciAddress(), r.size(), kind, r.prefetchable());
                     }
+                }
+                Optional<int[]> msiMap = cells(node, "msi-map");
+                Optional<int[]> msiParent = cells(node, "msi-parent");
+                if (msiMap.isPresent() || msiParent.isPresent()) {
+                    hb.msiMap(MsiMap.of(msiMap.orElse(null), cells(node, "msi-map-mask").orElse(null), msiParent.orElse(null)));
+                    itsByPhandle.forEach(hb::msiController);
                 }
                 if (segment >= 0 && segmentUsed.putIfAbsent(segment, true) == null) {
                     placeBus(segment, node.busStart(), new BusTarget() {
@@ -306,6 +326,10 @@ public final class Platform {
                     target.slot(s.device(), s.function(), f);
                 }
             }
+        }
+
+        private static Optional<int[]> cells(HostBridgeNode node, String name) {
+            return node.node().property(name).map(p -> p.asCells());
         }
 
         private static ApertureKind kindOf(PciRange r) {

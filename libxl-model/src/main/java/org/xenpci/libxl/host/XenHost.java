@@ -3,6 +3,7 @@ package org.xenpci.libxl.host;
 import java.util.Objects;
 import org.xenpci.armpci.ArmPci;
 import org.xenpci.armpci.ArmPciLayer;
+import org.xenpci.armpci.gicv3.GicV3Its;
 import org.xenpci.armpci.platform.Platform;
 import org.xenpci.armpci.smmu.ArmSmmu;
 import org.xenpci.core.Profile;
@@ -13,7 +14,8 @@ import org.xenpci.vpci.ArmVpci;
 import org.xenpci.vpci.Vpci;
 
 /**
- * A booted host: the board, Xen with its Arm PCI layer and vPCI, and dom0 after the reference
+ * A booted host: the board, Xen with its SMMUv3 driver, Arm PCI layer, GICv3 ITS support and
+ * vPCI, and dom0 after the reference
  * hardware-domain guest enumerated the PCI buses (boot flow 1 and 2 of the architecture).
  *
  * <pre>{@code
@@ -52,6 +54,7 @@ public final class XenHost {
                 .hardwareDomainVcpus(2)
                 .extension(new ArmSmmu()) // before ArmPci: Xen sets the IOMMU up before its initcalls
                 .extension(new ArmPci())
+                .extension(new GicV3Its())
                 .extension(new ArmVpci())
                 .build();
         HardwareDomainGuest.Enumeration e = new HardwareDomainGuest(xen.hardwareDomain()).enumerate();

@@ -13,4 +13,5 @@ module org.xenpci.libxl {
     exports org.xenpci.libxl.guest;
     exports org.xenpci.libxl.cli;
     exports org.xenpci.libxl.host;
+    exports org.xenpci.libxl.toolstack;
 }

@@ -44,9 +44,10 @@ public final class XenpciCli {
             "                              run its reference guest; write guest.dtb, guest.dts, guest-lspci.txt,",
             "                              trace.jsonl and summary.json into DIR",
             "  xl create -n GUEST.cfg      dry run: print the libxl domain config as JSON",
-            "  xl pci-assignable-list [-n] [--platform F] [--profile P] [--config GUEST.cfg]...",
-            "  xl pci-list DOMAIN [--platform F] [--profile P] [--config GUEST.cfg]...",
-            "                              xl's listings after booting and creating the --config guests",
+            "  xl pci-assignable-list [-n] [--platform F] [--profile P] [--config GUEST.cfg]... [--assignable BDF[,name=N]]...",
+            "  xl pci-list DOMAIN [--platform F] [--profile P] [--config GUEST.cfg]... [--assignable BDF[,name=N]]...",
+            "                              xl's listings after booting, running pci-assignable-add for each",
+            "                              --assignable and creating the --config guests",
             "  help                        this text",
             "");
 
@@ -153,8 +154,8 @@ public final class XenpciCli {
                 return 0;
             }
             case "pci-assignable-list": {
-                Args a = Args.parse(argv, Set.of("platform", "profile", "config"), Set.of("show-names"),
-                        Map.of("n", "show-names"), Set.of("config"));
+                Args a = Args.parse(argv, Set.of("platform", "profile", "config", "assignable"), Set.of("show-names"),
+                        Map.of("n", "show-names"), Set.of("config", "assignable"));
                 noPositional(a);
                 Libxl libxl = bootWithGuests(a);
                 for (AssignableDevice d : libxl.pciAssignableList()) {
@@ -163,7 +164,8 @@ public final class XenpciCli {
                 return 0;
             }
             case "pci-list": {
-                Args a = Args.parse(argv, Set.of("platform", "profile", "config"), Set.of(), Map.of(), Set.of("config"));
+                Args a = Args.parse(argv, Set.of("platform", "profile", "config", "assignable"), Set.of(), Map.of(),
+                        Set.of("config", "assignable"));
                 if (a.positional().size() != 1) {
                     throw new UsageException("xl pci-list needs exactly one DOMAIN");
                 }
@@ -200,6 +202,23 @@ public final class XenpciCli {
             cfgs.add(GuestRun.load(f));
         }
         Libxl libxl = new Libxl(XenHost.boot(platform(a), profile(a)));
+        for (String spec : a.all("assignable")) {
+            int comma = spec.indexOf(",name=");
+            String bdf = comma < 0 ? spec : spec.substring(0, comma);
+            java.util.Optional<String> name = comma < 0 ? java.util.Optional.empty()
+                    : java.util.Optional.of(spec.substring(comma + ",name=".length()));
+            org.xenpci.core.pci.Sbdf sbdf;
+            try {
+                sbdf = org.xenpci.core.pci.Sbdf.parse(bdf);
+            } catch (IllegalArgumentException e) {
+                throw new XlExit(2, "pci-assignable-add: malformed BDF \"" + bdf + "\"\n");
+            }
+            try {
+                libxl.pciAssignableAdd(sbdf, name, true);
+            } catch (org.xenpci.libxl.toolstack.LibxlException e) {
+                throw new XlExit(1, "libxl: error: " + e.libxlMessage() + "\n");
+            }
+        }
         GuestRun.createAll(libxl, cfgs);
         return libxl;
     }

@@ -166,7 +166,9 @@ public final class ArmVpci implements XenExtension {
             boolean ext = pdev.type() == PdevType.PCIE_ENDPOINT || pdev.type() == PdevType.PCIE_BRIDGE
                     || pdev.type() == PdevType.PCI2PCIE_BRIDGE || pdev.type() == PdevType.PCIE2PCI_BRIDGE;
             VpciDeviceSpec spec = VpciDeviceSpec.of(sbdf, hw).withExtendedConfig(ext)
-                    .withCheckBar((m, start, end) -> pci.pciCheckBar(m, start, end));
+                    .withCheckBar((m, start, end) -> pci.pciCheckBar(m, start, end))
+                    // xl's vslot, if the toolstack left one (Vpci.requestVirtualSlot).
+                    .withRequestedSlot(vpci.requestedVirtualSlot(owner, sbdf));
             int rc = vpci.assignDevice(owner, spec, null);
             if (xen.trace().enabled(org.xenpci.core.trace.TraceCategory.DEVICE)) {
                 xen.trace().emit(new VpciEvents.Attached(owner.domid(), sbdf, true, rc));

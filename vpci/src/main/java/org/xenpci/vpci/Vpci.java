@@ -155,6 +155,32 @@ public final class Vpci {
         vd.remove(dev);
     }
 
+    /**
+     * Model-level seam for xl's {@code vslot} (the one place the toolstack talks to vPCI outside
+     * a hypercall). Xen's {@code XEN_DOMCTL_assign_device} has no field for a guest slot, and
+     * upstream ignores {@code vslot} on Arm (toolstack spec 4.5). Under
+     * {@code Profile.vpciGuestTopology} the toolstack records the slot it wants here, per domain
+     * and machine SBDF, right before it issues the domctl; {@link ArmVpci} reads it when it
+     * attaches the device ({@link VpciDeviceSpec#withRequestedSlot}). Without the topology
+     * switch the hint is stored but ignored, as upstream. Thread-safe.
+     *
+     * @param guest the domain the device is about to be assigned to
+     * @param machine the physical function
+     * @param slot the virtual slot 0..31, or -1 to forget a previous request
+     */
+    public void requestVirtualSlot(Domain guest, Sbdf machine, int slot) {
+        if (slot < -1 || slot >= VirtualTopology.MAX_VIRT_DEV) {
+            throw new IllegalArgumentException("virtual slot " + slot + " outside -1..31 for " + machine);
+        }
+        VpciDomain.of(guest).requestSlot(machine.sbdf(), slot);
+    }
+
+    /** The slot the toolstack requested for {@code machine} in {@code guest}, or -1. */
+    public int requestedVirtualSlot(Domain guest, Sbdf machine) {
+        VpciDomain vd = guest.extension(VpciDomain.class);
+        return vd == null ? -1 : vd.requestedSlot(machine.sbdf());
+    }
+
     /** The vPCI state of {@code machine} in {@code owner}, or null. */
     public VpciDevice device(Domain owner, Sbdf machine) {
         VpciDomain vd = owner.extension(VpciDomain.class);

@@ -19,6 +19,8 @@ public final class VpciDomain {
     private final VirtualTopology topology = new VirtualTopology();
     private volatile VpciDevice[] devices = NONE;
     private volatile String crashReason;
+    /** Toolstack hint: machine SBDF (packed) to requested virtual slot; see {@link Vpci#requestVirtualSlot}. */
+    private final java.util.Map<Integer, Integer> requestedSlots = new java.util.concurrent.ConcurrentHashMap<>();
 
     VpciDomain(Domain domain) {
         this.domain = domain;
@@ -64,6 +66,18 @@ public final class VpciDomain {
             }
         }
         return null;
+    }
+
+    void requestSlot(int machineSbdf, int slot) {
+        if (slot < 0) {
+            requestedSlots.remove(machineSbdf);
+        } else {
+            requestedSlots.put(machineSbdf, slot);
+        }
+    }
+
+    int requestedSlot(int machineSbdf) {
+        return requestedSlots.getOrDefault(machineSbdf, -1);
     }
 
     synchronized void add(VpciDevice dev) {

@@ -114,4 +114,34 @@ class VpciAssignTest {
         assertThat(VpciDomain.of(g).devices()).hasSize(32);
         assertThat(VpciDomain.of(g).topology().assignedMap()).isEqualTo(0xffffffff);
     }
+
+    @Test
+    @DisplayName("a toolstack vslot hint set before the assign domctl places the device in that slot (full), is ignored upstream")
+    void requestedSlotHint() {
+        boot(Profile.FULL);
+        ecam.endpoint(0, 2, 0, 0x8086, 0x10fb, 0x0200, 0x0);
+        assertThat(add(NIC).rc()).isEqualTo(0);
+        Domain g = xen.createDomain(DomainConfig.guest("g", 1));
+        vpci().requestVirtualSlot(g, NIC, 5);
+        assertThat(vpci().requestedVirtualSlot(g, NIC)).isEqualTo(5);
+
+        assertThat(DomctlCalls.assignDevice(dom0, SCRATCH, g.domid(), NIC, 0)).isEqualTo(HypercallResult.ok());
+
+        assertThat(vpci().device(g, NIC).guestSbdfRecord()).isEqualTo(Sbdf.of(0, 5, 0));
+        assertThat(g.mmioRead(0x10000000L + (5 << 15), 2)).hasValue(0x8086L);
+    }
+
+    @Test
+    @DisplayName("the vslot hint is ignored without vpciGuestTopology: lowest free slot, as upstream")
+    void requestedSlotIgnoredUpstreamTopology() {
+        boot(Profile.FULL.toBuilder().vpciGuestTopology(false).build());
+        ecam.endpoint(0, 2, 0, 0x8086, 0x10fb, 0x0200, 0x0);
+        assertThat(add(NIC).rc()).isEqualTo(0);
+        Domain g = xen.createDomain(DomainConfig.guest("g", 1));
+        vpci().requestVirtualSlot(g, NIC, 5);
+
+        assertThat(DomctlCalls.assignDevice(dom0, SCRATCH, g.domid(), NIC, 0)).isEqualTo(HypercallResult.ok());
+
+        assertThat(vpci().device(g, NIC).guestSbdfRecord()).isEqualTo(Sbdf.of(0, 0, 0));
+    }
 }

@@ -1,5 +1,7 @@
 package org.xenpci.core.fdt;
 
+import org.xenpci.core.testkit.DtcTool;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;

@@ -13,6 +13,8 @@ import java.util.Set;
 final class Args {
     private final Map<String, String> options = new LinkedHashMap<>();
     private final List<String> positional = new ArrayList<>();
+    private final Map<String, List<String>> repeated = new LinkedHashMap<>();
+    private Set<String> repeatable = Set.of();
 
     private Args() {
     }
@@ -23,7 +25,14 @@ final class Args {
      * @param aliases short name (e.g. "n") to long name
      */
     static Args parse(List<String> argv, Set<String> valued, Set<String> flags, Map<String, String> aliases) {
+        return parse(argv, valued, flags, aliases, Set.of());
+    }
+
+    /** As above; options in {@code repeatable} (a subset of {@code valued}) may be given many times. */
+    static Args parse(List<String> argv, Set<String> valued, Set<String> flags, Map<String, String> aliases,
+            Set<String> repeatable) {
         Args a = new Args();
+        a.repeatable = repeatable;
         for (int i = 0; i < argv.size(); i++) {
             String arg = argv.get(i);
             if (arg.startsWith("--") && arg.length() > 2) {
@@ -67,6 +76,10 @@ final class Args {
     }
 
     private void put(String name, String value) {
+        if (repeatable.contains(name)) {
+            repeated.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+            return;
+        }
         if (options.put(name, value) != null) {
             throw new UsageException("option --" + name + " given twice");
         }
@@ -74,6 +87,11 @@ final class Args {
 
     String get(String name) {
         return options.get(name);
+    }
+
+    /** Every value of a repeatable option, in command-line order. */
+    List<String> all(String name) {
+        return repeated.getOrDefault(name, List.of());
     }
 
     boolean flag(String name) {

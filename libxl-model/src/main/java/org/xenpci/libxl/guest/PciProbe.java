@@ -33,6 +33,8 @@ public final class PciProbe {
     private long nextMem;
     private long nextPref;
     private long nextIo;
+    private final long memLimit;
+    private final long prefLimit;
     private int nextBus;
 
     /** @param segment the segment number the guest uses for this bridge */
@@ -43,6 +45,10 @@ public final class PciProbe {
         this.nextMem = node.window(Space.MEM32, false).map(Window::pciBase).orElse(0L);
         this.nextPref = node.window(Space.MEM64, true).map(Window::pciBase).orElse(-1L);
         this.nextIo = node.window(Space.IO, false).map(w -> Math.max(w.pciBase(), 0x1000L)).orElse(-1L);
+        // Exclusive ends of the windows: a BAR that does not fit stays unassigned, as Linux
+        // leaves it ("no space for ..."), instead of being placed outside the window.
+        this.memLimit = node.window(Space.MEM32, false).map(w -> w.pciBase() + w.size()).orElse(Long.MAX_VALUE);
+        this.prefLimit = node.window(Space.MEM64, true).map(w -> w.pciBase() + w.size()).orElse(-1L);
     }
 
     /**
@@ -181,11 +187,14 @@ public final class PciProbe {
                 continue;
             }
             long addr = allocateMem(size, is64, pref);
-            port.write(bus, devfn, reg, 4, (int) addr);
-            if (is64) {
-                port.write(bus, devfn, reg + 4, 4, (int) (addr >>> 32));
+            if (addr >= 0) {
+                port.write(bus, devfn, reg, 4, (int) addr);
+                if (is64) {
+                    port.write(bus, devfn, reg + 4, 4, (int) (addr >>> 32));
+                }
             }
-            bars.add(new ProbedBar(i, is64 ? "mem64" : "mem32", pref, size, addr));
+            // Address 0 marks a BAR left unassigned (no room in any window).
+            bars.add(new ProbedBar(i, is64 ? "mem64" : "mem32", pref, size, Math.max(addr, 0)));
             if (is64) {
                 i++;
             }
@@ -198,8 +207,10 @@ public final class PciProbe {
             long size = (~romProbe + 1) & 0xffffffffL;
             long addr = allocateMem(size, false, false);
             // Assigned but not enabled: drivers enable a ROM only to read it.
-            port.write(bus, devfn, romReg, 4, (int) addr);
-            bars.add(new ProbedBar(count == 6 ? 6 : 2, "rom", false, size, addr));
+            if (addr >= 0) {
+                port.write(bus, devfn, romReg, 4, (int) addr);
+            }
+            bars.add(new ProbedBar(count == 6 ? 6 : 2, "rom", false, size, Math.max(addr, 0)));
         }
         return bars;
     }
@@ -211,10 +222,16 @@ public final class PciProbe {
         long alignment = Math.max(size, BAR_ALIGN);
         if (is64 && pref && nextPref >= 0) {
             long a = align(nextPref, alignment);
-            nextPref = a + size;
-            return a;
+            if (a + size <= prefLimit) {
+                nextPref = a + size;
+                return a;
+            }
+            // Linux falls back to the non-prefetchable window when the prefetchable one is full.
         }
         long a = align(nextMem, alignment);
+        if (a + size > memLimit || a + size < a) {
+            return -1;
+        }
         nextMem = a + size;
         return a;
     }
@@ -233,6 +250,10 @@ public final class PciProbe {
      * MEMORY if it has memory BARs (bridges always), IO if it has IO BARs, and MASTER.
      */
     public void enable(ProbedFunction f) {
+        // pci_enable_resources: a memory BAR without an address means the driver cannot enable it.
+        if (f.bars().stream().anyMatch(b -> (b.type().equals("mem32") || b.type().equals("mem64")) && b.address() == 0)) {
+            return;
+        }
         int cmd = port.read(f.sbdf().bus(), f.sbdf().devfn(), PciRegs.PCI_COMMAND, 2);
         boolean mem = f.isBridge() || f.bars().stream().anyMatch(b -> !b.type().equals("io") && !b.type().equals("rom"));
         boolean io = f.bars().stream().anyMatch(b -> b.type().equals("io") && b.address() != 0);

@@ -24,6 +24,21 @@ public final class DefaultPlatform {
         return PlatformFile.parse("<built-in default>", resource("platform.json"), DefaultPlatform::resourceOrNull);
     }
 
+    /**
+     * The default board with another Xen command line (e.g. {@code "pci-passthrough=on iommu=off"}
+     * for a host without a usable IOMMU).
+     */
+    public static Platform build(String cmdline) {
+        String json = new String(resource("platform.json"), java.nio.charset.StandardCharsets.UTF_8);
+        String patched = json.replace("\"cmdline\": \"pci-passthrough=on\"",
+                "\"cmdline\": " + new com.fasterxml.jackson.databind.node.TextNode(cmdline).toString());
+        if (patched.equals(json)) {
+            throw new IllegalStateException("built-in platform.json has no cmdline to replace");
+        }
+        return Platform.build(PlatformFile.parse("<built-in default>", patched.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                DefaultPlatform::resourceOrNull));
+    }
+
     /** A freshly assembled board (each call builds new hardware). */
     public static Platform build() {
         return Platform.build(file());

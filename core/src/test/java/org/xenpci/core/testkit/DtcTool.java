@@ -1,4 +1,4 @@
-package org.xenpci.core.fdt;
+package org.xenpci.core.testkit;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -16,18 +16,19 @@ import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Runs the real Device Tree Compiler for interop tests.
+ * Runs the real Device Tree Compiler for interop tests. Shared with other modules through
+ * core's test-jar (package {@code org.xenpci.core.testkit}).
  *
  * <p>When {@code dtc} is missing the calling test is skipped with a visible message, except when
  * the environment variable {@code CI=true}: then it fails, so CI cannot go green by silently
  * skipping the interop tests. The environment variable {@code DTC} overrides the location
  * (set it to a missing path to see the skip / CI failure behaviour).
  */
-final class DtcTool {
+public final class DtcTool {
     /** Result of one dtc run: its stdout (the compiled output), stderr (warnings) and exit code. */
-    record DtcResult(byte[] output, String stderr, int exitCode) {
+    public record DtcResult(byte[] output, String stderr, int exitCode) {
         /** Returns the output as text (for {@code -O dts}). */
-        String text() {
+        public String text() {
             return new String(output, StandardCharsets.UTF_8);
         }
     }
@@ -39,7 +40,7 @@ final class DtcTool {
     }
 
     /** Skips (or, with CI=true, fails) the calling test when dtc is not installed. */
-    static void requireDtc() {
+    public static void requireDtc() {
         if (DTC != null) {
             return;
         }
@@ -51,7 +52,7 @@ final class DtcTool {
     }
 
     /** Compiles DTS source to a blob; fails the test on any dtc error or warning. */
-    static byte[] compileDts(String dts) {
+    public static byte[] compileDts(String dts) {
         DtcResult r = run(dts.getBytes(StandardCharsets.UTF_8), "-I", "dts", "-O", "dtb");
         if (r.exitCode() != 0 || !r.stderr().isEmpty()) {
             fail("dtc -I dts -O dtb: exit " + r.exitCode() + ", stderr:\n" + r.stderr() + "\nsource:\n" + dts);
@@ -60,17 +61,17 @@ final class DtcTool {
     }
 
     /** Compiles DTS source to a blob and returns the result including warnings. */
-    static DtcResult compile(String dts) {
+    public static DtcResult compile(String dts) {
         return run(dts.getBytes(StandardCharsets.UTF_8), "-I", "dts", "-O", "dtb");
     }
 
     /** Decompiles a blob to DTS ({@code dtc -I dtb -O dts}). */
-    static DtcResult decompile(byte[] dtb) {
+    public static DtcResult decompile(byte[] dtb) {
         return run(dtb, "-I", "dtb", "-O", "dts");
     }
 
     /** Re-emits a blob through dtc ({@code dtc -I dtb -O dtb}). */
-    static DtcResult recompile(byte[] dtb) {
+    public static DtcResult recompile(byte[] dtb) {
         return run(dtb, "-I", "dtb", "-O", "dtb");
     }
 
@@ -78,7 +79,7 @@ final class DtcTool {
      * Runs dtc on {@code input} (fed on stdin) with the given arguments; the output is dtc's
      * stdout. stdin, stdout and stderr are pumped concurrently so large trees cannot deadlock.
      */
-    static DtcResult run(byte[] input, String... args) {
+    public static DtcResult run(byte[] input, String... args) {
         requireDtc();
         List<String> cmd = new ArrayList<>();
         cmd.add(DTC.toString());
@@ -122,7 +123,7 @@ final class DtcTool {
     }
 
     /** Reads a test resource as text. */
-    static String resource(String name) {
+    public static String resource(String name) {
         try (var in = DtcTool.class.getResourceAsStream("/fdt/" + name)) {
             if (in == null) {
                 throw new IllegalArgumentException("missing test resource /fdt/" + name);

@@ -109,7 +109,7 @@ public final class Libxl {
         this.xen = host.xen();
         this.vcpu = xen.hardwareDomain().vcpu(0);
         // The last page of dom0's first RAM bank holds hypercall arguments (as dom0's enumeration).
-        this.scratch = org.xenpci.libxl.guest.PhysdevCall.scratchOf(vcpu);
+        this.scratch = HardwareDomainGuest.scratchPage(vcpu);
         Map<Sbdf, String> drivers = new TreeMap<>();
         HardwareDomainGuest.Enumeration e = host.enumeration();
         Map<Integer, PciHostNode> nodeBySegment = new HashMap<>();

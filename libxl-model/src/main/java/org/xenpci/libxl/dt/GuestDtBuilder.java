@@ -345,8 +345,18 @@ public final class GuestDtBuilder {
         } else {
             n.property(FdtProperty.string("compatible", "arm,gic-v3"));
         }
+        boolean withIts = vpciExtras.itsNode().isPresent() && !config.pciDevices().isEmpty();
         n.property(FdtProperty.u32("#interrupt-cells", 3));
-        n.property(FdtProperty.u32("#address-cells", 0));
+        if (withIts) {
+            // An ITS child needs a real address space below the GIC (as QEMU's virt GIC node has):
+            // 2/2 cells and an identity ranges. libxl's 0 address cells only serve interrupt-map
+            // parents, and a guest DT has no interrupt-map (full profile only; upstream unchanged).
+            n.property(FdtProperty.u32("#address-cells", 2));
+            n.property(FdtProperty.u32("#size-cells", 2));
+            n.property(FdtProperty.empty("ranges"));
+        } else {
+            n.property(FdtProperty.u32("#address-cells", 0));
+        }
         n.property(FdtProperty.empty("interrupt-controller"));
         if (gic == GicVersion.V2) {
             n.property(FdtProperty.u64("reg", GuestMemoryMap.GUEST_GICD_BASE, GuestMemoryMap.GUEST_GICD_SIZE,
@@ -357,11 +367,9 @@ public final class GuestDtBuilder {
         }
         n.property(FdtProperty.u32("linux,phandle", GUEST_PHANDLE_GIC));
         n.property(FdtProperty.u32("phandle", GUEST_PHANDLE_GIC));
-        vpciExtras.itsNode().ifPresent(its -> {
-            if (!config.pciDevices().isEmpty()) {
-                n.child(its);
-            }
-        });
+        if (withIts) {
+            n.child(vpciExtras.itsNode().get());
+        }
         return n.build();
     }
 

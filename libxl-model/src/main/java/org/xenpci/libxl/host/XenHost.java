@@ -4,6 +4,9 @@ import java.util.Objects;
 import org.xenpci.armpci.ArmPci;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.gicv3.GicV3Its;
+import org.xenpci.armpci.gicv3.ItsLayer;
+import org.xenpci.libxl.dt.VpciNodeExtras;
+import org.xenpci.libxl.dt.VpciNodeExtrasSource;
 import org.xenpci.armpci.platform.Platform;
 import org.xenpci.armpci.smmu.ArmSmmu;
 import org.xenpci.core.Profile;
@@ -57,6 +60,12 @@ public final class XenHost {
                 .extension(new GicV3Its())
                 .extension(new ArmVpci())
                 .build();
+        // The toolstack asks this for each guest's vPCI node: a guest Xen gave a vITS gets the
+        // ITS node and msi-map (full profile); everyone else upstream's node.
+        xen.publish(VpciNodeExtrasSource.class, guest -> xen.service(ItsLayer.class)
+                .filter(l -> !l.vits(guest).isEmpty())
+                .map(l -> VpciNodeExtras.guestVits())
+                .orElse(VpciNodeExtras.NONE));
         HardwareDomainGuest.Enumeration e = new HardwareDomainGuest(xen.hardwareDomain()).enumerate();
         return new XenHost(platform, xen, e);
     }

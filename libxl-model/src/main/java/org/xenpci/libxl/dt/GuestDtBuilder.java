@@ -51,6 +51,7 @@ public final class GuestDtBuilder {
     private long initrdEnd;
     private List<AddressRange> iomem = List.of();
     private VpciNodeExtras vpciExtras = VpciNodeExtras.NONE;
+    private boolean hypervisorUnitAddress;
 
     private GuestDtBuilder(XlConfig config) {
         this.config = Objects.requireNonNull(config, "config");
@@ -178,6 +179,16 @@ public final class GuestDtBuilder {
      */
     public GuestDtBuilder vpciExtras(VpciNodeExtras extras) {
         this.vpciExtras = Objects.requireNonNull(extras, "extras");
+        return this;
+    }
+
+    /**
+     * Names the hypervisor node {@code hypervisor@38000000} instead of libxl's {@code hypervisor}
+     * ({@code Profile.guestDtUnitAddresses}: dtc then reports no {@code unit_address_vs_reg}).
+     * Default false: libxl's name.
+     */
+    public GuestDtBuilder hypervisorUnitAddress(boolean on) {
+        this.hypervisorUnitAddress = on;
         return this;
     }
 
@@ -394,7 +405,8 @@ public final class GuestDtBuilder {
             reg[2 + 2 * i] = ext.get(i).start();
             reg[3 + 2 * i] = ext.get(i).size();
         }
-        return FdtNode.builder("hypervisor")
+        return FdtNode.builder(hypervisorUnitAddress
+                ? "hypervisor@" + Long.toHexString(GuestMemoryMap.GUEST_GNTTAB_BASE) : "hypervisor")
                 .property(FdtProperty.strings("compatible", "xen,xen-" + xenMajor + "." + xenMinor, "xen,xen"))
                 .property(FdtProperty.u64("reg", reg))
                 .property(FdtProperty.u32("interrupts", interrupt(GUEST_EVTCHN_PPI, DT_IRQ_TYPE_LEVEL_LOW)))

@@ -224,7 +224,8 @@ public final class Libxl {
                 }
             }
             Fdt dt = GuestDtBuilder.forConfig(config).hostGicVersion(hostGicVersion()).rngSeed(rngSeed)
-                    .vpciExtras(vpciNodeExtrasFromXen(d)).build();
+                    .vpciExtras(vpciNodeExtrasFromXen(d))
+                    .hypervisorUnitAddress(xen.profile().guestDtUnitAddresses()).build();
             d.deviceTree(dt);
             LibxlDomain ld = new LibxlDomain(config, d, dt);
             domains.put(d.domid(), ld);

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.armpci.its.ItsCommand;
+import org.xenpci.armpci.its.ItsControlFrame;
 import org.xenpci.armpci.its.ItsEvents;
 import org.xenpci.armpci.its.ItsHardware;
 import org.xenpci.core.Domain;
@@ -51,11 +52,7 @@ public final class Vits implements MmioHandler {
     private final int devidBits;
     private final int evidBits;
 
-    private boolean enabled;
-    private long cbaser;
-    private long cwriter;
-    private long creadr;
-    private final long[] baser = new long[GITS_BASER_NR];
+    private final ItsControlFrame frame;
     /** Guest DeviceID to the host ITS and host DeviceID it was mapped on. */
     private final Map<Integer, VDevice> devices = new HashMap<>();
     /** Collection to vCPU. */
@@ -74,8 +71,9 @@ public final class Vits implements MmioHandler {
         this.host = host;
         this.devidBits = devidBits;
         this.evidBits = evidBits;
-        baser[0] = (long) GITS_BASER_TYPE_DEVICE << GITS_BASER_TYPE_SHIFT | 7L << GITS_BASER_ENTRY_SIZE_SHIFT;
-        baser[1] = (long) GITS_BASER_TYPE_COLLECTION << GITS_BASER_TYPE_SHIFT | 7L << GITS_BASER_ENTRY_SIZE_SHIFT;
+        this.frame = new ItsControlFrame(GITS_TYPER_PHYSICAL | 7L << GITS_TYPER_ITT_ENTRY_SIZE_SHIFT
+                | (long) (evidBits - 1) << GITS_TYPER_IDBITS_SHIFT | (long) (devidBits - 1) << GITS_TYPER_DEVBITS_SHIFT,
+                ItsHardware.IIDR);
     }
 
     /** Guest-physical base of the control frame. */
@@ -114,38 +112,9 @@ public final class Vits implements MmioHandler {
 
     @Override
     public long read(Vcpu vcpu, long gpa, int sz) {
-        long offset = gpa - base;
-        if ((sz != 4 && sz != 8) || (offset & (sz - 1)) != 0) {
-            return sz == 8 ? -1L : (1L << (8 * sz)) - 1;
-        }
-        long v;
         synchronized (this) {
-            v = register(offset & ~7L);
+            return frame.read(gpa - base, sz);
         }
-        return sz == 8 ? v : (offset & 4) != 0 ? v >>> 32 : v & 0xffffffffL;
-    }
-
-    private long register(long reg) {
-        if (reg == GITS_CTLR) {
-            return (enabled ? GITS_CTLR_ENABLED : GITS_CTLR_QUIESCENT & 0xffffffffL) | (long) ItsHardware.IIDR << 32;
-        }
-        if (reg == GITS_TYPER) {
-            return GITS_TYPER_PHYSICAL | 7L << GITS_TYPER_ITT_ENTRY_SIZE_SHIFT | (long) (evidBits - 1) << GITS_TYPER_IDBITS_SHIFT
-                    | (long) (devidBits - 1) << GITS_TYPER_DEVBITS_SHIFT;
-        }
-        if (reg == GITS_CBASER) {
-            return cbaser;
-        }
-        if (reg == GITS_CWRITER) {
-            return cwriter;
-        }
-        if (reg == GITS_CREADR) {
-            return creadr;
-        }
-        if (reg >= GITS_BASER && reg < GITS_BASER + 8 * GITS_BASER_NR) {
-            return baser[(int) (reg - GITS_BASER) >> 3];
-        }
-        return 0;
     }
 
     @Override
@@ -157,43 +126,16 @@ public final class Vits implements MmioHandler {
             }
             return;
         }
-        if ((sz != 4 && sz != 8) || (offset & (sz - 1)) != 0) {
-            return;
-        }
         synchronized (this) {
-            long reg = offset & ~7L;
-            long old = register(reg);
-            long v = sz == 8 ? value : (offset & 4) != 0 ? (old & 0xffffffffL) | value << 32
-                    : (old & 0xffffffff00000000L) | (value & 0xffffffffL);
-            if (reg == GITS_CTLR) {
-                if ((offset & 4) == 0) {
-                    enabled = (v & GITS_CTLR_ENABLED) != 0;
-                }
-            } else if (reg == GITS_CBASER) {
-                cbaser = v & (GITS_CBASER_VALID | GITS_CBASER_ADDRESS_MASK | GITS_CBASER_SIZE_MASK);
-                creadr = 0;
-                cwriter = 0;
-            } else if (reg == GITS_CWRITER) {
-                cwriter = v & GITS_CQUEUE_OFFSET_MASK;
-            } else if (reg >= GITS_BASER && reg < GITS_BASER + 16) {
-                int n = (int) (reg - GITS_BASER) >> 3;
-                long ro = 7L << GITS_BASER_TYPE_SHIFT | 0x1fL << GITS_BASER_ENTRY_SIZE_SHIFT;
-                baser[n] = baser[n] & ro | v & ~ro;
-            }
+            frame.write(offset, sz, value);
             process();
         }
     }
 
     /** {@code vgic_its_handle_cmds}: runs the guest's commands from its RAM. */
     private void process() {
-        while (enabled && (cbaser & GITS_CBASER_VALID) != 0 && creadr != cwriter) {
-            long qsize = ((cbaser & GITS_CBASER_SIZE_MASK) + 1) * 4096;
-            if (cwriter >= qsize) {
-                cwriter = creadr;
-                return;
-            }
-            byte[] raw = domain.p2m().copyFromGuest((cbaser & GITS_CBASER_ADDRESS_MASK) + creadr, ITS_CMD_SIZE);
-            creadr = (creadr + ITS_CMD_SIZE) % qsize;
+        for (long at = frame.nextCommand(); at >= 0; at = frame.nextCommand()) {
+            byte[] raw = domain.p2m().copyFromGuest(at, ITS_CMD_SIZE);
             ItsCommand c = raw == null ? null : ItsCommand.fromBytes(raw, 0);
             int rc = c == null ? Errno.EFAULT.rc() : execute(c);
             if (rc != 0) {

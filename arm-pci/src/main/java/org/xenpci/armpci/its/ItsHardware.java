@@ -62,11 +62,7 @@ public final class ItsHardware implements MmioDevice, MsiController {
     private volatile LpiSink sink = LpiSink.NONE;
     private volatile Trace trace;
 
-    private boolean enabled;
-    private long cbaser;
-    private long cwriter;
-    private long creadr;
-    private final long[] baser = new long[GITS_BASER_NR];
+    private final ItsControlFrame frame;
     private final Map<Integer, Device> devices = new HashMap<>();
     private final Map<Integer, Integer> collections = new HashMap<>();
 
@@ -101,8 +97,7 @@ public final class ItsHardware implements MmioDevice, MsiController {
         this.deviceIdBits = deviceIdBits;
         this.eventIdBits = eventIdBits;
         this.ittEntrySize = 8;
-        baser[0] = (long) GITS_BASER_TYPE_DEVICE << GITS_BASER_TYPE_SHIFT | 7L << GITS_BASER_ENTRY_SIZE_SHIFT;
-        baser[1] = (long) GITS_BASER_TYPE_COLLECTION << GITS_BASER_TYPE_SHIFT | 7L << GITS_BASER_ENTRY_SIZE_SHIFT;
+        this.frame = new ItsControlFrame(typer(), IIDR);
     }
 
     /** Registers both frames on {@code space} as {@code its@<base>} and reads commands from it. */
@@ -152,39 +147,9 @@ public final class ItsHardware implements MmioDevice, MsiController {
 
     @Override
     public long read(long offset, int size) {
-        if ((size != 4 && size != 8) || (offset & (size - 1)) != 0) {
-            return size >= 8 ? -1L : (1L << (8 * size)) - 1;
-        }
-        long value;
         synchronized (this) {
-            value = register(offset & ~7L);
+            return frame.read(offset, size);
         }
-        if (size == 8) {
-            return value;
-        }
-        return (offset & 4) != 0 ? value >>> 32 : value & 0xffffffffL;
-    }
-
-    private long register(long reg) {
-        if (reg == GITS_CTLR) {
-            return (enabled ? GITS_CTLR_ENABLED : GITS_CTLR_QUIESCENT & 0xffffffffL) | (long) IIDR << 32;
-        }
-        if (reg == GITS_TYPER) {
-            return typer();
-        }
-        if (reg == GITS_CBASER) {
-            return cbaser;
-        }
-        if (reg == GITS_CWRITER) {
-            return cwriter;
-        }
-        if (reg == GITS_CREADR) {
-            return creadr;
-        }
-        if (reg >= GITS_BASER && reg < GITS_BASER + 8 * GITS_BASER_NR) {
-            return baser[(int) (reg - GITS_BASER) >> 3];
-        }
-        return 0; // RES0
     }
 
     @Override
@@ -193,38 +158,8 @@ public final class ItsHardware implements MmioDevice, MsiController {
             dropped(-1, (int) value, "CPU write to GITS_TRANSLATER carries no DeviceID");
             return;
         }
-        if ((size != 4 && size != 8) || (offset & (size - 1)) != 0) {
-            return;
-        }
         synchronized (this) {
-            long reg = offset & ~7L;
-            long old = register(reg);
-            long v;
-            if (size == 8) {
-                v = value;
-            } else if ((offset & 4) != 0) {
-                v = (old & 0xffffffffL) | value << 32;
-            } else {
-                v = (old & 0xffffffff00000000L) | (value & 0xffffffffL);
-            }
-            if (reg == GITS_CTLR) {
-                if ((offset & 4) == 0) { // the upper half is GITS_IIDR, read-only
-                    enabled = (v & GITS_CTLR_ENABLED) != 0;
-                }
-            } else if (reg == GITS_CBASER) {
-                cbaser = v & (GITS_CBASER_VALID | GITS_CBASER_ADDRESS_MASK | GITS_CBASER_SIZE_MASK);
-                creadr = 0; // IHI 0069 12.19.1: writing GITS_CBASER resets GITS_CREADR to 0
-                cwriter = 0;
-            } else if (reg == GITS_CWRITER) {
-                cwriter = v & GITS_CQUEUE_OFFSET_MASK;
-            } else if (reg >= GITS_BASER && reg < GITS_BASER + 8 * GITS_BASER_NR) {
-                int n = (int) (reg - GITS_BASER) >> 3;
-                long ro = 7L << GITS_BASER_TYPE_SHIFT | 0x1fL << GITS_BASER_ENTRY_SIZE_SHIFT;
-                baser[n] = baser[n] & ro | v & ~ro;
-                if (n >= 2) {
-                    baser[n] = 0; // unimplemented: RES0
-                }
-            }
+            frame.write(offset, size, value);
         }
         process();
     }
@@ -237,18 +172,18 @@ public final class ItsHardware implements MmioDevice, MsiController {
             ItsCommand cmd;
             synchronized (this) {
                 PhysicalAddressSpace s = space;
-                if (!enabled || (cbaser & GITS_CBASER_VALID) == 0 || creadr == cwriter || s == null) {
+                if (s == null) {
                     return;
                 }
-                long qsize = ((cbaser & GITS_CBASER_SIZE_MASK) + 1) * 4096;
-                if (cwriter >= qsize) {
-                    error(-1, "GITS_CWRITER " + Hex.of(cwriter) + " beyond a queue of " + Hex.of(qsize) + " bytes");
-                    cwriter = creadr;
+                long at = frame.nextCommand();
+                if (at == ItsControlFrame.BAD_CWRITER) {
+                    error(-1, "GITS_CWRITER beyond a queue of " + Hex.of(frame.queueSize()) + " bytes");
                     return;
                 }
-                long at = (cbaser & GITS_CBASER_ADDRESS_MASK) + creadr;
+                if (at == ItsControlFrame.NONE) {
+                    return;
+                }
                 cmd = new ItsCommand(s.read(at, 8), s.read(at + 8, 8), s.read(at + 16, 8), s.read(at + 24, 8));
-                creadr = (creadr + ITS_CMD_SIZE) % qsize;
             }
             execute(cmd);
         }
@@ -402,7 +337,7 @@ public final class ItsHardware implements MmioDevice, MsiController {
             Device d = devices.get(deviceId);
             int[] ite = null;
             Integer t = null;
-            if (!enabled) {
+            if (!frame.enabled()) {
                 why = "ITS disabled";
             } else if (d == null) {
                 why = "DeviceID not mapped";

@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Map;
 import org.xenpci.armpci.ArmPci;
 import org.xenpci.armpci.ArmPciLayer;
-import org.xenpci.armpci.PdevOwnership;
+import org.xenpci.armpci.Domctl;
+import org.xenpci.armpci.DomctlCalls;
 import org.xenpci.armpci.PhysdevCalls;
 import org.xenpci.armpci.gicv3.GicV3Its;
 import org.xenpci.armpci.gicv3.ItsLayer;
@@ -19,6 +20,8 @@ import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.its.ItsCommand;
 import org.xenpci.armpci.its.ItsHardware;
 import org.xenpci.armpci.its.ItsRegs;
+import org.xenpci.armpci.smmu.ArmSmmu;
+import org.xenpci.armpci.testkit.Trees;
 import org.xenpci.core.Domain;
 import org.xenpci.core.DomainConfig;
 import org.xenpci.core.Hardware;
@@ -41,6 +44,7 @@ final class MsiPlatform {
     static final long ITS = 0x0808_0000L;
     static final long HOST_DOORBELL = ITS + ItsRegs.GITS_TRANSLATER;
     static final int ITS_PHANDLE = 0x8004;
+    static final int SMMU_PHANDLE = 0x8005;
     static final long ECAM = 0x40_1000_0000L;
     static final long RAM = 0x4000_0000L;
     static final long NVME_BAR = 0x1004_0000L;
@@ -91,10 +95,12 @@ final class MsiPlatform {
                         .property(FdtProperty.u32("bus-range", 0, 0xff))
                         .property(FdtProperty.u32("linux,pci-domain", 0))
                         .property(FdtProperty.u32("ranges", 0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000))
-                        .property(FdtProperty.u32("msi-map", 0, ITS_PHANDLE, 0, 0x10000)))
+                        .property(FdtProperty.u32("msi-map", 0, ITS_PHANDLE, 0, 0x10000))
+                        .property(FdtProperty.u32("iommu-map", 0, SMMU_PHANDLE, 0, 0x10000)))
+                .child(Trees.smmuV3("okay", SMMU_PHANDLE))
                 .build());
         xen = Xen.builder().hardware(new Hardware(dt, space)).cmdline("pci-passthrough=on").profile(profile)
-                .hardwareDomainVcpus(2).extension(new ArmPci()).extension(new GicV3Its()).extension(new ArmVpci())
+                .hardwareDomainVcpus(2).extension(new ArmSmmu()).extension(new ArmPci()).extension(new GicV3Its()).extension(new ArmVpci())
                 .build();
         dom0 = xen.hardwareDomain();
         for (Sbdf s : new Sbdf[] {NVME, NIC, MSI4}) {
@@ -118,11 +124,25 @@ final class MsiPlatform {
     }
 
     /**
-     * The ONE place tests move a device between domains (switch to XEN_DOMCTL_assign_device
-     * once it lands): listeners detach from the old owner, the pdev moves, listeners attach.
+     * The ONE place tests move a device between domains, the way the toolstack does: through
+     * XEN_DOMCTL_assign_device / deassign_device issued by dom0 (a device goes to a guest via
+     * quarantine in DOMID_IO; back to dom0 via deassign and de-quarantine).
      */
     void assign(Sbdf sbdf, Domain to) {
-        assertThat(PdevOwnership.move(pci(), xen, pci().findPdev(sbdf).orElseThrow(), to)).isZero();
+        long scratch = RAM + 0x1000;
+        Domain from = pci().findPdev(sbdf).orElseThrow().owner();
+        if (to.isHardwareDomain()) {
+            if (from != xen.domIo()) {
+                assertThat(DomctlCalls.deassignDevice(dom0.vcpu(0), scratch, from.domid(), sbdf).rc()).isZero();
+            }
+            assertThat(DomctlCalls.deassignDevice(dom0.vcpu(0), scratch, Domain.DOMID_IO, sbdf).rc()).isZero();
+            return;
+        }
+        if (from.isHardwareDomain()) {
+            assertThat(DomctlCalls.assignDevice(dom0.vcpu(0), scratch, Domain.DOMID_IO, sbdf, Domctl.DEV_RDM_RELAXED).rc())
+                    .isZero();
+        }
+        assertThat(DomctlCalls.assignDevice(dom0.vcpu(0), scratch, to.domid(), sbdf, 0).rc()).isZero();
     }
 
     /** ECAM config address of guest SBDF 0000:00:{@code dev}.0 in the guest's vPCI window. */

@@ -44,12 +44,17 @@ public final class Trees {
 
     /** QEMU virt's {@code /smmuv3@9050000} (iommu=smmuv3) with the given status (null: no status property). */
     public static FdtNode smmuV3(String status) {
+        return smmuV3(status, SMMU_PHANDLE);
+    }
+
+    /** {@link #smmuV3(String)} with another phandle (for trees that use 0x8004 for something else). */
+    public static FdtNode smmuV3(String status, int phandle) {
         FdtNode.Builder b = FdtNode.builder("smmuv3@9050000")
                 .property(FdtProperty.u32("#iommu-cells", 1))
                 .property(FdtProperty.empty("dma-coherent"))
                 .property(FdtProperty.u32("reg", 0, 0x09050000, 0, 0x20000))
                 .property(FdtProperty.string("compatible", "arm,smmu-v3"))
-                .property(FdtProperty.u32("phandle", SMMU_PHANDLE));
+                .property(FdtProperty.u32("phandle", phandle));
         if (status != null) {
             b.property(FdtProperty.string("status", status));
         }

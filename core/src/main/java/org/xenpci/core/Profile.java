@@ -22,10 +22,6 @@ package org.xenpci.core;
  *        msi.c/msix.c)
  * @param guestVits give guests a virtual ITS so passed-through MSIs reach them (upstream: only
  *        the hardware domain has a vITS)
- * @param guestDtUnitAddresses name the guest DT's {@code hypervisor} node with its unit address
- *        ({@code hypervisor@38000000}) so the tree passes dtc with zero warnings; upstream
- *        libxl names it {@code hypervisor}, which dtc reports as {@code unit_address_vs_reg}
- *        (guests find the node by its compatible, so either name works)
  */
 public record Profile(
         String name,
@@ -35,14 +31,13 @@ public record Profile(
         boolean vpciGuestIdentity,
         boolean vpciGuestTopology,
         boolean vpciMsi,
-        boolean guestVits,
-        boolean guestDtUnitAddresses) {
+        boolean guestVits) {
 
     /** Xen 4.23 as it is: Arm vPCI compiled but off, quirks reproduced. */
-    public static final Profile UPSTREAM = new Profile("upstream", true, false, false, false, false, false, false, false);
+    public static final Profile UPSTREAM = new Profile("upstream", true, false, false, false, false, false, false);
 
     /** The seed's design completed (default). */
-    public static final Profile FULL = new Profile("full", false, true, true, true, true, true, true, true);
+    public static final Profile FULL = new Profile("full", false, true, true, true, true, true, true);
 
     public Profile {
         java.util.Objects.requireNonNull(name, "name");
@@ -78,7 +73,6 @@ public record Profile(
         private boolean vpciGuestTopology;
         private boolean vpciMsi;
         private boolean guestVits;
-        private boolean guestDtUnitAddresses;
 
         private Builder(Profile p) {
             name = p.name;
@@ -89,7 +83,6 @@ public record Profile(
             vpciGuestTopology = p.vpciGuestTopology;
             vpciMsi = p.vpciMsi;
             guestVits = p.guestVits;
-            guestDtUnitAddresses = p.guestDtUnitAddresses;
         }
 
         public Builder name(String v) {
@@ -132,14 +125,9 @@ public record Profile(
             return this;
         }
 
-        public Builder guestDtUnitAddresses(boolean v) {
-            guestDtUnitAddresses = v;
-            return this;
-        }
-
         public Profile build() {
             return new Profile(name, pciErrValueQuirk, vpciHardwareDomain, vpciGuest, vpciGuestIdentity,
-                    vpciGuestTopology, vpciMsi, guestVits, guestDtUnitAddresses);
+                    vpciGuestTopology, vpciMsi, guestVits);
         }
     }
 }

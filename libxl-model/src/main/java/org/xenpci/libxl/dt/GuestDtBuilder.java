@@ -183,9 +183,10 @@ public final class GuestDtBuilder {
     }
 
     /**
-     * Names the hypervisor node {@code hypervisor@38000000} instead of libxl's {@code hypervisor}
-     * ({@code Profile.guestDtUnitAddresses}: dtc then reports no {@code unit_address_vs_reg}).
-     * Default false: libxl's name.
+     * Names the hypervisor node {@code hypervisor@38000000} instead of libxl's plain
+     * {@code hypervisor}, which dtc reports as {@code unit_address_vs_reg} (the node has a
+     * {@code reg}). Guests find the node by its compatible ({@code xen,xen}), so the name does
+     * not matter to them. Default false: libxl's exact bytes; the toolstack model turns it on.
      */
     public GuestDtBuilder hypervisorUnitAddress(boolean on) {
         this.hypervisorUnitAddress = on;

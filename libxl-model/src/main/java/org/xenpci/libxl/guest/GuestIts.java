@@ -20,7 +20,7 @@ import org.xenpci.core.Vcpu;
  * GITS_CWRITER) and the driver then reads GITS_CREADR back, as {@code its_send_single_command}
  * waits for the ITS to consume it; the vITS processes synchronously, so one read suffices.
  *
- * <p>Guest memory used (documented in docs/msi.md): the command queue is the page at
+ * <p>Guest memory used (documented in docs/cli-toolstack.md): the command queue is the page at
  * {@code ram0 + 0x100000} (the first page above the guest's first megabyte of RAM bank 0; the
  * hypercall scratch page {@code HardwareDomainGuest.scratchPage} is the LAST page of that bank,
  * so they cannot meet in any bank of at least 2 MiB), and ITTs follow it, 256-byte aligned, 8

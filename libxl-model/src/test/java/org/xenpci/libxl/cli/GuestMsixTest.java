@@ -3,10 +3,15 @@ package org.xenpci.libxl.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.xenpci.armpci.gicv3.ItsLayer;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.hw.SignalResult;
@@ -148,5 +153,17 @@ class GuestMsixTest {
         assertThat(r.created.probe().functions()).hasSize(2).allMatch(f -> f.msixVectors().isEmpty());
         assertThat(r.function(NVME).signal(0)).isEqualTo(SignalResult.DISABLED);
         assertThat(r.host.xen().service(ItsLayer.class).orElseThrow().mappedDevices(r.guest())).isZero();
+    }
+
+    @Test
+    @DisplayName("the demo under upstream says the guest has no MSI and fires nothing")
+    void demoUpstream(@TempDir Path dir) {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        assertThat(Demo.run(new PrintStream(buf, true, StandardCharsets.UTF_8), dir,
+                Profile.UPSTREAM)).isZero();
+        String text = buf.toString(StandardCharsets.UTF_8);
+        assertThat(text).contains("Interrupt routes (MSI-X, from Xen's vPCI and vITS state):\n"
+                + "  none: the guest has no MSI (as Xen 4.23: Arm builds no vPCI MSI/MSI-X emulation, guests get no ITS)\n")
+                .doesNotContain("fired:");
     }
 }

@@ -185,6 +185,29 @@ public final class ItsLayer {
         return -1;
     }
 
+    /**
+     * Where Xen delivers event {@code event} of the physical function {@code machine} owned by
+     * guest {@code d} when the message carries the guest doorbell {@code guestDoorbell}: the
+     * (vCPU, virtual LPI) binding of the event's host LPI, which the guest's vITS set with MAPD,
+     * MAPC and MAPTI/MAPI. A read-only view for the toolstack and tests; takes the host ITS lock.
+     *
+     * @return empty if the function has no host ITS, {@code d} has not mapped it (MAPD) behind
+     *         that doorbell, the event is beyond its ITT, or the event is not bound (no MAPTI yet,
+     *         or DISCARDed)
+     */
+    public Optional<GuestLpi> guestLpi(Domain d, Sbdf machine, long guestDoorbell, int event) {
+        HostDevice hd = hostDevice(machine);
+        HostIts.Device dev = hd == null ? null : hd.its().device(d, hd.hostDevid());
+        if (dev == null || dev.guestDoorbell != guestDoorbell || event < 0 || event >= dev.events) {
+            return Optional.empty();
+        }
+        HostLpis.Binding b = lpis.binding(dev.hostLpi(event));
+        if (b == null || b.domain() != d || b.vlpi() == HostLpis.INVALID_LPI) {
+            return Optional.empty();
+        }
+        return Optional.of(new GuestLpi(b.vlpi(), b.vcpu()));
+    }
+
     /** Number of devices {@code d} has mapped on host ITSes. */
     public int mappedDevices(Domain d) {
         int n = 0;

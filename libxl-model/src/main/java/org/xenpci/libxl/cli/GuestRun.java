@@ -11,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.xenpci.armpci.gicv3.ItsLayer;
 import org.xenpci.armpci.hw.dump.ConfigDumps;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Hex;
@@ -26,6 +27,7 @@ import org.xenpci.libxl.toolstack.Libxl;
 import org.xenpci.libxl.toolstack.LibxlDomain;
 import org.xenpci.libxl.toolstack.LibxlException;
 import org.xenpci.libxl.toolstack.PciListEntry;
+import org.xenpci.vpci.MsixState;
 import org.xenpci.vpci.Vpci;
 import org.xenpci.vpci.VpciBar;
 import org.xenpci.vpci.VpciDevice;
@@ -138,14 +140,47 @@ final class GuestRun {
                         bo.put("mapped", b.enabled());
                     }
                 }
-                // Guest MSI-X routes come with the MSI/ITS work; until then always null.
-                dev.putNull("msix");
+                msix(dev, libxl, d, v);
             }
             ObjectNode probe = o.putObject("guestProbe");
             probe.put("functions", c.probe().functions().size());
             probe.put("configAborts", c.probe().configAborts());
         }
         return root;
+    }
+
+    /**
+     * The {@code msix} object of one device, from Xen's state only: vPCI's MSI-X emulation
+     * ({@link MsixState}) and, per entry, where the guest's vITS translation sends its EventID
+     * ({@link ItsLayer#guestLpi}). {@code null} without vPCI MSI-X emulation for the device.
+     * {@code vectors} lists the entries Xen delivers now: MSI-X enabled and the function not
+     * masked, the entry unmasked and bound in hardware, and its EventID mapped to a guest LPI
+     * behind the guest doorbell it holds.
+     */
+    private static void msix(ObjectNode dev, Libxl libxl, Domain d, VpciDevice v) {
+        MsixState st = v == null ? null : MsixState.of(v);
+        if (st == null) {
+            dev.putNull("msix");
+            return;
+        }
+        ObjectNode m = dev.putObject("msix");
+        m.put("enabled", st.enabled());
+        ArrayNode vectors = m.putArray("vectors");
+        ItsLayer its = libxl.host().xen().service(ItsLayer.class).orElse(null);
+        if (its == null || !st.enabled() || st.functionMasked()) {
+            return;
+        }
+        for (MsixState.Entry e : st.entries()) {
+            if (e.masked() || !e.bound()) {
+                continue;
+            }
+            its.guestLpi(d, v.machineSbdf(), e.address(), e.data()).ifPresent(l -> {
+                ObjectNode o = vectors.addObject();
+                o.put("entry", e.index());
+                o.put("lpi", l.vlpi());
+                o.put("vcpu", l.vcpu());
+            });
+        }
     }
 
     static String barType(VpciBar.Type t) {

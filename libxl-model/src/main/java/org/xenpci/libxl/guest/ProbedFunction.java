@@ -15,12 +15,27 @@ import org.xenpci.core.pci.Sbdf;
  * @param bars sized BARs and the ROM (index 6 for type 0), with the addresses the guest gave them
  * @param secondaryBus for a bridge, the secondary bus the guest programmed; else -1
  * @param subordinateBus for a bridge, the subordinate bus; else -1
+ * @param msixVectors the MSI-X vectors the guest programmed, in entry order (empty when it left
+ *        MSI-X alone: no capability, no ITS in its DT, decoding off; and for dom0)
  */
 public record ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, int revision, int headerType,
-        List<ProbedBar> bars, int secondaryBus, int subordinateBus) {
+        List<ProbedBar> bars, int secondaryBus, int subordinateBus, List<MsixVector> msixVectors) {
 
     public ProbedFunction {
         bars = List.copyOf(bars);
+        msixVectors = List.copyOf(msixVectors);
+    }
+
+    /** A function found by the probe, before any MSI-X set-up. */
+    public ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, int revision, int headerType,
+            List<ProbedBar> bars, int secondaryBus, int subordinateBus) {
+        this(sbdf, vendor, device, classCode, revision, headerType, bars, secondaryBus, subordinateBus, List.of());
+    }
+
+    /** This function with {@code vectors} as its programmed MSI-X vectors. */
+    public ProbedFunction withMsixVectors(List<MsixVector> vectors) {
+        return new ProbedFunction(sbdf, vendor, device, classCode, revision, headerType, bars, secondaryBus,
+                subordinateBus, vectors);
     }
 
     /** True for a type-1 (PCI-to-PCI bridge) header. */
@@ -30,5 +45,13 @@ public record ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, i
 
     /** A BAR the guest sized: {@code type} is mem32, mem64, io or rom; {@code address} is the PCI bus address it assigned (0 if none). */
     public record ProbedBar(int index, String type, boolean prefetchable, long size, long address) {
+    }
+
+    /**
+     * One MSI-X vector as the guest set it up: table entry {@code entry} writes EventID
+     * {@code entry} to the ITS doorbell, which the guest mapped (MAPTI) to LPI {@code lpi} in the
+     * collection of vCPU {@code vcpu}.
+     */
+    public record MsixVector(int entry, int lpi, int vcpu) {
     }
 }

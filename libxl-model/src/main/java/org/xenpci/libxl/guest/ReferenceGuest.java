@@ -8,8 +8,11 @@ import org.xenpci.core.Domain;
  * The reference domU: what a Linux guest does with the vPCI host bridge node of its own device
  * tree ({@code pcie@10000000}, compatible {@code pci-host-ecam-generic}): probe the bus through
  * the ECAM window, size every BAR, place it in the node's windows (32-bit non-prefetchable
- * MEM, 64-bit prefetchable), and enable decoding. With the {@code upstream} profile the window
- * has no handler, so every config access takes a data abort and the guest finds nothing.
+ * MEM, 64-bit prefetchable), and enable decoding; then, where it can, set up MSI-X through
+ * the GICv3 ITS its device tree describes ({@link GuestMsix}: only when the node's
+ * {@code msi-map} points to an {@code arm,gic-v3-its} node and the function has an MSI-X
+ * capability). With the {@code upstream} profile the window has no handler, so every config
+ * access takes a data abort and the guest finds nothing.
  */
 public final class ReferenceGuest {
     private final Domain domain;
@@ -26,12 +29,16 @@ public final class ReferenceGuest {
         }
     }
 
-    /** Probes every PCI host bridge node of the guest's device tree and enables what it finds. */
+    /**
+     * Probes every PCI host bridge node of the guest's device tree, enables what it finds, and
+     * sets up MSI-X where it can (the vectors are in each {@link ProbedFunction#msixVectors()}).
+     */
     public Probe probe() {
         List<PciHostNode> nodes = PciHostNode.find(domain.deviceTree());
         List<ProbedFunction> found = new ArrayList<>();
         int aborts = 0;
         int autoDomain = 0;
+        GuestMsix msix = new GuestMsix(domain.vcpu(0));
         for (PciHostNode node : nodes) {
             int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
             EcamPort port = new EcamPort(domain.vcpu(0), node.cfgBase(), node.cfgSize(), node.busStart());
@@ -40,7 +47,9 @@ public final class ReferenceGuest {
             for (ProbedFunction f : fs) {
                 probe.enable(f);
             }
-            found.addAll(fs);
+            for (ProbedFunction f : fs) {
+                found.add(f.withMsixVectors(msix.setUp(port, node, f)));
+            }
             aborts += port.aborts();
         }
         return new Probe(nodes, found, aborts);

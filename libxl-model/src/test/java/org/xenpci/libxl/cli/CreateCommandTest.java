@@ -92,7 +92,8 @@ class CreateCommandTest {
         assertThat(nvme.get("guestSbdf").asText()).isEqualTo("0000:00:00.0");
         assertThat(nvme.get("bars").toString()).isEqualTo("[{\"index\":0,\"type\":\"mem64\",\"size\":\"0x4000\","
                 + "\"hostAddress\":\"0x100c0000\",\"guestAddress\":\"0x23000000\",\"mapped\":true}]");
-        assertThat(nvme.get("msix").isNull()).isTrue();
+        assertThat(nvme.get("msix").toString()).isEqualTo("{\"enabled\":true,\"vectors\":["
+                + "{\"entry\":0,\"lpi\":8192,\"vcpu\":0},{\"entry\":1,\"lpi\":8193,\"vcpu\":1}]}");
         assertThat(d.get("devices").get(1).get("guestSbdf").asText()).isEqualTo("0000:00:01.0");
         assertThat(d.get("devices").get(1).get("bars")).hasSize(3);
         assertThat(d.get("guestProbe").toString()).isEqualTo("{\"functions\":2,\"configAborts\":0}");

@@ -135,7 +135,16 @@ class XlCommandTest {
                 .contains("  00:01.0 Ethernet controller [0200]: 8086:10d3")
                 .contains("ranges = <0x2000000 0x00 0x23000000")
                 .contains("BAR0 mem64       0x4000  guest 0x23000000   -> host 0x100c0000   mapped")
-                .contains("none (no guest MSI/MSI-X model in this build");
+                .contains("  0000:00:02.0 as 0000:00:00.0: MSI-X enabled, 2 vector(s)\n"
+                        + "      entry 0 -> LPI 8192 -> d1v0\n"
+                        + "      entry 1 -> LPI 8193 -> d1v1\n"
+                        + "      fired: entry 0 -> LPI 8192 pending on d1v0\n"
+                        + "      fired: entry 1 -> LPI 8193 pending on d1v1\n"
+                        + "  0000:00:01.0 as 0000:00:01.0: MSI-X enabled, 2 vector(s)\n"
+                        + "      entry 0 -> LPI 8194 -> d1v0\n"
+                        + "      entry 1 -> LPI 8195 -> d1v1\n"
+                        + "      fired: entry 0 -> LPI 8194 pending on d1v0\n"
+                        + "      fired: entry 1 -> LPI 8195 pending on d1v1\n");
         for (String f : new String[] {"guest.dtb", "guest.dts", "guest-lspci.txt", "trace.jsonl", "summary.json"}) {
             assertThat(dir.resolve("demo-full").resolve(f)).exists();
         }

@@ -129,13 +129,7 @@ final class PhysdevOps {
         int rc = iommuAddDevice(hwdom, pdev);
         if (rc != 0) {
             // The pdev stays in Xen's list, ownerless (spec 2.3 step 9).
-            w.lock();
-            try {
-                layer.vpciDeassign(pdev);
-                layer.pdevs().unlinkFromOwner(pdev);
-            } finally {
-                w.unlock();
-            }
+            detachFromOwner(pdev);
         }
         return rc;
     }
@@ -247,18 +241,22 @@ final class PhysdevOps {
 
     /** free_pdev of a pdev that may have had an owner: detach vPCI and unlink first, so nothing dangles. */
     private void free(Pdev pdev) {
-        Domain owner = pdev.owner();
-        if (owner != null) {
-            ReentrantReadWriteLock.WriteLock w = owner.pciLock().writeLock();
-            w.lock();
-            try {
-                layer.vpciDeassign(pdev);
-                layer.pdevs().unlinkFromOwner(pdev);
-            } finally {
-                w.unlock();
-            }
+        if (pdev.owner() != null) {
+            detachFromOwner(pdev);
         }
         layer.pdevs().freePdev(pdev);
         layer.pdevRemoved(pdev);
+    }
+
+    /** vPCI deassign and unlink from the current owner, under that owner's pci_lock (write). */
+    private void detachFromOwner(Pdev pdev) {
+        ReentrantReadWriteLock.WriteLock w = pdev.owner().pciLock().writeLock();
+        w.lock();
+        try {
+            layer.vpciDeassign(pdev);
+            layer.pdevs().unlinkFromOwner(pdev);
+        } finally {
+            w.unlock();
+        }
     }
 }

@@ -127,6 +127,22 @@ class MsiScenarioTest {
         }
 
         @Test
+        @DisplayName("PHYSDEVOP_pci_device_reset rebuilds vPCI state but keeps the guest's ITS mappings: restoring the table (as Linux does after an FLR) brings MSIs back without a new MAPD")
+        void resetKeepsItsMappings() {
+            assertThat(PhysdevCalls.pciDeviceReset(s.p.dom0.vcpu(0), MsiPlatform.RAM + 0x1000, MsiPlatform.NVME, 3).rc())
+                    .isZero();
+            assertThat(s.p.itsLayer().mappedDevices(s.g)).isEqualTo(1);
+            // vPCI state came back from hardware: decoding off, entries masked; the guest restores them.
+            s.g.mmioWrite(s.cfg + 0x10, 4, MsiPlatform.GUEST_BAR | 0x4);
+            s.g.mmioWrite(s.cfg + 0x14, 4, 0);
+            s.g.mmioWrite(s.cfg + PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+            s.g.mmioWrite(s.cfg + 0x42, 2, PCI_MSIX_FLAGS_ENABLE);
+            s.entry(1, VDOORBELL, 1, false);
+            assertThat(s.p.nvme.signal(1)).isEqualTo(SignalResult.SENT);
+            assertThat(s.g.vcpu(1).pendingInterrupts()).containsExactly(8193);
+        }
+
+        @Test
         @DisplayName("(c) deassigning the device clears every ITS mapping: a later write is dropped and traced, never delivered")
         void deassign() {
             assertThat(s.p.itsLayer().mappedDevices(s.g)).isEqualTo(1);

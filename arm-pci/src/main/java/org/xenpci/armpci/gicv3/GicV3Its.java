@@ -100,11 +100,20 @@ public final class GicV3Its implements XenExtension {
         ItsLayer l = new ItsLayer(xen, found, lpis);
         xen.publish(ItsLayer.class, l);
         xen.service(ArmPciLayer.class).ifPresent(pci -> pci.addListener(new PdevListener() {
+            /*
+             * A device that changed hands keeps no ITS mapping of any previous owner
+             * (deassignment, quarantine, destruction). This runs on attach to the NEW owner,
+             * not on detach: PHYSDEVOP_pci_device_reset detaches and re-attaches vPCI for the
+             * same owner (spec 2.5 rebuilds vPCI state only) and must leave its MSIs working.
+             */
             @Override
-            public void vpciDeassign(Pdev pdev) {
-                if (pdev.owner() != null) {
-                    l.releaseDevice(pdev.owner(), pdev.sbdf());
+            public int vpciAssign(Pdev pdev) {
+                for (Domain d : xen.domains()) {
+                    if (d != pdev.owner()) {
+                        l.releaseDevice(d, pdev.sbdf());
+                    }
                 }
+                return 0;
             }
 
             @Override

@@ -60,16 +60,38 @@ final class HostPciConf implements PciConf {
         confWrite(sbdf, reg, 4, value);
     }
 
+    @Override
+    public int readPacked(int sbdf, int reg, int size) {
+        if (size != 1 && size != 2 && size != 4) {
+            throw new IllegalArgumentException("config access size must be 1, 2 or 4, not " + size);
+        }
+        return confRead(sbdf >>> 16, (sbdf >> 8) & 0xff, sbdf & 0xff, reg, size, size == 4 ? 0xffff_ffff : (1 << (8 * size)) - 1);
+    }
+
+    @Override
+    public void writePacked(int sbdf, int reg, int size, int value) {
+        if (size != 1 && size != 2 && size != 4) {
+            throw new IllegalArgumentException("config access size must be 1, 2 or 4, not " + size);
+        }
+        confWrite(sbdf >>> 16, (sbdf >> 8) & 0xff, sbdf & 0xff, reg, size,
+                size == 4 ? value : value & ((1 << (8 * size)) - 1));
+    }
+
     private int confRead(Sbdf sbdf, int reg, int len, int ones) {
-        HostBridge b = bridges.findHostBridge(sbdf.segment(), sbdf.bus());
+        return confRead(sbdf.segment(), sbdf.bus(), sbdf.devfn(), reg, len, ones);
+    }
+
+    private int confRead(int segment, int bus, int devfn, int reg, int len, int ones) {
+        HostBridge b = bridges.findHostBridge(segment, bus);
         if (b == null) {
             // PCI_ERR_VALUE(len): GENMASK(0, len*8) with swapped arguments evaluates to 0 upstream.
             if (LOG.isTraceEnabled()) {
-                LOG.trace("pci_conf_read{} {} reg 0x{}: no host bridge", len * 8, sbdf, Integer.toHexString(reg));
+                LOG.trace("pci_conf_read{} {}:{}:{} reg 0x{}: no host bridge", len * 8, segment, bus, devfn,
+                        Integer.toHexString(reg));
             }
             return errValueQuirk ? 0 : ones;
         }
-        long addr = b.windowFor(sbdf.bus()).mapBus(sbdf.bus(), sbdf.devfn(), reg);
+        long addr = b.windowFor(bus).mapBus(bus, devfn, reg);
         if (addr == -1) {
             return ones; // map_bus returned NULL: pci_generic_config_read forces ~0
         }
@@ -77,11 +99,15 @@ final class HostPciConf implements PciConf {
     }
 
     private void confWrite(Sbdf sbdf, int reg, int len, int value) {
-        HostBridge b = bridges.findHostBridge(sbdf.segment(), sbdf.bus());
+        confWrite(sbdf.segment(), sbdf.bus(), sbdf.devfn(), reg, len, value);
+    }
+
+    private void confWrite(int segment, int bus, int devfn, int reg, int len, int value) {
+        HostBridge b = bridges.findHostBridge(segment, bus);
         if (b == null) {
             return; // no bridge: dropped
         }
-        long addr = b.windowFor(sbdf.bus()).mapBus(sbdf.bus(), sbdf.devfn(), reg);
+        long addr = b.windowFor(bus).mapBus(bus, devfn, reg);
         if (addr == -1) {
             return; // map_bus NULL: dropped
         }

@@ -55,4 +55,18 @@ public interface PciConf {
                 throw new IllegalArgumentException("config access size must be 1, 2 or 4, not " + size);
         }
     }
+
+    /**
+     * Width-generic read keyed by Xen's packed SBDF ({@code seg << 16 | bus << 8 | devfn}), for
+     * hot paths that must not allocate (the hardware domain's trapped ECAM reaching devices that
+     * have no vPCI state). The default converts; {@code pci_conf} over ECAM overrides it.
+     */
+    default int readPacked(int sbdf, int reg, int size) {
+        return read(Sbdf.fromPacked(sbdf), reg, size);
+    }
+
+    /** Width-generic write keyed by Xen's packed SBDF; see {@link #readPacked}. */
+    default void writePacked(int sbdf, int reg, int size, int value) {
+        write(Sbdf.fromPacked(sbdf), reg, size, value);
+    }
 }

@@ -65,13 +65,13 @@ public final class ArmVpci implements XenExtension {
         List<CapabilityEmulator> emulators = explicitEmulators != null ? explicitEmulators : defaultEmulators(x.profile());
         this.vpci = new Vpci(x, emulators, new Vpci.Passthrough() {
             @Override
-            public int read(Sbdf machine, int reg, int size) {
-                return conf.read(machine, reg, size);
+            public int read(int machine, int reg, int size) {
+                return conf.readPacked(machine, reg, size);
             }
 
             @Override
-            public void write(Sbdf machine, int reg, int size, int value) {
-                conf.write(machine, reg, size, value);
+            public void write(int machine, int reg, int size, int value) {
+                conf.writePacked(machine, reg, size, value);
             }
         });
         x.publish(Vpci.class, vpci);

@@ -26,21 +26,21 @@ public final class Vpci {
      * the PCI layer reads hardware and drops writes to read-only devices. Guests never reach it.
      */
     public interface Passthrough {
-        /** hwdom read of an SBDF without vPCI. */
-        int read(Sbdf machine, int reg, int size);
+        /** hwdom read of an SBDF without vPCI; {@code machine} is Xen's packed SBDF (no allocation on this path). */
+        int read(int machine, int reg, int size);
 
-        /** hwdom write to an SBDF without vPCI. */
-        void write(Sbdf machine, int reg, int size, int value);
+        /** hwdom write to an SBDF without vPCI; {@code machine} is Xen's packed SBDF. */
+        void write(int machine, int reg, int size, int value);
 
         /** Nothing behind: reads all-ones, writes dropped. */
         Passthrough NONE = new Passthrough() {
             @Override
-            public int read(Sbdf machine, int reg, int size) {
+            public int read(int machine, int reg, int size) {
                 return VpciRegisters.sizeMask(size);
             }
 
             @Override
-            public void write(Sbdf machine, int reg, int size, int value) {
+            public void write(int machine, int reg, int size, int value) {
             }
         };
     }
@@ -119,9 +119,9 @@ public final class Vpci {
     }
 
     /**
-     * {@code vpci_deassign_device}: frees the virtual slot, runs every capability cleanup (not
-     * hiding), drops all handlers. Mapped BARs are NOT unmapped here (Xen leaves that to the
-     * caller's p2m teardown / the device reset path). No-op if the device has no vPCI state.
+     * {@code vpci_deassign_device}: runs every capability cleanup (not hiding), unmaps the BARs
+     * still mapped in the owner's p2m (a model decision, see {@code unmapBars}), frees the
+     * virtual slot and drops all handlers. No-op if the device has no vPCI state.
      */
     public void deassignDevice(Domain owner, Sbdf machine) {
         VpciDomain vd = owner.extension(VpciDomain.class);
@@ -206,7 +206,7 @@ public final class Vpci {
             if (dev != null) {
                 return dev.read(reg, size);
             }
-            return d.isHardwareDomain() ? passthrough.read(Sbdf.fromPacked(sbdf), reg, size) : VpciRegisters.sizeMask(size);
+            return d.isHardwareDomain() ? passthrough.read(sbdf, reg, size) : VpciRegisters.sizeMask(size);
         } finally {
             d.pciLock().readLock().unlock();
         }
@@ -227,7 +227,7 @@ public final class Vpci {
                 return dev.write(current, reg, size, value);
             }
             if (d.isHardwareDomain()) {
-                passthrough.write(Sbdf.fromPacked(sbdf), reg, size, value);
+                passthrough.write(sbdf, reg, size, value);
             }
             return WriteOutcome.NO_EFFECT;
         } finally {

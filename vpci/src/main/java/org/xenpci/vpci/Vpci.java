@@ -15,8 +15,9 @@ import org.xenpci.core.pci.Sbdf;
  * by SBDF with the device lookup of §3.3/§3.4 step 1-2.
  *
  * <p>Thread-safety: accesses take the domain's {@code pciLock} (read for reads, write for
- * writes); assign/deassign take it for writing. Callers of assign/deassign also hold Xen's
- * pcidevs lock, as in Xen.
+ * writes); assign/deassign take it for writing. Callers of assign/deassign hold Xen's pcidevs
+ * lock, except PHYSDEVOP_pci_device_reset, which (as Xen) drops it once it holds the owner's
+ * {@code pciLock}.
  */
 public final class Vpci {
     private static final Logger LOG = LoggerFactory.getLogger(Vpci.class);
@@ -87,7 +88,7 @@ public final class Vpci {
             synchronized (dev) {
                 if (!dev.hardwareDomainView()) {
                     int g = vd.topology().assign(spec.machine(), spec.requestedSlot(), xen.profile().vpciGuestTopology());
-                    if (g < 0 && g > -4096) {
+                    if (g < 0) { // a guest SBDF is segment 0, so never negative: this is -errno
                         LOG.warn("{}: cannot assign a virtual SBDF to {}: rc {}", owner, spec.machine(), g);
                         return g;
                     }

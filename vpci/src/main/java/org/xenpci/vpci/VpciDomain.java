@@ -100,8 +100,8 @@ public final class VpciDomain {
     }
 
     /**
-     * Marks the domain crashed ({@code domain_crash}). Core has no crash state yet, so the mark
-     * lives here; the reason is logged and traced.
+     * Crashes the domain ({@code domain_crash}) through core's {@code Domain.crash}, which logs
+     * and traces it; the reason is also kept here for vPCI's own reports.
      */
     public void crash(String reason) {
         crashReason = reason;

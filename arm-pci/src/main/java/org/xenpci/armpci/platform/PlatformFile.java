@@ -76,15 +76,23 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         }
         Path dir = file.toAbsolutePath().getParent();
         return parse(name, json, rel -> {
-            try {
-                return Files.readAllBytes(dir.resolve(rel));
-            } catch (IOException e) {
+            Path p = dir.resolve(rel);
+            if (!Files.exists(p)) {
                 return null;
+            }
+            try {
+                return Files.readAllBytes(p);
+            } catch (IOException e) {
+                // Present but unreadable: say why, naming the file.
+                throw new PlatformFileException(name, "", rel, "cannot read " + p + ": " + e, e);
             }
         });
     }
 
-    /** Resolves a file name the platform file references to its bytes (null if unreadable). */
+    /**
+     * Resolves a file name the platform file references to its bytes: null if there is no such
+     * file; a file that exists but cannot be read throws a {@link PlatformFileException}.
+     */
     @FunctionalInterface
     public interface Resolver {
         byte[] read(String relativePath);
@@ -107,7 +115,7 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         String dtbName = text(source, "/hostDtb", root.get("hostDtb"), true);
         byte[] dtb = resolver.read(dtbName);
         if (dtb == null) {
-            throw new PlatformFileException(source, "/hostDtb", dtbName, "file not found or unreadable");
+            throw new PlatformFileException(source, "/hostDtb", dtbName, "file not found");
         }
         try {
             // Checked here, where the file name is known, so the error can name it as the value.
@@ -149,7 +157,7 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         String cfgName = text(src, at + "/config", n.get("config"), true);
         byte[] cfg = resolver.read(cfgName);
         if (cfg == null) {
-            throw new PlatformFileException(src, at + "/config", cfgName, "file not found or unreadable");
+            throw new PlatformFileException(src, at + "/config", cfgName, "file not found");
         }
         java.util.TreeMap<Integer, Long> bars = new java.util.TreeMap<>();
         JsonNode barList = n.get("bars");

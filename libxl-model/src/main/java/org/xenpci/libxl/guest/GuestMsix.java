@@ -1,5 +1,7 @@
 package org.xenpci.libxl.guest;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import static org.xenpci.core.pci.PciRegs.*;
 
 import java.util.ArrayList;
@@ -42,6 +44,8 @@ import org.xenpci.libxl.guest.ProbedFunction.ProbedBar;
  * <p>Not thread-safe: one per reference-guest run, driven by one vCPU.
  */
 public final class GuestMsix {
+    private static final Logger LOG = LoggerFactory.getLogger(GuestMsix.class);
+
     private final Vcpu vcpu;
     private final Fdt dt;
     private final long ram0;
@@ -133,6 +137,7 @@ public final class GuestMsix {
         try {
             return MsiMap.of(cells(n.get(), "msi-map"), cells(n.get(), "msi-map-mask"), cells(n.get(), "msi-parent"));
         } catch (HardwareConfigException e) {
+            LOG.warn("{}: malformed MSI mapping ({}); no MSI domain for its devices", node.path(), e.getMessage());
             return MsiMap.NONE;
         }
     }

@@ -48,7 +48,7 @@ public final class DefaultPlatform {
         try (InputStream in = DefaultPlatform.class.getResourceAsStream(DIR + name)) {
             return in == null ? null : in.readAllBytes();
         } catch (IOException e) {
-            return null;
+            throw new UncheckedIOException("cannot read built-in resource " + DIR + name, e);
         }
     }
 

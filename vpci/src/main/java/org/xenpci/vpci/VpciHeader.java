@@ -197,7 +197,7 @@ public final class VpciHeader {
         if (dev.hardwareDomainView()) {
             return dev.registers().addRegister(VpciHandlers.HW_READ32, (d, r, v) -> barWrite(d, slot, r, v), reg, 4);
         }
-        return dev.registers().addRegister((d, r) -> guestMemBarRead(slot), (d, r, v) -> guestMemBarWrite(slot, v), reg, 4);
+        return dev.registers().addRegister((d, r) -> guestMemBarRead(slot), (d, r, v) -> guestMemBarWrite(d, slot, v), reg, 4);
     }
 
     /**
@@ -315,7 +315,7 @@ public final class VpciHeader {
      * domU {@code guest_mem_bar_write} (§4.2): replaces one 32-bit half of guest_addr, aligns it
      * to the BAR size (so sizing reads back ~(size-1)); ignored while mapped. Never touches hardware.
      */
-    WriteOutcome guestMemBarWrite(int slot, int val) {
+    WriteOutcome guestMemBarWrite(VpciDevice dev, int slot, int val) {
         VpciBar bar = bars[slot];
         boolean hi = false;
         if (bar.type == VpciBar.Type.MEM64_HI) {
@@ -330,7 +330,10 @@ public final class VpciHeader {
         guestAddr |= (val & 0xFFFFFFFFL) << shift;
         guestAddr &= ~(bar.size - 1);
         if (bar.enabled) {
-            // Warning only if it would change (header.c); the value is left alone.
+            // Ignored while mapped, with a warning only if it would change (header.c).
+            if (guestAddr != bar.guestAddr) {
+                dev.warn("ignored BAR " + bar.index() + " write while mapped");
+            }
             return WriteOutcome.NO_EFFECT;
         }
         long old = bar.guestAddr;

@@ -114,6 +114,9 @@ class GuestVpciScenarioTest {
             write(g, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
             write(g, 0x10, 4, GUEST_MEM_WINDOW + 0x100000);
             assertThat(read(g, 0x10, 4)).isEqualTo(GUEST_MEM_WINDOW | 0x4);
+            assertThat(host.xen().trace().events(org.xenpci.core.trace.Events.Warning.class))
+                    .extracting(org.xenpci.core.trace.Events.Warning::message)
+                    .contains("0000:00:02.0: ignored BAR 0 write while mapped");
             assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x2000, hostBar));
         }
 

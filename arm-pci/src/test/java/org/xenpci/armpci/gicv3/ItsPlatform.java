@@ -9,6 +9,7 @@ import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.its.ItsCommand;
 import org.xenpci.armpci.its.ItsHardware;
 import org.xenpci.armpci.its.ItsRegs;
+import org.xenpci.armpci.testkit.Trees;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Hardware;
 import org.xenpci.core.PhysicalAddressSpace;
@@ -41,24 +42,9 @@ final class ItsPlatform {
         hb.attach(space);
         Fdt dt = Fdt.of(FdtNode.root().property(FdtProperty.u32("#address-cells", 2))
                 .property(FdtProperty.u32("#size-cells", 2))
-                .child(FdtNode.builder("memory@40000000").property(FdtProperty.string("device_type", "memory"))
-                        .property(FdtProperty.u64("reg", RAM, RAM_SIZE)))
-                .child(FdtNode.builder("intc@8000000").property(FdtProperty.string("compatible", "arm,gic-v3"))
-                        .property(FdtProperty.u32("#address-cells", 2)).property(FdtProperty.u32("#size-cells", 2))
-                        .property(FdtProperty.empty("ranges"))
-                        .property(FdtProperty.u64("reg", 0x0800_0000L, 0x10000L, 0x080a_0000L, 0xf6_0000L))
-                        .child(FdtNode.builder("its@8080000").property(FdtProperty.string("compatible", "arm,gic-v3-its"))
-                                .property(FdtProperty.empty("msi-controller"))
-                                .property(FdtProperty.u64("reg", ITS, ItsRegs.ITS_SIZE))
-                                .property(FdtProperty.u32("phandle", ITS_PHANDLE))))
-                .child(FdtNode.builder("pcie@10000000").property(FdtProperty.string("compatible", "pci-host-ecam-generic"))
-                        .property(FdtProperty.string("device_type", "pci"))
-                        .property(FdtProperty.u32("#address-cells", 3)).property(FdtProperty.u32("#size-cells", 2))
-                        .property(FdtProperty.u64("reg", ECAM, 0x1000_0000L))
-                        .property(FdtProperty.u32("bus-range", 0, 0xff))
-                        .property(FdtProperty.u32("linux,pci-domain", 0))
-                        .property(FdtProperty.u32("ranges", 0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000))
-                        .property(FdtProperty.u32("msi-map", 0, ITS_PHANDLE, 0, 0x10000)))
+                .child(Trees.memory(RAM, RAM_SIZE))
+                .child(Trees.gicV3WithIts(ITS, ITS_PHANDLE))
+                .child(Trees.msiPcie(ECAM, ITS_PHANDLE))
                 .build());
         xen = Xen.builder().hardware(new Hardware(dt, space)).cmdline("pci-passthrough=on").profile(profile)
                 .hardwareDomainVcpus(2).extension(new ArmPci()).extension(new GicV3Its()).build();

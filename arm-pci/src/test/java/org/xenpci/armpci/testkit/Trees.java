@@ -39,6 +39,37 @@ public final class Trees {
                 .property(FdtProperty.string("compatible", "pci-host-ecam-generic"));
     }
 
+    /**
+     * QEMU virt's GICv3 {@code /intc@8000000} with one ITS child {@code its@8080000} at
+     * {@code itsBase} (2/2 cells and an identity {@code ranges}, as QEMU emits it).
+     */
+    public static FdtNode.Builder gicV3WithIts(long itsBase, int itsPhandle) {
+        return FdtNode.builder("intc@8000000").property(FdtProperty.string("compatible", "arm,gic-v3"))
+                .property(FdtProperty.u32("#address-cells", 2)).property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.empty("ranges"))
+                .property(FdtProperty.u64("reg", 0x0800_0000L, 0x10000L, 0x080a_0000L, 0xf6_0000L))
+                .child(FdtNode.builder("its@" + Long.toHexString(itsBase))
+                        .property(FdtProperty.string("compatible", "arm,gic-v3-its"))
+                        .property(FdtProperty.empty("msi-controller"))
+                        .property(FdtProperty.u64("reg", itsBase, org.xenpci.armpci.its.ItsRegs.ITS_SIZE))
+                        .property(FdtProperty.u32("phandle", itsPhandle)));
+    }
+
+    /**
+     * A QEMU-virt-like {@code /pcie@10000000} for MSI platforms: ECAM at {@code ecam} (256 buses),
+     * only the 32-bit MEM window, and {@code msi-map = <0 &its 0 0x10000>}.
+     */
+    public static FdtNode.Builder msiPcie(long ecam, int itsPhandle) {
+        return FdtNode.builder("pcie@10000000").property(FdtProperty.string("compatible", "pci-host-ecam-generic"))
+                .property(FdtProperty.string("device_type", "pci"))
+                .property(FdtProperty.u32("#address-cells", 3)).property(FdtProperty.u32("#size-cells", 2))
+                .property(FdtProperty.u64("reg", ecam, 0x1000_0000L))
+                .property(FdtProperty.u32("bus-range", 0, 0xff))
+                .property(FdtProperty.u32("linux,pci-domain", 0))
+                .property(FdtProperty.u32("ranges", 0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000))
+                .property(FdtProperty.u32("msi-map", 0, itsPhandle, 0, 0x10000));
+    }
+
     /** Phandle the SMMUv3 test trees give {@code /smmuv3@9050000}. */
     public static final int SMMU_PHANDLE = 0x8004;
 

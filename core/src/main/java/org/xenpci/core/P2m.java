@@ -175,6 +175,38 @@ public final class P2m {
     }
 
     /**
+     * Removes every direct MMIO page whose <em>machine</em> frame lies in
+     * {@code [firstMfn, lastMfn]}, wherever the domain has it mapped. This is how a device that
+     * leaves a domain is cut off completely: by what its BARs decode in hardware, independent of
+     * any bookkeeping of where the guest put them or which frames another BAR also claims.
+     *
+     * @return the number of guest pages unmapped (0 if none)
+     */
+    public synchronized long unmapMachineFrames(long firstMfn, long lastMfn) {
+        long removed = 0;
+        List<long[]> cut = new ArrayList<>();
+        for (Entry e : entries) {
+            if (!(e instanceof DirectMmio m)) {
+                continue;
+            }
+            long mfn0 = m.maddr() >>> PAGE_SHIFT;
+            long mfn1 = mfn0 + (m.size() >>> PAGE_SHIFT) - 1;
+            long lo = Math.max(mfn0, firstMfn);
+            long hi = Math.min(mfn1, lastMfn);
+            if (lo <= hi) {
+                long gfn = (m.gpa() >>> PAGE_SHIFT) + (lo - mfn0);
+                cut.add(new long[] {gfn, hi - lo + 1});
+                removed += hi - lo + 1;
+            }
+        }
+        for (long[] c : cut) {
+            publish(removeRange(c[0] << PAGE_SHIFT, c[1] << PAGE_SHIFT, e -> e instanceof DirectMmio));
+            emit(Kind.UNMAP_MMIO, c[0], c[1], -1);
+        }
+        return removed;
+    }
+
+    /**
      * Copies {@code length} bytes of guest RAM at {@code gpa} (Xen's {@code copy_from_guest}).
      *
      * @return the bytes, or null if any byte is not RAM (the hypercall then fails with -EFAULT)

@@ -5,6 +5,7 @@ import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.core.Domain;
+import org.xenpci.core.P2m;
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.Xen;
 import org.xenpci.core.pci.Sbdf;
@@ -251,20 +252,23 @@ public final class Vpci {
     }
 
     /**
-     * A device leaving a domain must not stay reachable through that domain's p2m: unmap every
-     * BAR still mapped and turn memory decoding off in hardware. Upstream's
-     * {@code vpci_deassign_device} only frees the rangesets and leaves the mappings to the
-     * toolstack's reset; the model closes that window at once (isolation first).
+     * A device leaving a domain must not stay reachable through that domain's p2m: every page
+     * of the owner's p2m that maps a machine frame of one of the device's BARs is unmapped,
+     * whatever the guest did with its BARs (moved them over each other, left decoding off with
+     * frames still shared by another enabled BAR), then memory decoding is turned off in
+     * hardware. Upstream's {@code vpci_deassign_device} (xen/drivers/vpci/vpci.c) only frees
+     * the rangesets and leaves the mappings to the toolstack's reset; the model closes that
+     * window at once (isolation first, docs/security.md).
      */
     private static void unmapBars(VpciDevice dev) {
-        WriteOutcome o = dev.header().modifyBars(dev, 0, false);
-        if (o instanceof WriteOutcome.DecodingChanged) {
-            WriteOutcome.DecodingChanged off = (WriteOutcome.DecodingChanged) o;
-            if (!off.plan().isEmpty()) {
-                VpciMapper.applyPlan(dev, off.plan());
+        P2m p2m = dev.owner().p2m();
+        VpciHeader h = dev.header();
+        for (int i = 0; i < VpciHeader.SLOTS; i++) {
+            VpciBar bar = h.bar(i);
+            if (bar.mappable() && bar.size() > 0) {
+                p2m.unmapMachineFrames(bar.addr() >>> P2m.PAGE_SHIFT, (bar.addr() + bar.size() - 1) >>> P2m.PAGE_SHIFT);
             }
-            int hwCmd = dev.hardware().read(org.xenpci.core.pci.PciRegs.PCI_COMMAND, 2);
-            dev.header().modifyDecoding(dev, hwCmd & ~org.xenpci.core.pci.PciRegs.PCI_COMMAND_MEMORY, false);
         }
+        h.decodingOff(dev);
     }
 }

@@ -471,6 +471,21 @@ public final class VpciHeader {
     }
 
     /**
+     * A departing device's decoding: every BAR is marked unmapped (the caller has removed its
+     * frames from the p2m), the MSI-X traps go, and hardware memory decoding is turned off.
+     */
+    void decodingOff(VpciDevice dev) {
+        for (VpciBar bar : bars) {
+            bar.enabled = false;
+        }
+        if (dev.msix != null) {
+            VpciMsix.decodingChanged(dev, false);
+        }
+        dev.hardware().write(PCI_COMMAND, 2, dev.hardware().read(PCI_COMMAND, 2) & ~PCI_COMMAND_MEMORY);
+        barsMapped = false;
+    }
+
+    /**
      * {@code modify_decoding} (§4.4 step 6): records the new mapped state and writes the hardware
      * (the ROM register for a ROM-only change, else COMMAND).
      */
@@ -502,6 +517,9 @@ public final class VpciHeader {
             }
             dev.hardware().write(PCI_COMMAND, 2, cmd);
             barsMapped = map;
+            if (map && dev.msix != null) {
+                VpciMsix.decoded(dev); // the table is reachable again: bring it up to date
+            }
         }
     }
 }

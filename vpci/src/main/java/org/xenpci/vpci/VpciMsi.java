@@ -67,6 +67,8 @@ public final class VpciMsi implements CapabilityEmulator {
             return org.xenpci.core.Errno.EINVAL.rc();
         }
         dev.msi = s;
+        // vPCI's view starts disabled whatever a previous owner left enabled: so does hardware.
+        disable(dev, s);
         VpciRegisters r = dev.registers();
         int rc = r.addRegister((d, reg) -> controlRead(d.msi), (d, reg, v) -> controlWrite(d, v), pos + PCI_MSI_FLAGS, 2);
         if (rc == 0) {
@@ -196,9 +198,9 @@ public final class VpciMsi implements CapabilityEmulator {
         if (s == null) {
             return 0;
         }
-        if (s.enabled) {
-            disable(dev, s);
-        }
+        // Always through config space (works with decoding off), whatever vPCI believes.
+        disable(dev, s);
+        s.enabled = false;
         if (hide) {
             int end = s.pos + (s.address64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32) + (s.masking ? 8 : 2);
             dev.registers().removeRegisters(s.pos + PCI_MSI_FLAGS, end - s.pos - PCI_MSI_FLAGS);

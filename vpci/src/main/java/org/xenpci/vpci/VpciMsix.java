@@ -60,6 +60,15 @@ public final class VpciMsix implements CapabilityEmulator {
         boolean[] entryMasked;
         boolean[] updated;
         boolean[] bound;
+        /**
+         * True while the physical table is known to match {@link #bound}: every entry vPCI has
+         * not bound is physically masked. False from attach until vPCI could mask every entry
+         * (it needs memory decoding on), and again whenever a table write was lost because
+         * decoding was off. While false, hardware MASKALL is held set through config space
+         * (which works with decoding off), so no stale entry a previous owner left unmasked
+         * can fire (docs/security.md, "MSI-X left armed").
+         */
+        boolean clean;
         /** The traps currently installed: {gpa, size} pairs and their handler. */
         final List<long[]> traps = new ArrayList<>();
         Trap trap;
@@ -107,6 +116,12 @@ public final class VpciMsix implements CapabilityEmulator {
         java.util.Arrays.fill(s.entryMasked, true);
         s.trap = new Trap(dev);
         dev.msix = s;
+        // Whatever a previous owner left in the function, vPCI's view starts disabled: so does
+        // the hardware, until the table has been sanitised.
+        writeHardwareControl(dev, s);
+        if (decodingOn(dev)) {
+            sanitize(dev, s);
+        }
         VpciRegisters r = dev.registers();
         int rc = r.addRegister((d, reg) -> controlRead(d.msix), (d, reg, v) -> controlWrite(d, v), pos + PCI_MSIX_FLAGS, 2);
         if (rc == 0 && !dev.hardwareDomainView()) {
@@ -143,14 +158,8 @@ public final class VpciMsix implements CapabilityEmulator {
         if (enable == s.enabled && mask == s.masked) {
             return WriteOutcome.NO_EFFECT;
         }
-        if (enable && !mask && (!s.enabled || s.masked)) {
-            for (int i = 0; i < s.entries; i++) {
-                if (!s.entryMasked[i] && (s.updated[i] || !s.bound[i])) {
-                    unbind(dev, s, i);
-                    bind(dev, s, i);
-                }
-            }
-        } else if (s.enabled && !enable) {
+        boolean wasLive = s.enabled && !s.masked;
+        if (s.enabled && !enable) {
             for (int i = 0; i < s.entries; i++) {
                 if (s.bound[i]) {
                     unbind(dev, s, i);
@@ -163,10 +172,84 @@ public final class VpciMsix implements CapabilityEmulator {
         }
         s.enabled = enable;
         s.masked = mask;
+        if (enable && !mask && !wasLive) {
+            if (!s.clean) {
+                sanitize(dev, s); // binds the live entries once the table is known
+            } else {
+                bindLive(dev, s);
+            }
+        }
+        writeHardwareControl(dev, s);
+        return WriteOutcome.NO_EFFECT;
+    }
+
+    /**
+     * Hardware control: the guest's ENABLE, and MASKALL as the guest set it or held set while the
+     * physical table is not known to be clean.
+     */
+    private static void writeHardwareControl(VpciDevice dev, State s) {
         HardwareConfig hw = dev.hardware();
         int c = hw.read(s.pos + PCI_MSIX_FLAGS, 2) & ~(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-        hw.write(s.pos + PCI_MSIX_FLAGS, 2, c | (val & (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)));
-        return WriteOutcome.NO_EFFECT;
+        hw.write(s.pos + PCI_MSIX_FLAGS, 2, c | (s.enabled ? PCI_MSIX_FLAGS_ENABLE : 0)
+                | (s.masked || !s.clean ? PCI_MSIX_FLAGS_MASKALL : 0));
+    }
+
+    /** Binds every entry the guest has unmasked and vPCI has not bound (or that was updated). */
+    private static void bindLive(VpciDevice dev, State s) {
+        for (int i = 0; i < s.entries; i++) {
+            if (!s.entryMasked[i] && (s.updated[i] || !s.bound[i])) {
+                unbind(dev, s, i);
+                bind(dev, s, i);
+            }
+        }
+    }
+
+    /**
+     * Masks every physical entry, then binds the live ones: afterwards the table matches
+     * vPCI's bookkeeping and MASKALL is released. Needs memory decoding (table writes go
+     * through the BAR); without it nothing changes and the table stays unclean.
+     */
+    private static void sanitize(VpciDevice dev, State s) {
+        if (!decodingOn(dev)) {
+            return;
+        }
+        PhysicalAddressSpace b = bus(dev);
+        for (int i = 0; i < s.entries; i++) {
+            b.write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+            if (s.bound[i]) {
+                s.bound[i] = false;
+                s.updated[i] = true;
+            }
+        }
+        s.clean = true;
+        if (s.enabled && !s.masked) {
+            bindLive(dev, s);
+        }
+        writeHardwareControl(dev, s);
+    }
+
+    /** True if the function decodes memory now (its table is reachable through the BAR). */
+    private static boolean decodingOn(VpciDevice dev) {
+        return (dev.hardware().read(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) != 0;
+    }
+
+    /**
+     * A table write vPCI meant to make could not reach the function (decoding off): the table
+     * no longer matches the bookkeeping, so MASKALL is held until it is sanitised.
+     */
+    private static void tableWriteLost(VpciDevice dev, State s) {
+        if (s.clean) {
+            s.clean = false;
+            writeHardwareControl(dev, s);
+        }
+    }
+
+    /** Called after hardware memory decoding was turned on: brings the physical table up to date. */
+    static void decoded(VpciDevice dev) {
+        State s = dev.msix;
+        if (s != null && !s.clean) {
+            sanitize(dev, s);
+        }
     }
 
     /** Machine address of entry {@code i} of the physical table (host BAR address + offset). */
@@ -184,6 +267,11 @@ public final class VpciMsix implements CapabilityEmulator {
         if (p == null) {
             return; // stays updated: a later unmask retries
         }
+        if (!decodingOn(dev)) {
+            s.updated[i] = true;
+            tableWriteLost(dev, s); // bound when decoding comes back (sanitize)
+            return;
+        }
         long at = hostEntry(dev, s, i);
         PhysicalAddressSpace b = bus(dev);
         b.write(at + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
@@ -195,7 +283,14 @@ public final class VpciMsix implements CapabilityEmulator {
     }
 
     private static void unbind(VpciDevice dev, State s, int i) {
-        bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+        if (!s.bound[i]) {
+            return;
+        }
+        if (decodingOn(dev)) {
+            bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+        } else {
+            tableWriteLost(dev, s);
+        }
         s.bound[i] = false;
     }
 
@@ -207,14 +302,23 @@ public final class VpciMsix implements CapabilityEmulator {
         s.entryMasked[i] = mask;
         if (mask) {
             if (s.bound[i]) {
-                bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+                if (decodingOn(dev)) {
+                    bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
+                } else {
+                    tableWriteLost(dev, s);
+                }
             }
         } else if (s.enabled && !s.masked) {
-            if (s.updated[i] || !s.bound[i]) {
+            if (!s.clean) {
+                sanitize(dev, s);
+            } else if (s.updated[i] || !s.bound[i]) {
                 unbind(dev, s, i);
                 bind(dev, s, i);
-            } else {
+            } else if (decodingOn(dev)) {
                 bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+            } else {
+                s.updated[i] = true;
+                tableWriteLost(dev, s);
             }
         }
     }
@@ -267,10 +371,13 @@ public final class VpciMsix implements CapabilityEmulator {
             return 0;
         }
         for (int i = 0; i < s.entries; i++) {
-            if (s.bound[i]) {
-                unbind(dev, s, i);
-            }
+            unbind(dev, s, i);
         }
+        // Through config space, which works whatever decoding is: the function can no longer
+        // signal whatever its table holds (the masks above are lost with decoding off).
+        s.enabled = false;
+        s.clean = false;
+        writeHardwareControl(dev, s);
         for (long[] t : s.traps) {
             dev.owner().p2m().removeTrap(t[0], s.trap);
         }

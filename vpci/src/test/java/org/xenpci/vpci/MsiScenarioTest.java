@@ -142,6 +142,13 @@ class MsiScenarioTest {
             assertThat(s.g.vcpu(1).pendingInterrupts()).containsExactly(8193);
         }
 
+        /** A function that ignores its reset state: MSI-X on, unmasked, entry 0 unmasked (written straight into hardware). */
+        private void misbehave() {
+            s.p.nvme.config().write(0x42, 2, PCI_MSIX_FLAGS_ENABLE | (s.p.nvme.config().read(0x42, 2) & PCI_MSIX_FLAGS_QSIZE));
+            s.p.nvme.config().write(PCI_COMMAND, 2, s.p.nvme.config().read(PCI_COMMAND, 2) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+            s.p.nvme.barWrite(0, 0x2000 + 12, 4, 0);
+        }
+
         @Test
         @DisplayName("(c) deassigning the device clears every ITS mapping: a later write is dropped and traced, never delivered")
         void deassign() {
@@ -150,8 +157,9 @@ class MsiScenarioTest {
             assertThat(s.p.itsLayer().mappedDevices(s.g)).isZero();
             assertThat(s.p.its.deviceMapped(0x0008)).isFalse();
             assertThat(s.p.nvme.barRead(0, 0x2000 + 12, 4)).as("vPCI detach masked the entries").isEqualTo(1L);
+            assertThat(s.p.nvme.signal(0)).as("vPCI detach disabled MSI-X through config space").isEqualTo(SignalResult.DISABLED);
             // A device that still has a stale entry (or misbehaves) writes anyway:
-            s.p.nvme.barWrite(0, 0x2000 + 12, 4, 0);
+            misbehave();
             assertThat(s.p.nvme.signal(0)).isEqualTo(SignalResult.SENT);
             assertThat(s.g.vcpu(0).pendingInterrupts()).isEmpty();
             assertThat(s.p.xen.trace().events(ItsEvents.TranslationDropped.class))
@@ -165,7 +173,7 @@ class MsiScenarioTest {
             assertThat(PhysdevCalls.pciDeviceRemove(s.p.dom0.vcpu(0), MsiPlatform.RAM + 0x1000, MsiPlatform.NVME).rc())
                     .isZero();
             assertThat(s.p.its.deviceMapped(0x0008)).isFalse();
-            s.p.nvme.barWrite(0, 0x2000 + 12, 4, 0);
+            misbehave();
             s.p.nvme.signal(0);
             assertThat(s.g.vcpu(0).pendingInterrupts()).isEmpty();
             assertThat(s.p.xen.trace().events(ItsEvents.TranslationDropped.class)).hasSize(1);

@@ -205,6 +205,15 @@ public final class Domain {
      * returning, so the p2m is consistent when the guest resumes.
      */
     long access(Vcpu vcpu, long gpa, int size, boolean write, long value) {
+        long result = stage2(vcpu, gpa, size, write, value);
+        XenObserver o = xen.observer();
+        if (o != null) {
+            o.afterAccess(vcpu, gpa, size, write, value);
+        }
+        return result;
+    }
+
+    private long stage2(Vcpu vcpu, long gpa, int size, boolean write, long value) {
         vcpu.clearAbort();
         if (size != 1 && size != 2 && size != 4 && size != 8) {
             throw new IllegalArgumentException("access size must be 1, 2, 4 or 8 bytes, not " + size);

@@ -27,6 +27,9 @@ import org.xenpci.core.trace.TraceCategory;
  * hypercall and trap paths may be entered concurrently from any number of vCPUs.
  */
 public final class Xen {
+    /** The observer of every step (see {@link XenObserver}); null when none. */
+    private volatile XenObserver observer;
+
     private static final Logger LOG = LoggerFactory.getLogger(Xen.class);
 
     /** {@code __HYPERVISOR_physdev_op}. */
@@ -282,7 +285,32 @@ public final class Xen {
             trace.emit(new Events.Hypercall(vcpu.domain().domid(), op, op == HYPERVISOR_PHYSDEV_OP ? regs[0] : -1, r.rc()));
         }
         vcpu.processPendingWork();
+        XenObserver o = observer;
+        if (o != null) {
+            o.afterHypercall(vcpu, op, r);
+        }
         return r;
+    }
+
+    /**
+     * Registers the one {@link XenObserver} (null removes it). Thread-safe; takes effect for
+     * steps that start afterwards.
+     */
+    public void observer(XenObserver o) {
+        this.observer = o;
+    }
+
+    /** The registered observer, or null. */
+    public XenObserver observer() {
+        return observer;
+    }
+
+    /** Tells the observer (if any) that a toolstack operation completed. */
+    public void toolstackStepDone(String what) {
+        XenObserver o = observer;
+        if (o != null) {
+            o.afterToolstack(what);
+        }
     }
 
     private HypercallResult physdevOp(Vcpu vcpu, long[] args) {

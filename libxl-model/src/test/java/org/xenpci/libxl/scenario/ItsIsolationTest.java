@@ -251,6 +251,10 @@ class ItsIsolationTest {
         assertThat(mapdRcs(storm)).containsExactly(0, 0);
         assertThat(its.usage(dom0).lpisInUse()).isEqualTo(7168);
         assertThat(its.usage(dom0).lpisReserved()).isZero();
+        // Nor can dom0 map a DeviceID reserved for a guest (the storm's NVMe, host DeviceID 0x10).
+        new Queue(storm, GUEST_QUEUE).send(ItsCommand.mapd(0, 1, 0, false));
+        q0.send(ItsCommand.mapd(NVME.bdf(), 5, 0, true));
+        assertThat(mapdRcs(dom0)).endsWith(Errno.EBUSY.rc());
     }
 
     @Test

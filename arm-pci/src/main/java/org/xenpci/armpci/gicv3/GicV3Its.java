@@ -113,7 +113,9 @@ public final class GicV3Its implements XenExtension {
                         l.releaseDevice(d, pdev.sbdf());
                     }
                 }
-                return 0;
+                // A guest's share of ITS memory is set aside now, so a full pool fails the
+                // assignment (the toolstack sees -ENOSPC) instead of a MAPD in the running guest.
+                return l.reserveDevice(pdev.owner(), pdev.sbdf());
             }
 
             @Override

@@ -18,6 +18,10 @@ import org.xenpci.core.pci.Sbdf;
  * {@link GicV3Its}: the host ITSes, the host LPI table, every domain's virtual ITS, and the
  * operations vPCI needs to route a guest's MSIs.
  *
+ * <p>Audit views ({@link #mappings()}, {@link #reservations()}, {@link #usage}, {@link #ittPools()},
+ * {@link #lpiPool()}, {@link #hostLpiBinding}) return immutable snapshots; they take each host
+ * ITS's lock in turn, so a view spanning several ITSes is consistent per ITS, not across them.
+ *
  * <p>Thread-safety: host ITSes and vITSes are thread-safe themselves; the per-domain vITS map
  * is concurrent.
  */
@@ -130,8 +134,9 @@ public final class ItsLayer {
 
     /**
      * Removes every ITS mapping {@code owner} has for {@code machine} (host MAPD V=0, host LPIs
-     * freed, the vITS's device and events forgotten). Called when the device is deassigned from
-     * or removed under {@code owner}; a later message from it is dropped by the hardware ITS.
+     * freed, the vITS's device and events forgotten) and gives back what was reserved for it.
+     * Called when the device is deassigned from or removed under {@code owner}; a later message
+     * from it is dropped by the hardware ITS.
      */
     public void releaseDevice(Domain owner, Sbdf machine) {
         HostDevice hd = hostDevice(machine);
@@ -139,16 +144,42 @@ public final class ItsLayer {
             return;
         }
         HostIts.Device dev = hd.its().device(owner, hd.hostDevid());
-        if (dev == null) {
-            return;
-        }
-        hd.its().mapGuestDevice(owner, hd.hostDevid(), dev.guestDoorbell, dev.guestDevid, 0, false);
-        for (Vits v : vits(owner)) {
-            if (v.doorbell() == dev.guestDoorbell) {
-                v.forget(dev.guestDevid);
+        if (dev != null) {
+            hd.its().mapGuestDevice(owner, hd.hostDevid(), dev.guestDoorbell, dev.guestDevid, 0, false);
+            for (Vits v : vits(owner)) {
+                if (v.doorbell() == dev.guestDoorbell) {
+                    v.forget(dev.guestDevid);
+                }
             }
+            LOG.debug("{}: ITS mappings of {} released", owner, machine);
         }
-        LOG.debug("{}: ITS mappings of {} released", owner, machine);
+        hd.its().unreserve(owner, hd.hostDevid(), machine);
+    }
+
+    /**
+     * Reserves on the host ITS serving {@code machine} the ITT memory and host LPIs the function
+     * can need (its MSI/MSI-X vector count rounded up to a power of two, at least 32 events), for
+     * {@code owner}, a guest with a vITS that the function is being assigned to. Nothing for the
+     * hardware domain or a domain without a vITS (upstream guests), nor for a function no host
+     * ITS serves.
+     *
+     * @return 0, or -ENOSPC (the pool cannot hold it: the assignment fails, nothing changed),
+     *         -EBUSY (another domain holds that host DeviceID), -EINVAL (beyond the ITS's widths)
+     */
+    int reserveDevice(Domain owner, Sbdf machine) {
+        if (owner.isHardwareDomain() || !vits.containsKey(owner.domid())) {
+            return 0;
+        }
+        HostDevice hd = hostDevice(machine);
+        ArmPciLayer pci = xen.service(ArmPciLayer.class).orElse(null);
+        if (hd == null || pci == null) {
+            return 0;
+        }
+        int rc = hd.its().reserve(owner, hd.hostDevid(), machine, MsiVectors.events(MsiVectors.of(pci.conf(), machine)));
+        if (rc != 0) {
+            LOG.warn("{}: cannot reserve ITS resources for {} ({})", owner, machine, rc);
+        }
+        return rc;
     }
 
     /**
@@ -158,8 +189,10 @@ public final class ItsLayer {
      *
      * @return 0, -ENOENT (no host ITS has that doorbell, or unmapping an unmapped device),
      *         -EINVAL (DeviceID beyond the ITS's DeviceID bits, or the event count, rounded up to
-     *         a power of two of at least 32, not below 2^EventID bits), -EBUSY (already mapped),
-     *         -ENOSPC (host LPIs or ITT memory exhausted)
+     *         a power of two of at least 32, not below 2^EventID bits), -EBUSY (already mapped,
+     *         or reserved for another domain), -ENOSPC (more events than the device's
+     *         reservation, a non-hardware domain mapping a DeviceID not reserved for it, or host
+     *         LPIs or ITT memory exhausted)
      */
     public int mapGuestDevice(Domain d, long hostDoorbell, int hostDevid, long guestDoorbell, int guestDevid,
             int nrEvents, boolean valid) {
@@ -206,6 +239,66 @@ public final class ItsLayer {
             return Optional.empty();
         }
         return Optional.of(new GuestLpi(b.vlpi(), b.vcpu()));
+    }
+
+    /**
+     * Audit view: every device mapped on every host ITS (host ITSes in DT order, then by host
+     * DeviceID), with the domain it belongs to. Each ITS is read under its lock.
+     */
+    public List<ItsMapping> mappings() {
+        List<ItsMapping> out = new java.util.ArrayList<>();
+        for (HostIts its : hostIts) {
+            out.addAll(its.mappings());
+        }
+        return List.copyOf(out);
+    }
+
+    /** Audit view: every reservation on every host ITS (DT order, then host DeviceID). */
+    public List<ItsReservation> reservations() {
+        List<ItsReservation> out = new java.util.ArrayList<>();
+        for (HostIts its : hostIts) {
+            out.addAll(its.reservations());
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * Audit view: {@code d}'s ITS memory and host LPIs over every host ITS, used and reserved.
+     * All zero for a domain that holds nothing (a destroyed one included).
+     */
+    public ItsUsage usage(Domain d) {
+        long inUse = 0;
+        long reserved = 0;
+        int devices = 0;
+        for (HostIts its : hostIts) {
+            long[] u = its.ittUsage(d);
+            inUse += u[0];
+            reserved += u[1];
+            devices += its.mappedDevices(d);
+        }
+        int[] l = lpis.usage(d);
+        return new ItsUsage(d.domid(), devices, inUse, reserved, l[0], l[1]);
+    }
+
+    /** Audit view: the ITT memory pool of each host ITS (DT order). */
+    public List<IttPool> ittPools() {
+        return hostIts.stream().map(HostIts::pool).toList();
+    }
+
+    /** Audit view: Xen's host LPI table (shared by all host ITSes). */
+    public LpiPool lpiPool() {
+        int[] p = lpis.pool();
+        return new LpiPool(p[0], p[1], p[2]);
+    }
+
+    /**
+     * Audit view: the domain, vCPU and virtual LPI host LPI {@code hostLpi} is bound to, or empty
+     * if it is not allocated. Lock-free (reads the binding {@link HostLpis#doLpi} uses).
+     */
+    public Optional<HostLpiBinding> hostLpiBinding(int hostLpi) {
+        HostLpis.Binding b = lpis.binding(hostLpi);
+        return b == null ? Optional.empty()
+                : Optional.of(new HostLpiBinding(hostLpi, b.domain().domid(), b.vcpu(), b.vlpi()));
     }
 
     /** Number of devices {@code d} has mapped on host ITSes. */

@@ -98,4 +98,31 @@ class HwdomVitsTest {
                 .containsExactly(Errno.EINVAL.rc(), Errno.EINVAL.rc(), Errno.ENOENT.rc(), 0, 0, Errno.EINVAL.rc());
         assertThat(dom0.mmioRead(ItsPlatform.ITS + ItsRegs.GITS_CREADR, 8)).hasValue(0xc0L);
     }
+
+    @Test
+    @DisplayName("upstream, as Xen: dom0's ITTs are freed on unmap and reused, so MAPD/unmap churn (40 x 32 KiB, 200 x 256 B) never exhausts the 960 KiB pool")
+    void hwdomChurnReusesIttMemory() {
+        ItsLayer l = p.layer();
+        IttPool whole = l.ittPools().get(0);
+        assertThat(whole.totalBytes()).isEqualTo(GicV3Its.XEN_ITS_MEMORY - 0x10000);
+        ItsPlatform.Queue q = new ItsPlatform.Queue(dom0, ItsPlatform.ITS, 0x4100_0000L);
+        for (int i = 0; i < 40; i++) {
+            q.send(ItsCommand.mapd(0x10, 12, 0, true), ItsCommand.mapd(0x10, 1, 0, false));
+        }
+        for (int i = 0; i < 200; i++) {
+            q.send(ItsCommand.mapd(0x10, 5, 0, true), ItsCommand.mapd(0x10, 1, 0, false));
+        }
+        assertThat(p.xen.trace().events(ItsEvents.VitsCommand.class)).extracting(ItsEvents.VitsCommand::rc).hasSize(480)
+                .containsOnly(0);
+        assertThat(l.ittPools()).containsExactly(whole);
+        assertThat(whole.isWhole()).isTrue();
+        assertThat(l.lpiPool()).isEqualTo(new LpiPool(GicV3Its.MAX_HOST_LPIS, GicV3Its.MAX_HOST_LPIS, 0));
+        q.send(ItsCommand.mapd(0x10, 12, 0, true));
+        assertThat(l.mappings()).extracting(ItsMapping::hostDevid, ItsMapping::domid, ItsMapping::events,
+                ItsMapping::ittAddress, ItsMapping::ittBytes, ItsMapping::reserved)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(0x10, 0, 4096, whole.base(), 32768L, false));
+        assertThat(l.usage(dom0)).isEqualTo(new ItsUsage(0, 1, 32768, 0, 4096, 0));
+        assertThat(l.hostLpiBinding(8192)).hasValue(new HostLpiBinding(8192, 0, 0, HostLpis.INVALID_LPI));
+        assertThat(l.hostLpiBinding(8192 + 4096)).isEmpty();
+    }
 }

@@ -2,6 +2,7 @@ package org.xenpci.armpci;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.xenpci.core.BootException;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -41,19 +42,23 @@ public record HostBridgeNode(String path, FdtNode node, List<String> compatible,
             if (!ctx.deviceTypeIs("pci") || (ctx.parent != null && ctx.parent.deviceTypeIs("pci"))) {
                 continue;
             }
-            List<RegEntry> regs;
-            try {
-                regs = HostBridgeDiscovery.regs(ctx);
-            } catch (HostBridgeDiscovery.ProbeError e) {
-                regs = List.of();
-            }
-            int[] bus = HostBridgeDiscovery.busRange(ctx);
-            OptionalLong dom = ctx.firstCell("linux,pci-domain");
-            out.add(new HostBridgeNode(ctx.path, ctx.node, ctx.strings("compatible"), ctx.isAvailable(), regs, bus[0], bus[1],
-                    dom.isPresent() ? OptionalInt.of((int) (dom.getAsLong() & 0xffff)) : OptionalInt.empty(),
-                    HostBridgeDiscovery.ranges(ctx)));
+            out.add(BootException.readingNode(ctx.path, () -> of(ctx)));
         }
         return out;
+    }
+
+    private static HostBridgeNode of(DtContext ctx) {
+        List<RegEntry> regs;
+        try {
+            regs = HostBridgeDiscovery.regs(ctx);
+        } catch (HostBridgeDiscovery.ProbeError e) {
+            regs = List.of();
+        }
+        int[] bus = HostBridgeDiscovery.busRange(ctx);
+        OptionalLong dom = ctx.firstCell("linux,pci-domain");
+        return new HostBridgeNode(ctx.path, ctx.node, ctx.strings("compatible"), ctx.isAvailable(), regs, bus[0], bus[1],
+                dom.isPresent() ? OptionalInt.of((int) (dom.getAsLong() & 0xffff)) : OptionalInt.empty(),
+                HostBridgeDiscovery.ranges(ctx));
     }
 
     /**

@@ -1,22 +1,18 @@
 package org.xenpci.armpci;
 
+import org.xenpci.core.BootException;
+
 /**
  * Boot cannot continue because of the host device tree: the places where real Xen panics
  * ({@code BUG()}), fails dom0 construction, or would run a driver this model does not have.
- * Thrown from {@code Xen.builder().build()}; the message names the offending DT node.
+ * Thrown from {@code Xen.builder().build()}; the message names the offending DT node. The Arm
+ * PCI layer's kind of {@link BootException}.
  */
-public class PciBootException extends RuntimeException {
+public class PciBootException extends BootException {
     private static final long serialVersionUID = 1L;
-    private final String nodePath;
 
     public PciBootException(String nodePath, String message) {
-        super(message);
-        this.nodePath = nodePath;
-    }
-
-    /** Absolute path of the DT node at fault. */
-    public String nodePath() {
-        return nodePath;
+        super(nodePath, null, message, null);
     }
 
     /**

@@ -18,6 +18,14 @@ import org.xenpci.core.trace.TraceCategory;
  * as typed <em>extensions</em> ({@link #extension}), the way Xen hangs state off
  * {@code struct domain}. {@link #pciLock()} is Xen's {@code d->pci_lock}: readers are config
  * reads, writers are config writes and device (de)assignment.
+ *
+ * <p>Pause ({@link #pause}, {@link #unpause}) is Xen's {@code domain_pause}: a nestable count;
+ * while it is above 0 no vCPU of the domain runs. Here "runs" means "is inside
+ * {@link Vcpu#mmioRead}/{@link Vcpu#mmioWrite} or {@link Xen#hypercall}": {@code pause()} returns
+ * once none is, and until the matching {@code unpause()} every new trap returns at once without
+ * running (a retryable {@link Vcpu.DataAbort}, or {@code -ERESTART} for a hypercall; see
+ * {@link Vcpu}). Destruction pauses for good, and from then on accesses abort with
+ * {@value Vcpu#DYING} and hypercalls return {@code -ESRCH}.
  */
 public final class Domain {
     /** DOMID_IO: owner of quarantined devices. */
@@ -46,6 +54,9 @@ public final class Domain {
     private volatile Fdt deviceTree;
     private volatile State state = State.RUNNING;
     private volatile String crashReason;
+    /** Xen's {@code d->pause_count}; written under {@link #pauseLock}, read by every trap. */
+    private volatile int pauseCount;
+    private final Object pauseLock = new Object();
 
     Domain(Xen xen, DomainConfig config, int domid, boolean system) {
         this.xen = xen;
@@ -147,6 +158,94 @@ public final class Domain {
         return state != State.RUNNING;
     }
 
+    /**
+     * Xen's {@code domain_pause}: raises the pause count and waits until no vCPU of the domain
+     * is inside a trap or hypercall; none enters until the count is back to 0. Nestable; callable
+     * from any thread, except from inside a trap or hypercall of this domain's own vCPUs (Xen
+     * asserts {@code d != current->domain}), and not while holding a lock those traps take
+     * ({@link #pciLock()}, the pcidevs lock, a device lock), which would deadlock as in Xen.
+     * Interrupting the waiting thread does not end the wait (Xen's pause is not interruptible);
+     * the interrupt status is restored on return.
+     *
+     * @throws IllegalStateException if called from inside a trap of this domain (the count is
+     *     left unchanged)
+     */
+    public void pause() {
+        boolean interrupted = false;
+        synchronized (pauseLock) {
+            for (Vcpu v : vcpus) {
+                if (v.runningOnCurrentThread()) {
+                    throw new IllegalStateException(v + " cannot pause its own domain from inside a trap");
+                }
+            }
+            pauseCount++;
+            for (Vcpu v : vcpus) {
+                while (v.running()) {
+                    try {
+                        pauseLock.wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Xen's {@code domain_unpause}: lowers the pause count; at 0 the vCPUs run again (their next
+     * trap is handled). A dying domain stays stopped: destruction holds a pause of its own.
+     *
+     * @throws IllegalStateException if the domain is not paused (an unbalanced unpause)
+     */
+    public void unpause() {
+        synchronized (pauseLock) {
+            if (pauseCount == 0) {
+                throw new IllegalStateException(this + " is not paused");
+            }
+            pauseCount--;
+        }
+    }
+
+    /** True while the pause count is above 0 (always once the domain is dying). */
+    public boolean isPaused() {
+        return pauseCount != 0;
+    }
+
+    /** Xen's {@code d->pause_count}. */
+    public int pauseCount() {
+        return pauseCount;
+    }
+
+    /** A vCPU left its last trap while a pause is pending: wake the pauser. */
+    void vcpuStopped() {
+        synchronized (pauseLock) {
+            pauseLock.notifyAll();
+        }
+    }
+
+    /**
+     * The first step of destruction ({@code domain_kill}): pause for good, mark dying, and drop
+     * the vCPUs' deferred work (no vCPU runs, so nobody else touches it).
+     *
+     * @return false if destruction had already started
+     */
+    boolean kill() {
+        synchronized (this) {
+            if (state != State.RUNNING) {
+                return false;
+            }
+            state = State.DYING;
+        }
+        pause();
+        for (Vcpu v : vcpus) {
+            v.dropPendingWork();
+        }
+        return true;
+    }
+
     /** The device tree this domain boots with (hwdom: fixed-up host DT; guests: the libxl DT). */
     public Fdt deviceTree() {
         return deviceTree;
@@ -218,6 +317,20 @@ public final class Domain {
         if (size != 1 && size != 2 && size != 4 && size != 8) {
             throw new IllegalArgumentException("access size must be 1, 2, 4 or 8 bytes, not " + size);
         }
+        if (!vcpu.enter()) {
+            // Not scheduled: nothing ran. A dying domain never runs again; a paused one may retry.
+            boolean dying = isDying();
+            vcpu.abort(gpa, size, write, dying ? Vcpu.DYING : Vcpu.PAUSED, !dying);
+            return 0;
+        }
+        try {
+            return run(vcpu, gpa, size, write, value);
+        } finally {
+            vcpu.exit();
+        }
+    }
+
+    private long run(Vcpu vcpu, long gpa, int size, boolean write, long value) {
         long mask = size == 8 ? -1L : (1L << (8 * size)) - 1;
         if (crashReason != null) {
             vcpu.abort(gpa, size, write, "domain crashed");

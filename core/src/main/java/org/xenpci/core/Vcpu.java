@@ -2,6 +2,7 @@ package org.xenpci.core;
 
 import java.util.List;
 import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.xenpci.core.trace.Events;
 import org.xenpci.core.trace.TraceCategory;
 
@@ -14,11 +15,34 @@ import org.xenpci.core.trace.TraceCategory;
  * <p>Threading: one vCPU executes on one thread at a time (as a physical CPU would); several
  * vCPUs of a domain may trap concurrently. The pending-interrupt set is thread-safe, since
  * devices on other threads make interrupts pending.
+ *
+ * <p>Pause ({@link Domain#pause}): a vCPU of a paused domain is not scheduled, so its traps do
+ * not run. Rather than blocking the calling thread (a CPU model forwarding traps from its own
+ * thread would hang with it), an access returns at once with a data abort whose
+ * {@link DataAbort#retryable()} is true (reason {@value #PAUSED}): nothing was done, and the CPU
+ * model re-executes the instruction once {@link #isPaused()} turns false. A hypercall of a
+ * paused vCPU likewise returns {@code -ERESTART} without running, as a Xen hypercall
+ * continuation re-executes the HVC. A dying or dead domain's vCPU never runs again: its accesses
+ * abort with reason {@value #DYING} (not retryable) and its hypercalls return {@code -ESRCH}.
  */
 public final class Vcpu {
 
-    /** A data abort the vCPU took: the faulting access and why. */
-    public record DataAbort(long gpa, int size, boolean write, String reason) {
+    /** Reason of the retryable abort a paused domain's access takes. */
+    public static final String PAUSED = "domain paused";
+    /** Reason of the abort every access of a dying or dead domain takes. */
+    public static final String DYING = "domain dying";
+
+    /**
+     * A data abort the vCPU took: the faulting access and why.
+     *
+     * @param retryable true when the access did not run only because the domain is paused
+     *     ({@value Vcpu#PAUSED}): re-executing it after {@link Domain#unpause()} is correct
+     */
+    public record DataAbort(long gpa, int size, boolean write, String reason, boolean retryable) {
+        /** A fault (not retryable). */
+        public DataAbort(long gpa, int size, boolean write, String reason) {
+            this(gpa, size, write, reason, false);
+        }
     }
 
     /**
@@ -34,6 +58,15 @@ public final class Vcpu {
     private final Domain domain;
     private final int id;
     private final ConcurrentSkipListSet<Integer> pending = new ConcurrentSkipListSet<>();
+    /**
+     * Accesses and hypercalls of this vCPU in progress (nesting counts). Raised before the
+     * pause count is read and lowered on the way out, so that {@link Domain#pause} can wait for
+     * it to reach 0 (a Dekker handshake over two volatile variables: either the entering vCPU
+     * sees the pause, or the pauser sees the vCPU inside and waits for it).
+     */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    /** The thread of the latest {@link #enter}; plain, published by the {@code inFlight} increment. */
+    private Thread runner;
     private DataAbort lastAbort;
     private PendingWork work;
 
@@ -76,8 +109,50 @@ public final class Vcpu {
         lastAbort = null;
     }
 
+    /** True while the vCPU's domain is paused (or dying): its traps do not run. */
+    public boolean isPaused() {
+        return domain.isPaused();
+    }
+
+    /**
+     * Marks the vCPU running a trap, unless its domain is paused: Xen's scheduler would not run
+     * a paused vCPU at all. Allocation-free: one atomic increment and one volatile read.
+     *
+     * @return true if the caller may run the trap and must call {@link #exit()} afterwards
+     */
+    boolean enter() {
+        runner = Thread.currentThread();
+        inFlight.incrementAndGet();
+        if (!domain.isPaused()) {
+            return true;
+        }
+        exit();
+        return false;
+    }
+
+    /** Leaves a trap entered with {@link #enter()}; wakes a waiting {@link Domain#pause}. */
+    void exit() {
+        if (inFlight.decrementAndGet() == 0 && domain.isPaused()) {
+            domain.vcpuStopped();
+        }
+    }
+
+    /** True while a trap of this vCPU is running. */
+    boolean running() {
+        return inFlight.get() != 0;
+    }
+
+    /** True if the calling thread is inside a trap of this vCPU (a pause from there would wait for itself). */
+    boolean runningOnCurrentThread() {
+        return inFlight.get() != 0 && runner == Thread.currentThread();
+    }
+
     void abort(long gpa, int size, boolean write, String reason) {
-        lastAbort = new DataAbort(gpa, size, write, reason);
+        abort(gpa, size, write, reason, false);
+    }
+
+    void abort(long gpa, int size, boolean write, String reason, boolean retryable) {
+        lastAbort = new DataAbort(gpa, size, write, reason, retryable);
         Xen xen = domain.xen();
         if (xen.trace().enabled(TraceCategory.FAULT)) {
             xen.trace().emit(new Events.DataAbort(domain.domid(), id, gpa, size, write, reason));
@@ -97,14 +172,27 @@ public final class Vcpu {
         return work != null;
     }
 
-    /** Runs deferred work to completion; called on every exit path back to the guest. */
+    /**
+     * Runs deferred work to completion; called on every exit path back to the guest. Work of a
+     * dying or dead domain is dropped without running: it was meant for a guest that will never
+     * resume, against state (p2m, vPCI) that destruction tears down.
+     */
     public void processPendingWork() {
         while (work != null) {
+            if (domain.isDying()) {
+                work = null;
+                return;
+            }
             PendingWork w = work;
             if (!w.run(this) && work == w) {
                 work = null;
             }
         }
+    }
+
+    /** Drops deferred work without running it (domain destruction, with the vCPU paused). */
+    void dropPendingWork() {
+        work = null;
     }
 
     /** Makes interrupt {@code intid} (an LPI, SPI, ...) pending on this vCPU. */

@@ -249,15 +249,25 @@ public final class Xen {
     }
 
     /**
-     * Destroys a domain: marks it dying, lets every extension relinquish what the domain holds
-     * (devices go back through deassignment), then lets them free their own state in reverse
-     * order, then forgets it.
+     * Destroys a domain ({@code domain_kill}, then {@code domain_destroy}): marks it dying and
+     * pauses it for good ({@link Domain#pause}: returns once no vCPU of it is inside a trap or
+     * hypercall; from then on its accesses abort with {@value Vcpu#DYING} and its hypercalls
+     * return {@code -ESRCH}), drops its vCPUs' deferred work, lets every extension relinquish
+     * what the domain holds (devices go back through deassignment), then lets them free their
+     * own state in reverse order, then forgets it. A domain already dying or dead is left alone
+     * (Xen's {@code domain_kill} of a dead domain returns 0), so concurrent or repeated calls are
+     * safe. Must not be called from a trap of the domain itself, nor holding a lock its traps take.
+     *
+     * @throws IllegalArgumentException for the hardware domain or a system domain
+     * @throws IllegalStateException if called from inside a trap or hypercall of {@code d}
      */
     public void destroyDomain(Domain d) {
         if (d.isHardwareDomain() || d.isSystemDomain()) {
             throw new IllegalArgumentException("cannot destroy " + d);
         }
-        d.state(Domain.State.DYING);
+        if (!d.kill()) {
+            return;
+        }
         for (XenExtension e : extensions) {
             e.domainRelinquishResources(d);
         }
@@ -275,16 +285,30 @@ public final class Xen {
     /**
      * An HVC from {@code vcpu}: hypercall {@code op} with argument registers {@code args}
      * (missing ones read as 0). Unknown ops return -ENOSYS.
+     *
+     * <p>A vCPU that is not running returns without the hypercall running at all: a dying or
+     * dead domain's with {@code -ESRCH} (Xen never schedules it again, so it has no answer of its
+     * own; ESRCH is what the rest of Xen says of a domain on its way out of the domain list), a
+     * paused domain's with {@code -ERESTART}, Xen's hypercall-continuation code: re-issue the HVC
+     * once the domain is unpaused. Nothing else returns -ERESTART to a caller.
      */
     public HypercallResult hypercall(Vcpu vcpu, int op, long... args) {
-        long[] regs = new long[5];
-        System.arraycopy(args, 0, regs, 0, Math.min(args.length, 5));
-        HypercallHandler h = hypercalls.get(op);
-        HypercallResult r = h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, regs);
-        if (trace.enabled(TraceCategory.HYPERCALL)) {
-            trace.emit(new Events.Hypercall(vcpu.domain().domid(), op, op == HYPERVISOR_PHYSDEV_OP ? regs[0] : -1, r.rc()));
+        if (!vcpu.enter()) {
+            return HypercallResult.failed(vcpu.domain().isDying() ? Errno.ESRCH : Errno.ERESTART);
         }
-        vcpu.processPendingWork();
+        HypercallResult r;
+        try {
+            long[] regs = new long[5];
+            System.arraycopy(args, 0, regs, 0, Math.min(args.length, 5));
+            HypercallHandler h = hypercalls.get(op);
+            r = h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, regs);
+            if (trace.enabled(TraceCategory.HYPERCALL)) {
+                trace.emit(new Events.Hypercall(vcpu.domain().domid(), op, op == HYPERVISOR_PHYSDEV_OP ? regs[0] : -1, r.rc()));
+            }
+            vcpu.processPendingWork();
+        } finally {
+            vcpu.exit();
+        }
         XenObserver o = observer;
         if (o != null) {
             o.afterHypercall(vcpu, op, r);

@@ -49,7 +49,11 @@ public final class VpciMapper {
         return 0;
     }
 
-    /** {@code vpci_process_pending}: runs the deferred work under the owner's pci_lock. */
+    /**
+     * {@code vpci_process_pending}: runs the deferred work under the owner's pci_lock. Work for
+     * a device that lost its vPCI state, or whose owner is dying, is dropped: destruction unmaps
+     * and detaches on its own, and a map applied now would land in a p2m being torn down.
+     */
     static void processPending(VpciDevice dev, WriteOutcome.DecodingChanged change) {
         Domain owner = dev.owner();
         owner.pciLock().writeLock().lock();

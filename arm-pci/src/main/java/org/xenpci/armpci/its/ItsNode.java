@@ -2,6 +2,7 @@ package org.xenpci.armpci.its;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.xenpci.core.BootException;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
 
@@ -18,21 +19,25 @@ public record ItsNode(String path, int phandle, long base) {
 
     /** Every enabled ITS node, in DT order. */
     public static List<ItsNode> find(Fdt dt) {
-        FdtNode root = dt.root();
-        return find(root, "", root.u32("#address-cells").orElse(2), root.u32("#size-cells").orElse(1));
+        return find(dt.root(), "", 2, 1);
     }
 
+    /** A property of the wrong shape on a node this walk reads is a {@link BootException} naming it. */
     private static List<ItsNode> find(FdtNode node, String path, int ac, int sc) {
         List<ItsNode> out = new ArrayList<>();
-        int myAc = node.u32("#address-cells").orElse(ac);
-        int mySc = node.u32("#size-cells").orElse(sc);
+        String here = path.isEmpty() ? "/" : path;
+        int myAc = BootException.readingNode(here, () -> node.u32("#address-cells").orElse(ac));
+        int mySc = BootException.readingNode(here, () -> node.u32("#size-cells").orElse(sc));
         for (FdtNode c : node.children()) {
             String p = path + "/" + c.name();
-            boolean its = c.property("compatible").map(pr -> pr.asStringList().contains("arm,gic-v3-its")).orElse(false);
-            boolean okay = c.property("status").map(pr -> pr.asString().equals("okay")).orElse(true);
-            if (its && okay && c.property("reg").isPresent() && c.property("reg").get().cellCount() >= myAc + mySc) {
-                out.add(new ItsNode(p, c.phandle().orElse(-1), c.property("reg").get().asLong(0, myAc)));
-            }
+            BootException.readingNode(p, () -> {
+                boolean its = c.property("compatible").map(pr -> pr.asStringList().contains("arm,gic-v3-its")).orElse(false);
+                boolean okay = c.property("status").map(pr -> pr.asString().equals("okay")).orElse(true);
+                if (its && okay && c.property("reg").isPresent() && c.property("reg").get().cellCount() >= myAc + mySc) {
+                    out.add(new ItsNode(p, c.phandle().orElse(-1), c.property("reg").get().asLong(0, myAc)));
+                }
+                return null;
+            });
             out.addAll(find(c, p, myAc, mySc));
         }
         return out;

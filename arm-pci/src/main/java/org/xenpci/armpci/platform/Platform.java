@@ -21,6 +21,7 @@ import org.xenpci.armpci.hw.PciBus;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.hw.dump.ConfigDumpException;
 import org.xenpci.armpci.hw.dump.ConfigDumps;
+import org.xenpci.core.BootException;
 import org.xenpci.core.Hardware;
 import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.fdt.Fdt;
@@ -128,6 +129,8 @@ public final class Platform {
             return b.build();
         } catch (PlacementException e) {
             throw new PlatformFileException(src, e.field + "/sbdf", e.sbdf.toString(), e.getMessage(), e);
+        } catch (BootException e) {
+            throw new PlatformFileException(src, "/hostDtb", null, "unusable device tree: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw new PlatformFileException(src, "", null, e.getMessage(), e);
         }
@@ -212,7 +215,9 @@ public final class Platform {
          * Builds the hardware and registers it on a new physical address space.
          *
          * @throws PlacementException if a device has no host bridge or no bridge routes its bus
-         * @throws IllegalArgumentException if regions overlap
+         * @throws BootException naming the node and property if the device tree describes RAM,
+         *     an ITS or a host bridge the hardware model cannot build (a malformed value, regions
+         *     that overlap)
          */
         public Platform build() {
             PhysicalAddressSpace space = new PhysicalAddressSpace();
@@ -220,8 +225,13 @@ public final class Platform {
             // Every enabled GICv3 ITS of the DT is hardware the host bridges can send MSIs to.
             Map<Integer, ItsHardware> itsByPhandle = new LinkedHashMap<>();
             for (ItsNode n : ItsNode.find(fdt)) {
-                ItsHardware its = new ItsHardware(n.base(), ITS_ID_BITS, ITS_ID_BITS);
-                its.attach(space);
+                ItsHardware its;
+                try {
+                    its = new ItsHardware(n.base(), ITS_ID_BITS, ITS_ID_BITS);
+                    its.attach(space);
+                } catch (IllegalArgumentException e) {
+                    throw BootException.badProperty(n.path(), "reg", "ITS frame cannot be placed: " + e.getMessage(), e);
+                }
                 itsByPhandle.put(n.phandle(), its);
             }
             Map<String, HostBridgeHardware> bridges = new LinkedHashMap<>();
@@ -244,20 +254,23 @@ public final class Platform {
                 } else {
                     segment = -1; // a disabled node without a domain number: hardware, but nothing placed on it
                 }
+                String at = node.path();
                 HostBridgeHardware.Builder hb = HostBridgeHardware.builder()
-                        .name(node.path().substring(node.path().lastIndexOf('/') + 1))
-                        .ecam(cfg.get().address(), cfg.get().size())
-                        .firstBus(node.busStart());
+                        .name(at.substring(at.lastIndexOf('/') + 1));
+                hostBridgeProperty(at, "reg", () -> hb.ecam(cfg.get().address(), cfg.get().size()));
+                hostBridgeProperty(at, "bus-range", () -> hb.firstBus(node.busStart()));
                 for (PciRange r : node.ranges()) {
                     ApertureKind kind = kindOf(r);
                     if (kind != null) {
-                        hb.aperture(r.cpuAddress(), r.pciAddress(), r.size(), kind, r.prefetchable());
+                        hostBridgeProperty(at, "ranges",
+                                () -> hb.aperture(r.cpuAddress(), r.pciAddress(), r.size(), kind, r.prefetchable()));
                     }
                 }
                 Optional<int[]> msiMap = cells(node, "msi-map");
                 Optional<int[]> msiParent = cells(node, "msi-parent");
                 if (msiMap.isPresent() || msiParent.isPresent()) {
-                    hb.msiMap(MsiMap.of(msiMap.orElse(null), cells(node, "msi-map-mask").orElse(null), msiParent.orElse(null)));
+                    hostBridgeProperty(at, msiMap.isPresent() ? "msi-map" : "msi-parent", () -> hb.msiMap(
+                            MsiMap.of(msiMap.orElse(null), cells(node, "msi-map-mask").orElse(null), msiParent.orElse(null))));
                     itsByPhandle.forEach(hb::msiController);
                 }
                 if (segment >= 0 && segmentUsed.putIfAbsent(segment, true) == null) {
@@ -274,7 +287,7 @@ public final class Platform {
                     }, placed, 0);
                 }
                 HostBridgeHardware built = hb.build();
-                built.attach(space);
+                hostBridgeProperty(at, "reg", () -> built.attach(space));
                 bridges.put(node.path(), built);
             }
             for (Sbdf s : devices.keySet()) {
@@ -286,6 +299,25 @@ public final class Platform {
                 }
             }
             return new Platform(fdt, cmdline, hw, bridges, new LinkedHashMap<>(devices));
+        }
+
+        /**
+         * Runs one step of building a host bridge from its node; a value the hardware model
+         * refuses (an ECAM window that is not a whole number of buses, an aperture or window that
+         * overlaps another region, a malformed msi-map) becomes a {@link BootException} naming
+         * the node and the property it came from.
+         */
+        private static void hostBridgeProperty(String nodePath, String property, Runnable step) {
+            try {
+                BootException.readingNode(nodePath, () -> {
+                    step.run();
+                    return null;
+                });
+            } catch (PlacementException e) {
+                throw e;
+            } catch (IllegalArgumentException e) {
+                throw BootException.badProperty(nodePath, property, e.getMessage(), e);
+            }
         }
 
         private interface BusTarget {
@@ -329,7 +361,7 @@ public final class Platform {
         }
 
         private static Optional<int[]> cells(HostBridgeNode node, String name) {
-            return node.node().property(name).map(p -> p.asCells());
+            return BootException.readingNode(node.path(), () -> node.node().property(name).map(p -> p.asCells()));
         }
 
         private static ApertureKind kindOf(PciRange r) {

@@ -6,6 +6,7 @@ import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.armpci.PciIommu;
+import org.xenpci.core.BootException;
 import org.xenpci.core.Xen;
 import org.xenpci.core.XenExtension;
 import org.xenpci.core.fdt.Fdt;
@@ -64,12 +65,14 @@ public final class ArmSmmu implements XenExtension {
     private static List<SmmuV3> probe(Xen xen) {
         Fdt dt = xen.hardware().deviceTree();
         List<SmmuV3> out = new ArrayList<>();
-        dt.forEachNode((path, node) -> {
+        // A property of the wrong shape stops the boot with a BootException naming the node.
+        dt.forEachNode((path, node) -> BootException.readingNode(path, () -> {
             if (!isCompatible(node) || !available(node)) {
-                return;
+                return null;
             }
             out.add(new SmmuV3(path, node.phandle().orElse(0), regBase(dt, path, node), xen.hardware(), xen.trace()));
-        });
+            return null;
+        }));
         return out;
     }
 
@@ -92,7 +95,7 @@ public final class ArmSmmu implements XenExtension {
         int slash = path.lastIndexOf('/');
         String parentPath = slash <= 0 ? "/" : path.substring(0, slash);
         FdtNode parent = dt.node(parentPath).orElse(dt.root());
-        int ac = parent.u32("#address-cells").orElse(2);
+        int ac = BootException.readingNode(parentPath, () -> parent.u32("#address-cells").orElse(2));
         Optional<FdtProperty> reg = node.property("reg");
         if (reg.isEmpty() || reg.get().cellCount() < ac) {
             return -1;

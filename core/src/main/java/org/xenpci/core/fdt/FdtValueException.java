@@ -9,6 +9,7 @@ public final class FdtValueException extends FdtException {
 
     /** Name of the property whose value had the wrong shape. */
     private final String propertyName;
+    private final String problem;
 
     /**
      * Creates an exception about one property.
@@ -19,6 +20,16 @@ public final class FdtValueException extends FdtException {
     public FdtValueException(String propertyName, String problem) {
         super("property '" + propertyName + "': " + problem);
         this.propertyName = propertyName;
+        this.problem = problem;
+    }
+
+    /**
+     * Returns what is wrong with the value, without the property name.
+     *
+     * @return the problem
+     */
+    public String problem() {
+        return problem;
     }
 
     /**

@@ -3,6 +3,7 @@ package org.xenpci.libxl.guest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.xenpci.core.BootException;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.fdt.FdtProperty;
@@ -44,16 +45,19 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
     /** Every enabled host bridge node the reference guests can drive, in DT order. */
     public static List<PciHostNode> find(Fdt dt) {
         List<PciHostNode> out = new ArrayList<>();
-        dt.forEachNode((path, node) -> {
+        // A property of the wrong shape is a BootException naming the node: the guest cannot
+        // make sense of the tree it was given.
+        dt.forEachNode((path, node) -> BootException.readingNode(path, () -> {
             if (!isPciHost(node) || !okay(node) || parentIsPci(dt, path)) {
-                return;
+                return null;
             }
             List<String> compatible = node.property("compatible").map(FdtProperty::asStringList).orElse(List.of());
             if (compatible.stream().noneMatch(DRIVEN::contains)) {
-                return;
+                return null;
             }
             out.add(parse(dt, path, node, compatible.contains("xlnx,nwl-pcie-2.11")));
-        });
+            return null;
+        }));
         return out;
     }
 
@@ -66,7 +70,12 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
     }
 
     private static boolean parentIsPci(Fdt dt, String path) {
-        return parent(dt, path).map(PciHostNode::isPciHost).orElse(false);
+        return BootException.readingNode(parentPath(path), () -> parent(dt, path).map(PciHostNode::isPciHost).orElse(false));
+    }
+
+    private static String parentPath(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash <= 0 ? "/" : path.substring(0, slash);
     }
 
     private static Optional<FdtNode> parent(Fdt dt, String path) {
@@ -76,8 +85,8 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
 
     private static PciHostNode parse(Fdt dt, String path, FdtNode node, boolean byName) {
         FdtNode parent = parent(dt, path).orElseThrow();
-        int pac = parent.u32("#address-cells").orElse(2);
-        int psc = parent.u32("#size-cells").orElse(1);
+        int pac = BootException.readingNode(parentPath(path), () -> parent.u32("#address-cells").orElse(2));
+        int psc = BootException.readingNode(parentPath(path), () -> parent.u32("#size-cells").orElse(1));
         FdtProperty reg = node.property("reg").orElse(FdtProperty.empty("reg"));
         int index = 0;
         if (byName) {
@@ -86,7 +95,7 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
         }
         int stride = pac + psc;
         if (index < 0 || (index + 1) * stride > reg.cellCount()) {
-            throw new IllegalArgumentException(path + ": no config window in reg");
+            throw BootException.badProperty(path, "reg", "no config window");
         }
         long cfgBase = reg.asLong(index * stride, pac);
         long cfgSize = reg.asLong(index * stride + pac, psc);
@@ -97,7 +106,12 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
             busStart = br.get().asCells()[0] & 0xff;
             busEnd = br.get().asCells()[1] & 0xff;
         }
-        int domain = node.u32("linux,pci-domain").orElse(-1);
+        java.util.OptionalInt dom = node.u32("linux,pci-domain");
+        if (dom.isPresent() && (dom.getAsInt() < 0 || dom.getAsInt() > 0xffff)) {
+            throw BootException.badProperty(path, "linux,pci-domain", "segment "
+                    + Integer.toUnsignedString(dom.getAsInt()) + " is outside 0..0xffff");
+        }
+        int domain = dom.orElse(-1);
         int nsc = node.u32("#size-cells").orElse(2);
         FdtProperty ranges = node.property("ranges").orElse(FdtProperty.empty("ranges"));
         List<Window> windows = new ArrayList<>();

@@ -9,6 +9,7 @@ import org.xenpci.libxl.dt.VpciNodeExtras;
 import org.xenpci.libxl.dt.VpciNodeExtrasSource;
 import org.xenpci.armpci.platform.Platform;
 import org.xenpci.armpci.smmu.ArmSmmu;
+import org.xenpci.core.BootException;
 import org.xenpci.core.Profile;
 import org.xenpci.core.Xen;
 import org.xenpci.core.trace.Trace;
@@ -46,9 +47,17 @@ public final class XenHost {
     /**
      * Boots Xen on the platform's hardware with the platform's command line, then runs the
      * reference dom0 enumeration.
+     *
+     * @throws org.xenpci.core.BootException naming the DT node (and property) when the host
+     *     device tree stops the boot: no RAM bank (Xen's {@code setup_mm} panics "No memory
+     *     bank"), a node Xen or dom0's enumeration cannot use; {@code PciBootException} is the
+     *     Arm PCI layer's kind. Nothing stays booted.
      */
     public static XenHost boot(Platform platform, Profile profile, Trace trace) {
         Objects.requireNonNull(platform, "platform");
+        if (platform.hardware().ram().isEmpty()) {
+            throw BootException.badNode("/memory", "no RAM bank in the host device tree: Xen panics (\"No memory bank\")");
+        }
         Xen xen = Xen.builder()
                 .hardware(platform.hardware())
                 .cmdline(platform.cmdline())

@@ -1,0 +1,308 @@
+package org.xenpci.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.xenpci.core.trace.Trace;
+import org.xenpci.core.trace.TraceCategory;
+
+/** Xen's domain_pause / domain_unpause and domain_kill: what a paused or dying domain's vCPUs see. */
+class DomainPauseTest {
+    private static final long TRAP = 0x10000000L;
+    private static final int HYPERCALL_PROBE = 40;
+
+    private Xen xen;
+    private Domain guest;
+    /** Accesses currently inside the trap handler, and every one that ever ran. */
+    private final AtomicInteger inside = new AtomicInteger();
+    private final AtomicLong handled = new AtomicLong();
+    private final AtomicLong hypercallsRun = new AtomicLong();
+
+    @BeforeEach
+    void boot() {
+        xen = Xen.builder().hardware(TestHardware.hardware())
+                .trace(new Trace(EnumSet.noneOf(TraceCategory.class))).build();
+        xen.registerHypercall(HYPERCALL_PROBE, (vcpu, args) -> {
+            hypercallsRun.incrementAndGet();
+            return HypercallResult.ok(7);
+        });
+        guest = xen.createDomain(DomainConfig.guest("g", 4));
+        guest.p2m().addTrap(TRAP, 0x1000, new CountingHandler());
+    }
+
+    /** Counts the accesses inside it; a read lingers a little so that pauses catch some in flight. */
+    private final class CountingHandler implements MmioHandler {
+        @Override
+        public String name() {
+            return "counting";
+        }
+
+        @Override
+        public long read(Vcpu vcpu, long gpa, int size) {
+            inside.incrementAndGet();
+            try {
+                handled.incrementAndGet();
+                for (int i = 0; i < 200; i++) {
+                    Thread.onSpinWait();
+                }
+                return 0x5a;
+            } finally {
+                inside.decrementAndGet();
+            }
+        }
+
+        @Override
+        public void write(Vcpu vcpu, long gpa, int size, long value) {
+            handled.incrementAndGet();
+        }
+    }
+
+    @Test
+    @DisplayName("a paused domain's access does not run and takes a retryable 'domain paused' abort; unpause resumes it")
+    void pausedAccessIsRetryable() {
+        Vcpu v = guest.vcpu(1);
+        guest.pause();
+        assertThat(v.isPaused()).isTrue();
+        assertThat(v.mmioRead(TRAP, 4)).isZero();
+        assertThat(v.takeDataAbort()).isEqualTo(new Vcpu.DataAbort(TRAP, 4, false, Vcpu.PAUSED, true));
+        v.mmioWrite(TRAP, 4, 1);
+        assertThat(v.takeDataAbort().retryable()).isTrue();
+        assertThat(handled).hasValue(0);
+
+        guest.unpause();
+        assertThat(v.isPaused()).isFalse();
+        assertThat(v.mmioRead(TRAP, 4)).isEqualTo(0x5a);
+        assertThat(v.takeDataAbort()).isNull();
+        assertThat(handled).hasValue(1);
+    }
+
+    @Test
+    @DisplayName("pauses nest: the domain runs again only after as many unpauses, and an extra unpause is refused")
+    void pausesNest() {
+        guest.pause();
+        guest.pause();
+        assertThat(guest.pauseCount()).isEqualTo(2);
+        guest.unpause();
+        assertThat(guest.mmioRead(TRAP, 4)).isEmpty();
+        guest.unpause();
+        assertThat(guest.mmioRead(TRAP, 4)).hasValue(0x5a);
+        assertThatThrownBy(guest::unpause).isInstanceOf(IllegalStateException.class).hasMessageContaining("not paused");
+        assertThat(guest.pauseCount()).isZero();
+    }
+
+    @Test
+    @DisplayName("a paused domain's hypercall does not run and returns -ERESTART; a dying domain's returns -ESRCH")
+    void hypercallsOfStoppedDomains() {
+        Vcpu v = guest.vcpu(0);
+        assertThat(xen.hypercall(v, HYPERCALL_PROBE).rc()).isEqualTo(7);
+        guest.pause();
+        assertThat(xen.hypercall(v, HYPERCALL_PROBE).errno()).isEqualTo(Errno.ERESTART);
+        guest.unpause();
+        xen.destroyDomain(guest);
+        assertThat(xen.hypercall(v, HYPERCALL_PROBE).errno()).isEqualTo(Errno.ESRCH);
+        assertThat(hypercallsRun).hasValue(1);
+    }
+
+    @Test
+    @DisplayName("after destruction every access aborts with 'domain dying', not retryable, even after an unpause")
+    void destroyedDomainAborts() {
+        guest.pause();
+        xen.destroyDomain(guest);
+        guest.unpause(); // the caller's own pause; destruction holds another for good
+        assertThat(guest.isPaused()).isTrue();
+        Vcpu v = guest.vcpu(2);
+        v.mmioRead(TRAP, 4);
+        assertThat(v.takeDataAbort()).isEqualTo(new Vcpu.DataAbort(TRAP, 4, false, Vcpu.DYING, false));
+        assertThat(handled).hasValue(0);
+        xen.destroyDomain(guest); // a second destroy is a no-op
+        assertThat(guest.state()).isEqualTo(Domain.State.DEAD);
+    }
+
+    @Test
+    @DisplayName("pause waits for an access in flight to return, and returns once it has")
+    void pauseWaitsForInFlightAccess() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        guest.p2m().addTrap(TRAP + 0x1000, 0x1000, new MmioHandler() {
+            @Override
+            public String name() {
+                return "blocking";
+            }
+
+            @Override
+            public long read(Vcpu vcpu, long gpa, int size) {
+                entered.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 1;
+            }
+
+            @Override
+            public void write(Vcpu vcpu, long gpa, int size, long value) {
+            }
+        });
+        Thread vcpuThread = new Thread(() -> guest.vcpu(3).mmioRead(TRAP + 0x1000, 4), "d1v3");
+        vcpuThread.start();
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        CountDownLatch paused = new CountDownLatch(1);
+        Thread pauser = new Thread(() -> {
+            guest.pause();
+            paused.countDown();
+        }, "pauser");
+        pauser.start();
+        assertThat(paused.await(200, TimeUnit.MILLISECONDS)).as("pause returned with d1v3 inside a trap").isFalse();
+        release.countDown();
+        assertThat(paused.await(10, TimeUnit.SECONDS)).isTrue();
+        vcpuThread.join(10_000);
+        pauser.join(10_000);
+        assertThat(guest.isPaused()).isTrue();
+    }
+
+    @Test
+    @DisplayName("a vCPU cannot pause (or destroy) its own domain from inside a trap; the count is unchanged")
+    void pauseFromOwnTrapIsRefused() {
+        List<Throwable> thrown = new ArrayList<>();
+        guest.p2m().addTrap(TRAP + 0x1000, 0x1000, new MmioHandler() {
+            @Override
+            public String name() {
+                return "self-pause";
+            }
+
+            @Override
+            public long read(Vcpu vcpu, long gpa, int size) {
+                try {
+                    vcpu.domain().pause();
+                } catch (IllegalStateException e) {
+                    thrown.add(e);
+                }
+                return 0;
+            }
+
+            @Override
+            public void write(Vcpu vcpu, long gpa, int size, long value) {
+            }
+        });
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> guest.mmioRead(TRAP + 0x1000, 4));
+        assertThat(thrown).singleElement().satisfies(e -> assertThat(e).hasMessageContaining("d1v0"));
+        assertThat(guest.isPaused()).isFalse();
+    }
+
+    @Test
+    @DisplayName("deferred work left on a vCPU of a destroyed domain is dropped, never run")
+    void deferredWorkOfDestroyedDomainIsDropped() {
+        Vcpu v = guest.vcpu(0);
+        AtomicInteger ran = new AtomicInteger();
+        v.deferWork(x -> {
+            ran.incrementAndGet();
+            return false;
+        });
+        xen.destroyDomain(guest);
+        assertThat(v.hasPendingWork()).isFalse();
+        v.deferWork(x -> {
+            ran.incrementAndGet();
+            return false;
+        });
+        v.processPendingWork(); // a dying domain's work never runs
+        assertThat(v.hasPendingWork()).isFalse();
+        assertThat(ran).hasValue(0);
+    }
+
+    @Test
+    @DisplayName("with four vCPU threads trapping, no access is in flight after pause returns, and after destroy all abort")
+    void pauseUnpauseDestroyUnderLoad() {
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            int threads = 4;
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicBoolean destroyed = new AtomicBoolean();
+            AtomicLong retryable = new AtomicLong();
+            AtomicLong dyingAborts = new AtomicLong();
+            ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+            CountDownLatch started = new CountDownLatch(threads);
+            List<Thread> vcpuThreads = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Vcpu v = guest.vcpu(t);
+                Thread th = new Thread(() -> {
+                    started.countDown();
+                    while (!stop.get()) {
+                        boolean afterDestroy = destroyed.get();
+                        long value = v.mmioRead(TRAP + (v.id() << 2), 4);
+                        Vcpu.DataAbort a = v.takeDataAbort();
+                        if (a == null) {
+                            if (afterDestroy || value != 0x5a) {
+                                failures.add(v + " completed an access after destroy or read " + value);
+                            }
+                        } else if (a.retryable()) {
+                            retryable.incrementAndGet();
+                            if (afterDestroy) {
+                                failures.add(v + " took a retryable abort after destroy: " + a);
+                            }
+                        } else if (a.reason().equals(Vcpu.DYING)) {
+                            dyingAborts.incrementAndGet();
+                        } else {
+                            failures.add(v + " unexpected abort " + a);
+                        }
+                        HypercallResult r = xen.hypercall(v, HYPERCALL_PROBE);
+                        if (afterDestroy && r.errno() != Errno.ESRCH) {
+                            failures.add(v + " hypercall after destroy returned " + r);
+                        }
+                    }
+                }, "d1v" + t);
+                vcpuThreads.add(th);
+                th.start();
+            }
+            started.await();
+            for (int round = 0; round < 300; round++) {
+                long before = handled.get();
+                guest.pause();
+                if (inside.get() != 0) {
+                    failures.add("round " + round + ": " + inside.get() + " accesses in flight after pause returned");
+                }
+                long frozen = handled.get();
+                for (int i = 0; i < 2000; i++) {
+                    Thread.onSpinWait();
+                }
+                if (handled.get() != frozen || inside.get() != 0) {
+                    failures.add("round " + round + ": an access ran while paused");
+                }
+                guest.unpause();
+                // Let the vCPUs make progress before the next pause.
+                while (handled.get() < before + threads && round % 10 != 9) {
+                    Thread.onSpinWait();
+                }
+            }
+            xen.destroyDomain(guest);
+            assertThat(inside).as("accesses in flight after destroy returned").hasValue(0);
+            long frozen = handled.get();
+            destroyed.set(true);
+            while (dyingAborts.get() < 1000) {
+                Thread.onSpinWait();
+            }
+            stop.set(true);
+            for (Thread th : vcpuThreads) {
+                th.join(10_000);
+                assertThat(th.isAlive()).isFalse();
+            }
+            assertThat(failures).isEmpty();
+            assertThat(handled).as("no access ran after destroy").hasValue(frozen);
+            assertThat(frozen).as("vCPUs made progress between pauses").isGreaterThan(300);
+            assertThat(retryable.get()).as("some traps met a pause").isPositive();
+        });
+    }
+}

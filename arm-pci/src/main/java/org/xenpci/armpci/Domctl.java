@@ -1,5 +1,7 @@
 package org.xenpci.armpci;
 
+import org.xenpci.core.Xen;
+
 /**
  * The device-assignment domctls' numbers, flags and argument layout
  * (xen/include/public/domctl.h; toolstack spec 8.1-8.2). Offsets are bytes within the 144-byte
@@ -16,11 +18,11 @@ public final class Domctl {
     }
 
     /** XEN_DOMCTL_assign_device. */
-    public static final int ASSIGN_DEVICE = 37;
+    public static final int ASSIGN_DEVICE = Xen.XEN_DOMCTL_ASSIGN_DEVICE;
     /** XEN_DOMCTL_test_assign_device. */
-    public static final int TEST_ASSIGN_DEVICE = 45;
+    public static final int TEST_ASSIGN_DEVICE = Xen.XEN_DOMCTL_TEST_ASSIGN_DEVICE;
     /** XEN_DOMCTL_deassign_device. */
-    public static final int DEASSIGN_DEVICE = 47;
+    public static final int DEASSIGN_DEVICE = Xen.XEN_DOMCTL_DEASSIGN_DEVICE;
 
     /** XEN_DOMCTL_DEV_PCI. */
     public static final int DEV_PCI = 0;

@@ -60,7 +60,7 @@ final class PciAssignment {
     /** The three ops' shared checks, in Xen's order (toolstack spec 8.3 table). */
     HypercallResult domctl(int cmd, Vcpu caller, Domain target, GuestStruct op) {
         if (target == null && cmd != Domctl.TEST_ASSIGN_DEVICE) {
-            // do_domctl: only test_assign accepts DOMID_INVALID ("assigned to any domU?").
+            // do_domctl already refused DOMID_INVALID for assign/deassign; this is Xen's ASSERT(d).
             return HypercallResult.failed(Errno.ESRCH);
         }
         if (!(target == null ? xen.iommuEnabled() : iommuEnabled(target))) {

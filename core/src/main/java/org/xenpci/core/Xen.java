@@ -40,6 +40,12 @@ public final class Xen {
     public static final int XEN_DOMCTL_INTERFACE_VERSION = 0x18;
     /** {@code sizeof(struct xen_domctl)}: 16-byte header plus the 128-byte union. */
     public static final int XEN_DOMCTL_SIZE = 144;
+    /** {@code XEN_DOMCTL_assign_device}: the envelope resolves DOMID_IO to dom_io and refuses DOMID_INVALID. */
+    public static final int XEN_DOMCTL_ASSIGN_DEVICE = 37;
+    /** {@code XEN_DOMCTL_test_assign_device}: the envelope passes DOMID_INVALID as "no domain". */
+    public static final int XEN_DOMCTL_TEST_ASSIGN_DEVICE = 45;
+    /** {@code XEN_DOMCTL_deassign_device}: the envelope resolves DOMID_IO to dom_io and refuses DOMID_INVALID. */
+    public static final int XEN_DOMCTL_DEASSIGN_DEVICE = 47;
 
     /** Boot progress, as Xen's {@code system_state}. */
     public enum SystemState { BOOTING, ACTIVE }
@@ -342,7 +348,11 @@ public final class Xen {
         return h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, args);
     }
 
-    /** The domctl envelope: copy, version, XSM, target lookup, then the sub-op. */
+    /**
+     * The domctl envelope, in {@code do_domctl}'s order (xen/common/domctl.c): copy (-EFAULT),
+     * interface version (-EACCES), target lookup, the XSM domctl check (-EPERM), then the sub-op
+     * (-ENOSYS if none, as {@code subarch_do_domctl} answers on arm64).
+     */
     private HypercallResult domctl(Vcpu vcpu, long[] args) {
         byte[] raw = vcpu.domain().p2m().copyFromGuest(args[0], XEN_DOMCTL_SIZE);
         if (raw == null) {
@@ -354,22 +364,29 @@ public final class Xen {
         }
         long cmd = op.u32(0);
         int domid = op.u16(8);
-        if (!xsm.permits(XsmHook.DOMCTL, vcpu.domain(), null, cmd)) {
+        Domain caller = vcpu.domain();
+        Domain target;
+        boolean assignOrDeassign = cmd == XEN_DOMCTL_ASSIGN_DEVICE || cmd == XEN_DOMCTL_DEASSIGN_DEVICE;
+        if (assignOrDeassign && domid == Domain.DOMID_IO) {
+            target = domIo; // quarantine: the one way a domctl names a system domain
+        } else if (assignOrDeassign && domid == Domain.DOMID_INVALID) {
+            return HypercallResult.failed(Errno.ESRCH); // before XSM, whoever the caller is
+        } else if (cmd == XEN_DOMCTL_TEST_ASSIGN_DEVICE && domid == Domain.DOMID_INVALID) {
+            target = null; // "assigned to any domU?"
+        } else {
+            // rcu_lock_domain_by_id: ordinary domains only, so DOMID_SELF, DOMID_IO and
+            // DOMID_XEN are unknown here; an unprivileged caller learns nothing (-EPERM).
+            target = domains.get(domid);
+            if (target == null) {
+                return HypercallResult.failed(caller.isPrivileged() ? Errno.ESRCH : Errno.EPERM);
+            }
+        }
+        if (!xsm.permits(XsmHook.DOMCTL, caller, target, cmd)) {
             return HypercallResult.failed(Errno.EPERM);
         }
         DomctlHandler h = domctls.get(cmd);
         if (h == null) {
             return HypercallResult.failed(Errno.ENOSYS);
-        }
-        Domain target;
-        if (domid == Domain.DOMID_INVALID) {
-            target = null; // only meaningful for test_assign_device; the sub-op decides
-        } else {
-            Optional<Domain> d = domain(domid);
-            if (d.isEmpty() || domid == Domain.DOMID_XEN) {
-                return HypercallResult.failed(Errno.ESRCH);
-            }
-            target = d.get();
         }
         return h.handle(vcpu, target, op);
     }

@@ -13,9 +13,13 @@ public enum XsmHook {
     RESOURCE_SETUP_PCI(XsmAction.PRIV),
     /** The domctl envelope: {@code xsm_domctl}, XSM_OTHER (privileged caller for device ops). */
     DOMCTL(XsmAction.PRIV),
-    /** XEN_DOMCTL_assign_device / test_assign_device: {@code xsm_assign_device}, XSM_HOOK. */
+    /**
+     * XEN_DOMCTL_assign_device / test_assign_device: the former {@code xsm_assign_device}, XSM_HOOK.
+     * Xen folded it into {@code xsm_domctl} (commit eab54f074f, XSA-492), so under the dummy policy
+     * only {@link #DOMCTL} decides; the model keeps this hook for policies that want the SBDF.
+     */
     ASSIGN_DEVICE(XsmAction.HOOK),
-    /** XEN_DOMCTL_deassign_device: {@code xsm_deassign_device}, XSM_HOOK. */
+    /** XEN_DOMCTL_deassign_device: the former {@code xsm_deassign_device}, XSM_HOOK (see {@link #ASSIGN_DEVICE}). */
     DEASSIGN_DEVICE(XsmAction.HOOK),
     /** vPCI BAR mapping: {@code xsm_iomem_mapping_vpci}, XSM_HOOK (split out by XSA-492). */
     IOMEM_MAPPING_VPCI(XsmAction.HOOK);

@@ -18,10 +18,12 @@ class HypercallDispatchTest {
         xen = Xen.builder().hardware(TestHardware.hardware()).extension(new XenExtension() {
             @Override
             public void init(Xen x) {
-                x.registerDomctl(37, (caller, target, op) -> {
-                    seenTarget = target;
-                    return HypercallResult.ok(op.u32(16));
-                });
+                for (int cmd : new int[] {Xen.XEN_DOMCTL_ASSIGN_DEVICE, Xen.XEN_DOMCTL_TEST_ASSIGN_DEVICE}) {
+                    x.registerDomctl(cmd, (caller, target, op) -> {
+                        seenTarget = target;
+                        return HypercallResult.ok(op.u32(16));
+                    });
+                }
                 x.registerPhysdevOp(25, (caller, args) -> HypercallResult.ok(args[1]));
             }
         }).build();
@@ -45,7 +47,7 @@ class HypercallDispatchTest {
     }
 
     @Test
-    @DisplayName("the domctl envelope checks copy, interface version, XSM and target in that order")
+    @DisplayName("the domctl envelope checks copy, interface version, target and XSM in that order (do_domctl)")
     void domctlEnvelope() {
         assertThat(xen.hypercall(guest.vcpu(0), Xen.HYPERVISOR_DOMCTL, 0x1000L).errno()).isEqualTo(Errno.EFAULT);
         assertThat(domctl(guest, 37, 0x17, 1, 0).errno()).isEqualTo(Errno.EACCES);
@@ -56,8 +58,13 @@ class HypercallDispatchTest {
         assertThat(seenTarget).isSameAs(guest);
         assertThat(domctl(d0, 37, 0x18, Domain.DOMID_IO, 1).isOk()).isTrue();
         assertThat(seenTarget).isSameAs(xen.domIo());
-        assertThat(domctl(d0, 37, 0x18, Domain.DOMID_INVALID, 1).isOk()).isTrue();
+        assertThat(domctl(d0, 45, 0x18, Domain.DOMID_INVALID, 1).isOk()).isTrue();
         assertThat(seenTarget).isNull();
+        assertThat(domctl(d0, 37, 0x18, Domain.DOMID_INVALID, 1).errno()).isEqualTo(Errno.ESRCH);
+        assertThat(domctl(guest, 37, 0x18, Domain.DOMID_INVALID, 1).errno()).isEqualTo(Errno.ESRCH);
+        assertThat(domctl(guest, 37, 0x18, 42, 0).errno()).isEqualTo(Errno.EPERM);
+        assertThat(domctl(d0, 45, 0x18, Domain.DOMID_IO, 1).errno()).isEqualTo(Errno.ESRCH);
+        assertThat(domctl(d0, 99, 0x18, 42, 0).errno()).isEqualTo(Errno.ESRCH);
     }
 
     @Test

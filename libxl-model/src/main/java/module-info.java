@@ -17,4 +17,5 @@ module org.xenpci.libxl {
     exports org.xenpci.libxl.cli;
     exports org.xenpci.libxl.host;
     exports org.xenpci.libxl.toolstack;
+    exports org.xenpci.libxl.audit;
 }

@@ -221,6 +221,20 @@ class FunctionResetTest {
     }
 
     @Test
+    @DisplayName("ConfigImage: flr() sets DEVCAP bit 28 of the PCIe capability placed before, and needs one")
+    void imageFlrDeclaration() {
+        PciFunction f = ConfigImage.endpoint(0x1234, 0x5678).bar(0, BarKind.MEM32, 0x1000, false)
+                .pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT).flr().build().newFunction();
+        int exp = f.capability(PciRegs.PCI_CAP_ID_EXP, false).orElseThrow().offset();
+        assertThat(f.config().read(exp + PciRegs.PCI_EXP_DEVCAP, 4) & PciRegs.PCI_EXP_DEVCAP_FLR).isNotZero();
+        f.config().write(PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
+        f.config().write(exp + PciRegs.PCI_EXP_DEVCTL, 2, PciRegs.PCI_EXP_DEVCTL_BCR_FLR);
+        assertThat(f.config().read(PciRegs.PCI_COMMAND, 2)).isZero();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ConfigImage.endpoint(0x1234, 0x5678).flr())
+                .isInstanceOf(HardwareConfigException.class).hasMessageContaining("pcie(type)");
+    }
+
+    @Test
     @DisplayName("concurrent: FLRs racing with signals and table writes leave the function consistent; after the last FLR it is at power-on")
     void concurrentResets() throws InterruptedException {
         byte[] powerOn = nvme.config().toBytes();

@@ -121,8 +121,14 @@ class QuarantineResetScenarioTest {
         Sbdf nvme = Sbdf.of(0, 2, 0);
         XlConfig cfg = XlConfigParser.parse("name = \"g\"\nmemory = 1024\nvcpus = 1\npci = [ \"" + nvme + "\" ]\n", "g.cfg");
         libxl.makeAssignable(cfg);
+        PciFunction fn = host.platform().function(nvme).orElseThrow();
+        long bar0 = fn.barAddress(0);
+        assertThat(bar0).as("dom0 placed the 64-bit BAR0").isNotZero();
         LibxlDomain g = libxl.createDomain(cfg);
         libxl.destroyDomain(g.domid());
+        assertThat(fn.barAddress(0)).as("restored after both FLRs").isEqualTo(bar0);
+        assertThat(fn.config().read(PciRegs.PCI_COMMAND, 2)
+                & (PciRegs.PCI_COMMAND_MEMORY | PciRegs.PCI_COMMAND_MASTER)).isZero();
         assertThat(libxl.resets()).containsExactly(new FunctionReset(nvme, ResetMethod.FLR),
                 new FunctionReset(nvme, ResetMethod.FLR));
         assertThat(libxl.log()).noneMatch(e -> e.message().contains("doesn't support reset"));

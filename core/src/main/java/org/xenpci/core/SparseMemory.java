@@ -65,6 +65,14 @@ public final class SparseMemory implements MmioDevice {
         }
     }
 
+    /**
+     * Makes every byte read as zero again (a device reset clearing the registers behind a BAR).
+     * Accesses racing with it see each page before or after its removal.
+     */
+    public void clear() {
+        pages.clear();
+    }
+
     /** True if {@code [offset, offset+length)} lies inside this memory. */
     public boolean contains(long offset, long length) {
         return offset >= 0 && length >= 0 && offset <= size && length <= size - offset;

@@ -90,6 +90,8 @@ public final class ConfigImage {
         private int lastCap = -1;
         private int nextExt = PciRegs.PCI_EXT_CAP_START;
         private int lastExt = -1;
+        /** Offset of the PCI Express capability, -1 until {@link #pcie} placed one. */
+        private int pcieCap = -1;
 
         private Builder(int headerType, int vendorId, int deviceId) {
             this.headerType = headerType;
@@ -179,11 +181,23 @@ public final class ConfigImage {
             return this;
         }
 
-        /** Power Management capability, version 3, D0 (PCI PM 1.2, chapter 3), 8 bytes. */
+        /**
+         * Power Management capability, version 3, D0 (PCI PM 1.2, chapter 3), 8 bytes, with
+         * PMCSR No_Soft_Reset set: a D3hot to D0 transition keeps the function's state.
+         */
         public Builder powerManagement() {
+            return powerManagement(true);
+        }
+
+        /**
+         * Power Management capability as {@link #powerManagement()}, choosing PMCSR No_Soft_Reset
+         * (bit 3, HwInit): clear, a D3hot to D0 transition resets the function (PCI PM 1.2
+         * 5.4.1), which is the PM reset Linux falls back to when a function has no FLR.
+         */
+        public Builder powerManagement(boolean noSoftReset) {
             int at = legacy(PciRegs.PCI_CAP_ID_PM, 8);
             put(at + 2, 2, 0x0003);
-            put(at + 4, 2, 0x0008); // PMCSR: No_Soft_Reset
+            put(at + 4, 2, noSoftReset ? PciRegs.PCI_PM_CTRL_NO_SOFT_RESET : 0);
             return this;
         }
 
@@ -253,6 +267,7 @@ public final class ConfigImage {
                 throw new HardwareConfigException("PCIe device/port type " + Hex.of(type) + " out of range");
             }
             int at = legacy(PciRegs.PCI_CAP_ID_EXP, version == 1 ? 0x14 : 0x3c);
+            pcieCap = at;
             boolean port = type == PciRegs.PCI_EXP_TYPE_ROOT_PORT || type == PciRegs.PCI_EXP_TYPE_DOWNSTREAM;
             put(at + PciRegs.PCI_EXP_FLAGS, 2, version | type << 4 | (port ? 0x100 : 0));
             put(at + PciRegs.PCI_EXP_DEVCAP, 4, 0x00008000); // role-based error reporting, 128B payload
@@ -264,6 +279,21 @@ public final class ConfigImage {
                     put(at + 0x30, 2, 0x0001); // LNKCTL2: target 2.5 GT/s
                 }
             }
+            return this;
+        }
+
+        /**
+         * Sets Device Capabilities bit 28, Function Level Reset Capability (PCIe Base 7.5.3.3),
+         * in the PCI Express capability placed before: software may then reset the function
+         * through Device Control's Initiate FLR (6.6.2).
+         *
+         * @throws HardwareConfigException if no PCI Express capability was placed yet
+         */
+        public Builder flr() {
+            if (pcieCap < 0) {
+                throw new HardwareConfigException("flr() needs a PCI Express capability: call pcie(type) first");
+            }
+            put(pcieCap + PciRegs.PCI_EXP_DEVCAP, 4, get4(pcieCap + PciRegs.PCI_EXP_DEVCAP) | PciRegs.PCI_EXP_DEVCAP_FLR);
             return this;
         }
 

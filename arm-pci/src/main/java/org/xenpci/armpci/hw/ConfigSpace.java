@@ -135,6 +135,26 @@ public final class ConfigSpace {
         return out;
     }
 
+    /** A copy of the 1024 register dwords (the power-on image a function keeps for its resets). */
+    synchronized int[] dwords() {
+        return regs.clone();
+    }
+
+    /**
+     * A function reset's config part: every bit software can change (RW, RW1C) takes its value
+     * in {@code image}; bits software cannot write (RO, HwInit, reserved) keep theirs, so
+     * hardware-initialised fields survive (PCIe Base 6.6.2: FLR leaves sticky and HwInit
+     * state). Listeners are not called; the caller resets what they guard.
+     */
+    synchronized void restoreWritable(int[] image) {
+        for (int i = 0; i < DWORDS; i++) {
+            int m = writable[i] | rw1c[i];
+            if (m != 0) {
+                regs[i] = (regs[i] & ~m) | (image[i] & m);
+            }
+        }
+    }
+
     /* ---- declarations, used by ConfigLayout at build time ---- */
 
     synchronized void declare(ConfigLayout.Field field) {

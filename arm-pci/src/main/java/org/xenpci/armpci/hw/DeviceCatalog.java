@@ -19,12 +19,13 @@ import org.xenpci.armpci.hw.dump.LspciDump;
  * unassigned (0) and COMMAND is 0, as at power-on. Thread-safe: each call parses afresh.
  */
 public enum DeviceCatalog {
-    /** QEMU NVMe (1b36:0010, class 0x010802): BAR0 mem64 16 KiB, MSI-X 65 (table 0x2000, PBA 0x3000 in BAR0), PM, PCIe endpoint. */
+    /** QEMU NVMe (1b36:0010, class 0x010802): BAR0 mem64 16 KiB, MSI-X 65 (table 0x2000, PBA 0x3000 in BAR0), PM (No_Soft_Reset), PCIe endpoint with FLR. */
     QEMU_NVME("qemu-nvme.lspci", 0, Map.of(0, 0x4000L), 0),
     /**
      * QEMU e1000e, an Intel 82574L (8086:10d3, class 0x020000): BAR0 mem32 128 KiB, BAR1 mem32
      * 128 KiB (flash), BAR2 I/O 32 bytes, BAR3 mem32 16 KiB (MSI-X 5 entries, table 0, PBA 0x2000),
-     * MSI, PCIe v1 endpoint, AER, DSN, 256 KiB ROM.
+     * MSI, PM without No_Soft_Reset (its reset is D3hot to D0), PCIe v1 endpoint without FLR,
+     * AER, DSN, 256 KiB ROM.
      */
     E1000E("e1000e.lspci", 0, Map.of(0, 0x20000L, 1, 0x20000L, 2, 0x20L, 3, 0x4000L), 0x40000),
     /** QEMU PCIe root port (1b36:000c, class 0x060400, type 1): BAR0 mem32 4 KiB for MSI-X (1 entry), PCIe root port, AER, ACS. */

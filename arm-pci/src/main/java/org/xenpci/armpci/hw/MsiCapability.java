@@ -38,23 +38,42 @@ final class MsiCapability implements CapabilityBehaviour {
         is64 = (control & PCI_MSI_FLAGS_64BIT) != 0;
         maskable = (control & PCI_MSI_FLAGS_MASKBIT) != 0;
         // Power-up values: disabled, one message, no address/data, nothing masked or pending.
-        cs.setInternal(pos + PCI_MSI_FLAGS, 2, control & ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE));
+        powerUp(cs);
         layout.word(PCI_MSI_FLAGS, "MSI_FLAGS")
                 .field(0, "ENABLE", AccessMode.RW)
                 .field(1, 3, "QMASK", AccessMode.HWINIT)
                 .field(4, 3, "QSIZE", AccessMode.RW)
                 .field(7, "64BIT", AccessMode.HWINIT)
                 .field(8, "MASKBIT", AccessMode.HWINIT);
-        layout.dword(PCI_MSI_ADDRESS_LO, "MSI_ADDRESS_LO").field(2, 30, "ADDRESS", AccessMode.RW).reset(0);
+        layout.dword(PCI_MSI_ADDRESS_LO, "MSI_ADDRESS_LO").field(2, 30, "ADDRESS", AccessMode.RW);
         if (is64) {
-            layout.dword(PCI_MSI_ADDRESS_HI, "MSI_ADDRESS_HI").all(AccessMode.RW).reset(0);
+            layout.dword(PCI_MSI_ADDRESS_HI, "MSI_ADDRESS_HI").all(AccessMode.RW);
         }
-        layout.word(dataOffset() - pos, "MSI_DATA").all(AccessMode.RW).reset(0);
+        layout.word(dataOffset() - pos, "MSI_DATA").all(AccessMode.RW);
         if (maskable) {
-            layout.dword(maskOffset() - pos, "MSI_MASK").all(AccessMode.RW).onChange((o, n) -> unmasked(o & ~n)).reset(0);
-            layout.dword(maskOffset() - pos + 4, "MSI_PENDING").all(AccessMode.RO).reset(0);
+            layout.dword(maskOffset() - pos, "MSI_MASK").all(AccessMode.RW).onChange((o, n) -> unmasked(o & ~n));
+            layout.dword(maskOffset() - pos + 4, "MSI_PENDING").all(AccessMode.RO);
         }
         fn.msi(this);
+    }
+
+    /** Function reset: the power-up values of {@link #install} (PCI Local Bus 3.0 6.8.1.3: MSI Enable resets to 0). */
+    @Override
+    public void reset() {
+        powerUp(function.config());
+    }
+
+    private void powerUp(ConfigSpace cs) {
+        cs.clearBits(pos + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+        cs.setInternal(pos + PCI_MSI_ADDRESS_LO, 4, 0);
+        if (is64) {
+            cs.setInternal(pos + PCI_MSI_ADDRESS_HI, 4, 0);
+        }
+        cs.setInternal(dataOffset(), 2, 0);
+        if (maskable) {
+            cs.setInternal(maskOffset(), 4, 0);
+            cs.setInternal(maskOffset() + 4, 4, 0);
+        }
     }
 
     private int dataOffset() {

@@ -2,6 +2,7 @@ package org.xenpci.armpci.hw;
 
 import static org.xenpci.core.pci.PciRegs.*;
 
+import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.core.Hex;
@@ -70,16 +71,34 @@ final class MsixCapability implements CapabilityBehaviour {
         this.entries = n;
         this.table = new int[n * 4];
         this.pba = new long[(n + 63) / 64];
-        for (int i = 0; i < n; i++) {
-            table[i * 4 + 3] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
-        }
-        cs.clearBits(p + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+        powerUp();
         layout.word(PCI_MSIX_FLAGS, "MSIX_FLAGS")
                 .field(14, "MASKALL", AccessMode.RW).onChange((o, v) -> deliverPending())
                 .field(15, "ENABLE", AccessMode.RW).onChange((o, v) -> deliverPending());
         fn.overlay(tableBir, tableOff, tableSize, new Table());
         fn.overlay(pbaBir, pbaOff, pbaSize, new Pba());
         fn.msix(this);
+    }
+
+    /**
+     * Function reset: MSI-X Enable and Function Mask 0, every entry masked with address and
+     * data 0, nothing pending (PCI Local Bus 3.0 6.8.2.3 and 6.8.2.9; PCIe Base 7.7.2.2).
+     * Runs under the config lock, which guards the table.
+     */
+    @Override
+    public void reset() {
+        if (function != null) {
+            powerUp();
+        }
+    }
+
+    private void powerUp() {
+        Arrays.fill(table, 0);
+        Arrays.fill(pba, 0);
+        for (int i = 0; i < entries; i++) {
+            table[i * 4 + 3] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+        }
+        function.config().clearBits(pos + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
     }
 
     private static boolean fits(PciFunction fn, int bir, long offset, long size) {

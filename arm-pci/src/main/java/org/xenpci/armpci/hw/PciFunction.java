@@ -23,9 +23,22 @@ import org.xenpci.core.pci.PciRegs;
  * Behind each BAR is a {@link SparseMemory} of the BAR's size, over which register regions can
  * be {@link #overlay overlaid} (an MSI-X table, a doorbell page).
  *
- * <p>Thread-safety: config accesses are serialised by the config space; BAR memory is as
- * thread-safe as {@link SparseMemory}; overlays are published copy-on-write through a volatile
- * array, so a bus access sees the overlays before or after a registration, never half of it.
+ * <p>Reset ({@link #functionLevelReset}): a Function Level Reset (PCIe Base 6.6.2, triggered
+ * by software through Device Control, {@link PcieCapability}) or the soft reset of a D3hot to
+ * D0 transition ({@link PowerManagementCapability}) returns the function to its power-on
+ * state: every software-writable config bit takes its value in the image the function was
+ * built from (HwInit and read-only bits keep theirs), the memory behind every BAR reads zero
+ * again, and each installed {@link CapabilityBehaviour} resets its own state (MSI and MSI-X
+ * disabled, every MSI-X entry masked with its message cleared, nothing pending). The reset
+ * completes at once: the model has no Configuration Request Retry window.
+ *
+ * <p>Power state: outside D0 the function decodes no memory or I/O and issues no memory
+ * requests, so no MSI (PCI PM 1.2, 5.3.1.4 and table 5-3); config accesses still work.
+ *
+ * <p>Thread-safety: config accesses are serialised by the config space, and a reset runs under
+ * the same lock; BAR memory is as thread-safe as {@link SparseMemory}; overlays are published
+ * copy-on-write through a volatile array, so a bus access sees the overlays before or after a
+ * registration, never half of it.
  */
 public final class PciFunction {
     private static final int SLOTS = 7;
@@ -46,6 +59,12 @@ public final class PciFunction {
     private volatile HostBridgeHardware upstream;
     private volatile MsiCapability msi;
     private volatile MsixCapability msix;
+    /** Config registers as the function powered up (before any behaviour's install). */
+    private final int[] powerOn;
+    /** Installed behaviours, reset with the function; replaced whole (installs are rare). */
+    private volatile CapabilityBehaviour[] behaviours = new CapabilityBehaviour[0];
+    /** PMCSR PowerState (0 = D0 .. 3 = D3hot), kept by {@link PowerManagementCapability}. */
+    private volatile int powerState;
 
     /** A register region inside a BAR (offset and size in bytes, relative to the BAR start). */
     private record Overlay(long offset, long size, MmioDevice device) {
@@ -70,6 +89,7 @@ public final class PciFunction {
             }
         }
         this.pcieType = exp;
+        this.powerOn = config.dwords();
     }
 
     /**
@@ -80,8 +100,10 @@ public final class PciFunction {
      * <p>A BAR index absent from {@code barSizes} is unimplemented: it reads 0 and ignores
      * writes. A MEM64 BAR's upper index must not be listed itself. Address bits below a BAR's
      * size are cleared whatever the image held; programmed addresses above it are kept (a dump
-     * of a running system keeps its BAR assignment). Capabilities are read-only until a
-     * {@link CapabilityBehaviour} is installed.
+     * of a running system keeps its BAR assignment). The PCI Express capability (Device
+     * Control's Initiate FLR when Device Capabilities advertises FLR) and the Power Management
+     * capability (PMCSR PowerState) get their behaviour; other capabilities are read-only until
+     * a {@link CapabilityBehaviour} is installed.
      *
      * @param config 256 or 4096 bytes of config space (a 256-byte image has no extended space)
      * @param barSizes BAR index (0..5 for type 0, 0..1 for type 1) to size in bytes
@@ -100,6 +122,12 @@ public final class PciFunction {
     public static PciFunction fromConfig(byte[] config, Map<Integer, Long> barSizes, long romSize,
             boolean messageBehaviours) {
         PciFunction f = build(config, barSizes, romSize);
+        if (f.capability(PciRegs.PCI_CAP_ID_EXP, false).isPresent()) {
+            f.installCapability(PciRegs.PCI_CAP_ID_EXP, false, new PcieCapability());
+        }
+        if (f.capability(PciRegs.PCI_CAP_ID_PM, false).isPresent()) {
+            f.installCapability(PciRegs.PCI_CAP_ID_PM, false, new PowerManagementCapability());
+        }
         if (messageBehaviours) {
             if (f.capability(PciRegs.PCI_CAP_ID_MSI, false).isPresent()) {
                 f.installCapability(PciRegs.PCI_CAP_ID_MSI, false, new MsiCapability());
@@ -308,6 +336,45 @@ public final class PciFunction {
         Capability cap = capability(id, extended).orElseThrow(() -> new HardwareConfigException(
                 (extended ? "extended capability " : "capability ") + Hex.of(id) + " not present"));
         behaviour.install(this, cap, new ConfigLayout(config).at(cap.offset()));
+        synchronized (this) {
+            CapabilityBehaviour[] old = behaviours;
+            CapabilityBehaviour[] grown = Arrays.copyOf(old, old.length + 1);
+            grown[old.length] = behaviour;
+            behaviours = grown;
+        }
+    }
+
+    /* ---------------- reset and power state ---------------- */
+
+    /**
+     * Resets the function to its power-on state (see the class comment), as a Function Level
+     * Reset does. Software triggers it through config space (Device Control's Initiate FLR,
+     * or PMCSR D3hot to D0 without No_Soft_Reset); this entry point is the hardware's own
+     * (and tests'). Safe from any thread: it runs under the config-space lock, so a concurrent
+     * config access sees the function wholly before or wholly after the reset.
+     */
+    public void functionLevelReset() {
+        synchronized (config) {
+            config.restoreWritable(powerOn);
+            powerState = PciRegs.PCI_D0;
+            for (SparseMemory m : memory) {
+                if (m != null) {
+                    m.clear();
+                }
+            }
+            for (CapabilityBehaviour b : behaviours) {
+                b.reset();
+            }
+        }
+    }
+
+    /** The PMCSR PowerState: 0 (D0) unless software moved the function to D1..D3hot. */
+    public int powerState() {
+        return powerState;
+    }
+
+    void powerState(int state) {
+        powerState = state;
     }
 
     /* ---------------- message signalled interrupts ---------------- */
@@ -322,7 +389,7 @@ public final class PciFunction {
 
     /** COMMAND.MASTER: the function may issue memory requests (MSIs are memory writes). */
     boolean busMaster() {
-        return (config.read(PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_MASTER) != 0;
+        return powerState == PciRegs.PCI_D0 && (config.read(PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_MASTER) != 0;
     }
 
     /**
@@ -425,11 +492,15 @@ public final class PciFunction {
 
     /**
      * The BAR that claims a bus access at {@code pciAddress}, or -1: memory BARs with
-     * COMMAND.MEMORY, I/O BARs with COMMAND.IO, the ROM with its enable bit and COMMAND.MEMORY.
+     * COMMAND.MEMORY, I/O BARs with COMMAND.IO, the ROM with its enable bit and COMMAND.MEMORY;
+     * nothing outside power state D0.
      *
      * @param io true for an I/O space access, false for memory space
      */
     public int decodeBar(long pciAddress, boolean io) {
+        if (powerState != PciRegs.PCI_D0) {
+            return -1;
+        }
         int cmd = config.read(PciRegs.PCI_COMMAND, 2);
         if ((cmd & (io ? PciRegs.PCI_COMMAND_IO : PciRegs.PCI_COMMAND_MEMORY)) == 0) {
             return -1;

@@ -8,7 +8,10 @@ public enum SignalResult {
     PENDING,
     /** Neither MSI nor MSI-X is enabled (the function would use INTx, which is not modelled). */
     DISABLED,
-    /** COMMAND.MASTER is clear: the function may not issue memory writes (PCIe Base 7.5.1.1.3). */
+    /**
+     * COMMAND.MASTER is clear (PCIe Base 7.5.1.1.3), or the function is not in power state D0
+     * (PCI PM 1.2, 5.3.1.4): it may not issue memory writes.
+     */
     BUS_MASTER_DISABLED,
     /** The vector is outside the enabled MSI vectors or the MSI-X table. */
     NO_SUCH_VECTOR,

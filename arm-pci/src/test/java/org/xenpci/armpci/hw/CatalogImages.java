@@ -19,8 +19,10 @@ final class CatalogImages {
                 .subsystem(0x1af4, 0x1100).interruptPin(1)
                 .bar(0, BarKind.MEM64, 0x4000, false)
                 .capabilityAt(0x40).msix(65, 0, 0x2000, 0, 0x3000)
+                // hw/nvme/ctrl.c nvme_init_pci: nvme_add_pm_capability sets No_Soft_Reset;
+                // pcie_cap_flr_init advertises FLR.
                 .capabilityAt(0x60).powerManagement()
-                .capabilityAt(0x80).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .capabilityAt(0x80).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT).flr()
                 .build();
     }
 
@@ -32,7 +34,9 @@ final class CatalogImages {
                 .bar(2, BarKind.IO, 0x20, false)
                 .bar(3, BarKind.MEM32, 0x4000, false)
                 .rom(0x40000)
-                .capabilityAt(0xc8).powerManagement()
+                // hw/net/e1000e.c e1000e_add_pm_capability leaves PMCSR 0 (No_Soft_Reset clear,
+                // so D3hot -> D0 resets); e1000e_pci_realize never calls pcie_cap_flr_init: no FLR.
+                .capabilityAt(0xc8).powerManagement(false)
                 .capabilityAt(0xd0).msi(true, 0, false)
                 .capabilityAt(0xe0).pcieV1(PciRegs.PCI_EXP_TYPE_ENDPOINT)
                 .capabilityAt(0xa0).msix(5, 3, 0x0000, 3, 0x2000)

@@ -112,6 +112,18 @@ public final class PciRegs {
     public static final int PCI_CAP_ID_EXP = 0x10;
     public static final int PCI_CAP_ID_MSIX = 0x11;
 
+    /* Power Management capability (PCI Bus Power Management 1.2, chapter 3). Offsets from the capability. */
+    public static final int PCI_PM_PMC = 0x02;
+    public static final int PCI_PM_CAP_D1 = 0x0200;
+    public static final int PCI_PM_CAP_D2 = 0x0400;
+    public static final int PCI_PM_CTRL = 0x04;
+    /** PMCSR bits 1:0, PowerState: 0 D0, 1 D1, 2 D2, 3 D3hot. */
+    public static final int PCI_PM_CTRL_STATE_MASK = 0x0003;
+    /** PMCSR bit 3: No_Soft_Reset (no internal reset on D3hot to D0). */
+    public static final int PCI_PM_CTRL_NO_SOFT_RESET = 0x0008;
+    public static final int PCI_D0 = 0;
+    public static final int PCI_D3HOT = 3;
+
     /* MSI capability (PCI Local Bus 3.0, 6.8.1). Offsets from the capability. */
     public static final int PCI_MSI_FLAGS = 0x02;
     public static final int PCI_MSI_FLAGS_ENABLE = 0x0001;
@@ -156,8 +168,14 @@ public final class PciRegs {
     public static final int PCI_EXP_TYPE_PCIE_BRIDGE = 0x8;
     public static final int PCI_EXP_TYPE_RC_END = 0x9;
     public static final int PCI_EXP_DEVCAP = 0x04;
+    /** Device Capabilities bit 28: Function Level Reset Capability (PCIe Base 7.5.3.3). */
+    public static final int PCI_EXP_DEVCAP_FLR = 0x10000000;
     public static final int PCI_EXP_DEVCTL = 0x08;
+    /** Device Control bit 15: Initiate Function Level Reset (reads 0; PCIe Base 7.5.3.4, 6.6.2). */
+    public static final int PCI_EXP_DEVCTL_BCR_FLR = 0x8000;
     public static final int PCI_EXP_DEVSTA = 0x0a;
+    /** Device Status bit 5: Transactions Pending. */
+    public static final int PCI_EXP_DEVSTA_TRPND = 0x0020;
     public static final int PCI_EXP_LNKCAP = 0x0c;
     public static final int PCI_EXP_LNKCTL = 0x10;
     public static final int PCI_EXP_LNKSTA = 0x12;

@@ -37,6 +37,7 @@ import org.xenpci.libxl.dt.GuestRamLayout;
 import org.xenpci.libxl.dt.RngSeedSource;
 import org.xenpci.libxl.dt.VpciNodeExtras;
 import org.xenpci.libxl.dt.VpciNodeExtrasSource;
+import org.xenpci.libxl.guest.EcamPort;
 import org.xenpci.libxl.guest.HardwareDomainGuest;
 import org.xenpci.libxl.guest.PciHostNode;
 import org.xenpci.libxl.guest.ProbedFunction;
@@ -63,9 +64,14 @@ import org.xenpci.vpci.Vpci;
  *     virtual slot given by {@code vslot}, and each gets its {@code /libxl/pci/<bdf>/domid}.</li>
  * <li>{@code vslot} reaches vPCI through {@link Vpci#requestVirtualSlot} right before the assign
  *     domctl (Xen's ABI has no field for it).</li>
- * <li>iomem/ioport permission (spec 7.5 step 9) and the device reset (step 7) are recorded
- *     ({@link #permissions()}, {@link #resets()}), not issued: the model has no
- *     {@code XEN_DOMCTL_iomem_permission} yet, and the reset is dom0's pciback.</li>
+ * <li>iomem/ioport permission (spec 7.5 step 9) is recorded ({@link #permissions()}), not
+ *     issued: the model has no {@code XEN_DOMCTL_iomem_permission} yet.</li>
+ * <li>The device reset ({@code libxl__device_pci_reset}, spec 7.5 step 7 and 7.6, before
+ *     {@code xc_deassign_device} as in {@code pci_remove_detached}) is carried out by dom0
+ *     ({@link Pciback#reset}: {@code pci_reset_function} through dom0's ECAM window, then
+ *     xen-pciback's disable sequence) and recorded with its method ({@link #resets()}).
+ *     Upstream Linux's pciback has no {@code do_flr}, so libxl takes the sysfs {@code reset}
+ *     path; a function without a reset method is logged as libxl logs the missing file.</li>
  * </ul>
  *
  * <p>Thread-safety: every public operation is synchronized on this object, as libxl serialises
@@ -92,7 +98,7 @@ public final class Libxl {
     private final Map<Integer, LibxlDomain> domains = new TreeMap<>();
     private final List<LibxlLogEntry> log = new ArrayList<>();
     private final List<PermissionGrant> permissions = new ArrayList<>();
-    private final List<Sbdf> resets = new ArrayList<>();
+    private final List<FunctionReset> resets = new ArrayList<>();
     private RngSeedSource rngSeed = RngSeedSource.seeded(0);
     private VpciNodeExtrasSource extrasOverride;
 
@@ -113,16 +119,19 @@ public final class Libxl {
         Map<Sbdf, String> drivers = new TreeMap<>();
         HardwareDomainGuest.Enumeration e = host.enumeration();
         Map<Integer, PciHostNode> nodeBySegment = new HashMap<>();
+        Map<Integer, EcamPort> configWindows = new HashMap<>();
         int auto = 0;
         for (PciHostNode n : e.hostBridges()) {
-            nodeBySegment.put(n.domain() >= 0 ? n.domain() : auto++, n);
+            int segment = n.domain() >= 0 ? n.domain() : auto++;
+            nodeBySegment.put(segment, n);
+            configWindows.put(segment, new EcamPort(vcpu, n.cfgBase(), n.cfgSize(), n.busStart()));
         }
         for (HardwareDomainGuest.Reported r : e.functions()) {
             ProbedFunction f = r.function();
             drivers.put(f.sbdf(), "/sys/bus/pci/drivers/" + (f.isBridge() ? "pcieport" : "dom0"));
             resources.put(f.sbdf(), sysfsResources(f, nodeBySegment.get(f.sbdf().segment())));
         }
-        this.pciback = new Pciback(drivers);
+        this.pciback = new Pciback(drivers, configWindows);
     }
 
     /** Sets where guest {@code rng-seed} bytes come from (default {@code RngSeedSource.seeded(0)}). */
@@ -164,8 +173,11 @@ public final class Libxl {
         return List.copyOf(permissions);
     }
 
-    /** Functions reset through pciback ({@code do_flr}), in order (recorded, not modelled). */
-    public synchronized List<Sbdf> resets() {
+    /**
+     * Every {@code libxl__device_pci_reset}, oldest first: which function, and the method dom0
+     * reset it with ({@link ResetMethod#NONE}: it had none and only got pciback's disable).
+     */
+    public synchronized List<FunctionReset> resets() {
         return List.copyOf(resets);
     }
 
@@ -549,9 +561,9 @@ public final class Libxl {
             if (pciAssignableList().stream().noneMatch(a -> a.sbdf().equals(bdf))) {
                 throw fail(ERROR_FAIL, domid, "PCI device " + hexBdf(bdf) + " is not assignable");
             }
-            // 6. owner record; 7. reset through pciback (recorded).
+            // 6. owner record; 7. reset (dom0: sysfs reset, then pciback's disable).
             xs.write(pciPath(bdf) + "/domid", Integer.toString(domid));
-            resets.add(bdf);
+            reset(bdf);
             // 8. functions.
             List<Integer> functions = new ArrayList<>();
             int vslot = spec.vslot();
@@ -695,7 +707,7 @@ public final class Libxl {
             // Reset only when the request's guest vfunc is 0 (a single-function detach always resets).
             int vfunc = spec.allFunctions() ? fn : 0;
             if (vfunc == 0) {
-                resets.add(s);
+                reset(s); // pci_remove_detached: the reset comes before xc_deassign_device
             }
             HypercallResult r = DomctlCalls.deassignDevice(vcpu, scratch, domid, s);
             if (!r.isOk()) {
@@ -791,6 +803,19 @@ public final class Libxl {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * {@code libxl__device_pci_reset}: pciback has no {@code do_flr} (upstream Linux), so the
+     * sysfs {@code reset} file; when dom0 has no reset method for the function the file is
+     * absent and libxl logs it (LOG(ERROR), no domid). A failure is only logged, as upstream.
+     */
+    private void reset(Sbdf s) {
+        ResetMethod m = pciback.reset(s);
+        resets.add(new FunctionReset(s, m));
+        if (m == ResetMethod.NONE) {
+            log("error", -1, "The kernel doesn't support reset from sysfs for PCI device " + s);
+        }
     }
 
     private void grant(int domid, Sbdf fn, Resource r, boolean allow) {

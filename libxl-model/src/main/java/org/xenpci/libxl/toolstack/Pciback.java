@@ -1,11 +1,15 @@
 package org.xenpci.libxl.toolstack;
 
+import static org.xenpci.core.pci.PciRegs.*;
+
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import org.xenpci.core.pci.Sbdf;
+import org.xenpci.libxl.guest.EcamPort;
 
 /**
  * Dom0's driver binding of PCI functions, as libxl sees it through sysfs
@@ -14,6 +18,12 @@ import org.xenpci.core.pci.Sbdf;
  * driver, {@code /sys/bus/pci/drivers/pcieport} for bridges and {@code /sys/bus/pci/drivers/dom0}
  * for endpoints, so that the rebind path of {@code pci-assignable-remove -r} has a target.
  *
+ * <p>{@link #reset} is what dom0 does when libxl resets a function: Linux's
+ * {@code pci_reset_function} behind sysfs {@code reset}, then xen-pciback's disable sequence.
+ * It runs as dom0 would, as config loads and stores through dom0's ECAM window on its vCPU 0,
+ * so Xen sees every access exactly as a real dom0's (vPCI for the hardware domain, or the
+ * direct-mapped window).
+ *
  * <p>Thread-safety: synchronized; the toolstack serialises its operations anyway.
  */
 public final class Pciback {
@@ -21,9 +31,12 @@ public final class Pciback {
     public static final String PCIBACK_DRIVER = "/sys/bus/pci/drivers/pciback";
 
     private final Map<Sbdf, String> driver = new TreeMap<>();
+    /** Dom0's config window of each PCI segment. */
+    private final Map<Integer, EcamPort> config = new HashMap<>();
 
-    Pciback(Map<Sbdf, String> initialDrivers) {
+    Pciback(Map<Sbdf, String> initialDrivers, Map<Integer, EcamPort> configWindows) {
         driver.putAll(initialDrivers);
+        config.putAll(configWindows);
     }
 
     /** True if dom0 has the function ({@code /sys/bus/pci/devices/<bdf>} exists). */
@@ -64,5 +77,145 @@ public final class Pciback {
             throw new IllegalStateException("no sysfs device " + sbdf);
         }
         driver.put(sbdf, driverPath);
+    }
+
+    /**
+     * Dom0 resets the function, in two parts:
+     * <ol>
+     * <li>{@code pci_reset_function} (Linux drivers/pci/pci.c), only if the function has a
+     *     reset method (without one Linux offers no sysfs {@code reset} file): save the header
+     *     ({@code pci_save_state}: dwords 0..15), disable it (COMMAND = INTX_DISABLE,
+     *     {@code pci_dev_save_and_disable}), reset it by the first method that applies, FLR
+     *     ({@code pcie_flr}: Device Capabilities FLR, then Device Control Initiate FLR) or PM
+     *     ({@code pci_pm_reset}: No_Soft_Reset clear, PMCSR to D3hot then D0), then restore the
+     *     header ({@code pci_restore_config_space}: dwords 15..10, the BARs 9..4, then 3..0,
+     *     each written only when it differs), which puts back the BAR and ROM addresses Xen
+     *     and dom0 rely on. <b>Model's choice:</b> COMMAND comes back with IO, MEMORY and
+     *     MASTER off, where Linux restores it as saved: a function leaving or entering a guest
+     *     does not decode or master until its next owner enables it.</li>
+     * <li>xen-pciback's {@code xen_pcibk_reset_device} (drivers/xen/xen-pciback/pciback_ops.c,
+     *     run by {@code pcistub_put_pci_dev} after that reset): for an endpoint, MSI-X and MSI
+     *     Enable cleared if set and COMMAND.MASTER cleared ({@code pci_disable_device}); for a
+     *     bridge only COMMAND.INVALIDATE. Linux disables MSI/MSI-X only if dom0's own driver
+     *     enabled them; the model reads the hardware registers, since a guest's enable never
+     *     reaches dom0's bookkeeping.</li>
+     * </ol>
+     * Waits are not modelled (the hardware resets at once).
+     *
+     * @return the reset method used; {@link ResetMethod#NONE} also when dom0 has no such function
+     */
+    synchronized ResetMethod reset(Sbdf sbdf) {
+        EcamPort port = config.get(sbdf.segment());
+        if (port == null || !driver.containsKey(sbdf)) {
+            return ResetMethod.NONE;
+        }
+        Config c = new Config(port, sbdf.bus(), sbdf.devfn());
+        boolean bridge = (c.read(PCI_HEADER_TYPE, 1) & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_BRIDGE;
+        int exp = c.findCapability(PCI_CAP_ID_EXP);
+        int pm = c.findCapability(PCI_CAP_ID_PM);
+        ResetMethod method = ResetMethod.NONE;
+        if (exp != 0 && (c.read(exp + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) != 0) {
+            method = ResetMethod.FLR;
+        } else if (pm != 0 && (c.read(pm + PCI_PM_CTRL, 2) & PCI_PM_CTRL_NO_SOFT_RESET) == 0) {
+            method = ResetMethod.PM;
+        }
+        if (method != ResetMethod.NONE) {
+            int[] saved = new int[16];
+            for (int i = 0; i < saved.length; i++) {
+                saved[i] = c.read(i * 4, 4);
+            }
+            c.write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+            if (method == ResetMethod.FLR) {
+                // pci_wait_for_pending_transaction polls Transactions Pending; the model never sets it.
+                c.read(exp + PCI_EXP_DEVSTA, 2);
+                c.write(exp + PCI_EXP_DEVCTL, 2, c.read(exp + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR);
+            } else {
+                int csr = c.read(pm + PCI_PM_CTRL, 2) & ~PCI_PM_CTRL_STATE_MASK;
+                c.write(pm + PCI_PM_CTRL, 2, csr | PCI_D3HOT);
+                c.write(pm + PCI_PM_CTRL, 2, csr | PCI_D0);
+            }
+            if (bridge) {
+                restore(c, saved, 15, 0);
+            } else {
+                restore(c, saved, 15, 10);
+                restore(c, saved, 9, 4);
+                restore(c, saved, 3, 0);
+            }
+        }
+        disable(c, bridge);
+        return method;
+    }
+
+    /** {@code pci_restore_config_space_range}: dwords {@code from} down to {@code to}, each only if changed. */
+    private static void restore(Config c, int[] saved, int from, int to) {
+        for (int i = from; i >= to; i--) {
+            if (i == PCI_COMMAND / 4) {
+                int cmd = saved[i] & 0xffff & ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+                if (c.read(PCI_COMMAND, 2) != cmd) {
+                    c.write(PCI_COMMAND, 2, cmd);
+                }
+            } else if (c.read(i * 4, 4) != saved[i]) {
+                c.write(i * 4, 4, saved[i]);
+            }
+        }
+    }
+
+    /** {@code xen_pcibk_reset_device}. */
+    private static void disable(Config c, boolean bridge) {
+        int cmd = c.read(PCI_COMMAND, 2);
+        if (bridge) {
+            if ((cmd & PCI_COMMAND_INVALIDATE) != 0) {
+                c.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_INVALIDATE);
+            }
+            return;
+        }
+        int msix = c.findCapability(PCI_CAP_ID_MSIX);
+        if (msix != 0) {
+            int ctrl = c.read(msix + PCI_MSIX_FLAGS, 2);
+            if ((ctrl & PCI_MSIX_FLAGS_ENABLE) != 0) {
+                c.write(msix + PCI_MSIX_FLAGS, 2, ctrl & ~PCI_MSIX_FLAGS_ENABLE);
+            }
+        }
+        int msi = c.findCapability(PCI_CAP_ID_MSI);
+        if (msi != 0) {
+            int ctrl = c.read(msi + PCI_MSI_FLAGS, 2);
+            if ((ctrl & PCI_MSI_FLAGS_ENABLE) != 0) {
+                c.write(msi + PCI_MSI_FLAGS, 2, ctrl & ~PCI_MSI_FLAGS_ENABLE);
+            }
+        }
+        if ((cmd & PCI_COMMAND_MASTER) != 0) {
+            c.write(PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MASTER);
+        }
+    }
+
+    /** One function's config space through dom0's window. */
+    private record Config(EcamPort port, int bus, int devfn) {
+        int read(int reg, int size) {
+            return port.read(bus, devfn, reg, size);
+        }
+
+        void write(int reg, int size, int value) {
+            port.write(bus, devfn, reg, size, value);
+        }
+
+        /** {@code pci_find_capability}: offset of legacy capability {@code id}, or 0 (at most 48 hops). */
+        int findCapability(int id) {
+            if ((read(PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
+                return 0;
+            }
+            int pos = read(PCI_CAPABILITY_LIST, 1);
+            for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
+                pos &= ~3;
+                int header = read(pos, 2);
+                if ((header & 0xff) == 0xff) {
+                    return 0;
+                }
+                if ((header & 0xff) == id) {
+                    return pos;
+                }
+                pos = header >>> 8;
+            }
+            return 0;
+        }
     }
 }

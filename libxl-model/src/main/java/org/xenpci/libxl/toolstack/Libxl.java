@@ -211,46 +211,50 @@ public final class Libxl {
      *         device attach failures
      */
     public synchronized LibxlDomain createDomain(XlConfig config) {
-        Objects.requireNonNull(config, "config");
-        String name = config.name().orElseThrow(() -> fail(ERROR_INVAL, -1, "Domain name must be specified."));
-        if (domainByName(name).isPresent()) {
-            throw fail(ERROR_INVAL, -1, "Domain with name \"" + name + "\" already exists.");
-        }
-        PassthroughMode pt = passthroughSetdefault(config);
-        int vcpus = config.maxVcpusResolved();
-        if (vcpus > GuestMemoryMap.GUEST_MAX_VCPUS) {
-            throw fail(ERROR_FAIL, -1, "domain creation fail: max_vcpus " + vcpus + " > GUEST_MAX_VCPUS");
-        }
-        GuestRamLayout ram;
         try {
-            ram = GuestRamLayout.split(config.maxMemkbResolved() * 1024);
-        } catch (IllegalArgumentException e) {
-            throw fail(ERROR_FAIL, -1, "guest memory: " + e.getMessage());
-        }
-        Domain d = xen.createDomain(new DomainConfig(name, vcpus, false, false, pt != PassthroughMode.DISABLED));
-        LOG.debug("libxl: created {} (passthrough {})", d, pt.libxlName());
-        try {
-            for (int bank = 0; bank < GuestMemoryMap.GUEST_RAM_BANKS; bank++) {
-                if (ram.bankSize(bank) != 0) {
-                    d.p2m().addRam(GuestMemoryMap.ramBank(bank).start(), new SparseMemory(ram.bankSize(bank)));
+            Objects.requireNonNull(config, "config");
+            String name = config.name().orElseThrow(() -> fail(ERROR_INVAL, -1, "Domain name must be specified."));
+            if (domainByName(name).isPresent()) {
+                throw fail(ERROR_INVAL, -1, "Domain with name \"" + name + "\" already exists.");
+            }
+            PassthroughMode pt = passthroughSetdefault(config);
+            int vcpus = config.maxVcpusResolved();
+            if (vcpus > GuestMemoryMap.GUEST_MAX_VCPUS) {
+                throw fail(ERROR_FAIL, -1, "domain creation fail: max_vcpus " + vcpus + " > GUEST_MAX_VCPUS");
+            }
+            GuestRamLayout ram;
+            try {
+                ram = GuestRamLayout.split(config.maxMemkbResolved() * 1024);
+            } catch (IllegalArgumentException e) {
+                throw fail(ERROR_FAIL, -1, "guest memory: " + e.getMessage());
+            }
+            Domain d = xen.createDomain(new DomainConfig(name, vcpus, false, false, pt != PassthroughMode.DISABLED));
+            LOG.debug("libxl: created {} (passthrough {})", d, pt.libxlName());
+            try {
+                for (int bank = 0; bank < GuestMemoryMap.GUEST_RAM_BANKS; bank++) {
+                    if (ram.bankSize(bank) != 0) {
+                        d.p2m().addRam(GuestMemoryMap.ramBank(bank).start(), new SparseMemory(ram.bankSize(bank)));
+                    }
                 }
+                Fdt dt = GuestDtBuilder.forConfig(config).hostGicVersion(hostGicVersion()).rngSeed(rngSeed)
+                        .vpciExtras(vpciNodeExtrasFromXen(d))
+                        // xenpci's one deliberate difference from libxl's DT: every guest.dtb passes dtc
+                        // with zero warnings (docs/cli-toolstack.md).
+                        .hypervisorUnitAddress(true).build();
+                d.deviceTree(dt);
+                LibxlDomain ld = new LibxlDomain(config, d, dt);
+                domains.put(d.domid(), ld);
+                for (PciSpec p : config.pciDevices()) {
+                    pciAdd(ld, p, true);
+                }
+                return ld;
+            } catch (RuntimeException e) {
+                LOG.debug("libxl: creating {} failed, destroying it: {}", name, e.getMessage());
+                destroy(d);
+                throw e;
             }
-            Fdt dt = GuestDtBuilder.forConfig(config).hostGicVersion(hostGicVersion()).rngSeed(rngSeed)
-                    .vpciExtras(vpciNodeExtrasFromXen(d))
-                    // xenpci's one deliberate difference from libxl's DT: every guest.dtb passes dtc
-                    // with zero warnings (docs/cli-toolstack.md).
-                    .hypervisorUnitAddress(true).build();
-            d.deviceTree(dt);
-            LibxlDomain ld = new LibxlDomain(config, d, dt);
-            domains.put(d.domid(), ld);
-            for (PciSpec p : config.pciDevices()) {
-                pciAdd(ld, p, true);
-            }
-            return ld;
-        } catch (RuntimeException e) {
-            LOG.debug("libxl: creating {} failed, destroying it: {}", name, e.getMessage());
-            destroy(d);
-            throw e;
+        } finally {
+            xen.toolstackStepDone("xl create " + config.name());
         }
     }
 
@@ -315,11 +319,15 @@ public final class Libxl {
      * @throws LibxlException ERROR_INVAL if this toolstack has no such domain
      */
     public synchronized void destroyDomain(int domid) {
-        LibxlDomain ld = domains.get(domid);
-        if (ld == null) {
-            throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
+        try {
+            LibxlDomain ld = domains.get(domid);
+            if (ld == null) {
+                throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
+            }
+            destroy(ld.domain());
+        } finally {
+            xen.toolstackStepDone("xl destroy " + domid);
         }
-        destroy(ld.domain());
     }
 
     private void destroy(Domain d) {
@@ -352,14 +360,18 @@ public final class Libxl {
      * @throws LibxlException ERROR_FAIL: bad name, no such sysfs device, quarantine refused by Xen
      */
     public synchronized void pciAssignableAdd(Sbdf sbdf, Optional<String> name, boolean rebind) {
-        int rc = 0;
         try {
-            assignableAdd(sbdf, name, rebind);
-        } catch (LibxlException e) {
-            rc = e.code();
-            throw e;
+            int rc = 0;
+            try {
+                assignableAdd(sbdf, name, rebind);
+            } catch (LibxlException e) {
+                rc = e.code();
+                throw e;
+            } finally {
+                event(Domain.DOMID_IO, "pci-assignable-add", sbdf, rc);
+            }
         } finally {
-            event(Domain.DOMID_IO, "pci-assignable-add", sbdf, rc);
+            xen.toolstackStepDone("xl pci-assignable-add " + sbdf);
         }
     }
 
@@ -409,14 +421,18 @@ public final class Libxl {
      * @throws LibxlException ERROR_FAIL when Xen refuses the de-quarantine (e.g. a guest owns it)
      */
     public synchronized void pciAssignableRemove(Sbdf sbdf, boolean rebind) {
-        int rc = 0;
         try {
-            assignableRemove(sbdf, rebind);
-        } catch (LibxlException e) {
-            rc = e.code();
-            throw e;
+            int rc = 0;
+            try {
+                assignableRemove(sbdf, rebind);
+            } catch (LibxlException e) {
+                rc = e.code();
+                throw e;
+            } finally {
+                event(Domain.DOMID_IO, "pci-assignable-remove", sbdf, rc);
+            }
         } finally {
-            event(Domain.DOMID_IO, "pci-assignable-remove", sbdf, rc);
+            xen.toolstackStepDone("xl pci-assignable-remove " + sbdf);
         }
     }
 
@@ -426,7 +442,11 @@ public final class Libxl {
      * @throws LibxlException ERROR_NOTFOUND if no assignable device has that name
      */
     public synchronized void pciAssignableRemove(String name, boolean rebind) {
-        pciAssignableRemove(name2bdf(name).orElseThrow(() -> fail(ERROR_NOTFOUND, -1, "")), rebind);
+        try {
+            pciAssignableRemove(name2bdf(name).orElseThrow(() -> fail(ERROR_NOTFOUND, -1, "")), rebind);
+        } finally {
+            xen.toolstackStepDone("xl pci-assignable-remove " + name);
+        }
     }
 
     private void assignableRemove(Sbdf sbdf, boolean rebind) {
@@ -473,16 +493,20 @@ public final class Libxl {
      * rebind on). Name-only entries are left alone: they must already be assignable.
      */
     public synchronized void makeAssignable(XlConfig config) {
-        for (PciSpec p : config.pciDevices()) {
-            if (!p.bdfGiven()) {
-                continue;
-            }
-            List<Sbdf> fns = p.allFunctions() ? presentFunctions(p.sbdf()) : List.of(p.sbdf());
-            for (Sbdf s : fns) {
-                if (!pciback.isAssigned(s)) {
-                    pciAssignableAdd(s, Optional.empty(), true);
+        try {
+            for (PciSpec p : config.pciDevices()) {
+                if (!p.bdfGiven()) {
+                    continue;
+                }
+                List<Sbdf> fns = p.allFunctions() ? presentFunctions(p.sbdf()) : List.of(p.sbdf());
+                for (Sbdf s : fns) {
+                    if (!pciback.isAssigned(s)) {
+                        pciAssignableAdd(s, Optional.empty(), true);
+                    }
                 }
             }
+        } finally {
+            xen.toolstackStepDone("make assignable " + config.name());
         }
     }
 
@@ -496,12 +520,16 @@ public final class Libxl {
      * @throws LibxlException ERROR_INVAL if there is no such domain, else as for creation
      */
     public synchronized void pciAttach(int domid, PciSpec spec) {
-        LibxlDomain ld = domains.get(domid);
-        if (ld == null) {
-            throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
+        try {
+            LibxlDomain ld = domains.get(domid);
+            if (ld == null) {
+                throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
+            }
+            pciAdd(ld, spec, false);
+            ld.appendSavedPci(spec);
+        } finally {
+            xen.toolstackStepDone("xl pci-attach " + domid + " " + spec);
         }
-        pciAdd(ld, spec, false);
-        ld.appendSavedPci(spec);
     }
 
     /**
@@ -513,11 +541,15 @@ public final class Libxl {
      *         ignores the first two)
      */
     public synchronized void pciDetach(int domid, PciSpec spec, boolean force) {
-        LibxlDomain ld = domains.get(domid);
-        if (ld == null) {
-            throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
+        try {
+            LibxlDomain ld = domains.get(domid);
+            if (ld == null) {
+                throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
+            }
+            pciRemove(ld.domain(), spec, force);
+        } finally {
+            xen.toolstackStepDone("xl pci-detach " + domid + " " + spec);
         }
-        pciRemove(ld.domain(), spec, force);
     }
 
     /**

@@ -50,6 +50,7 @@ public final class HostBridgeHardware {
     private final List<Aperture> apertures;
     private final MsiMap msiMap;
     private final Map<Integer, MsiController> msiControllers;
+    private final MsiController[] controllers;
     /** Raw {@code iommu-map} cells, or null: no IOMMU in the inbound path. */
     private final int[] iommuMap;
     private final int iommuMapMask;
@@ -67,6 +68,7 @@ public final class HostBridgeHardware {
         this.rootBus = b.root.build();
         this.msiMap = b.msiMap;
         this.msiControllers = Map.copyOf(b.msiControllers);
+        this.controllers = msiControllers.values().toArray(new MsiController[0]);
         this.iommuMap = b.iommuMap;
         this.iommuMapMask = b.iommuMapMask;
         this.iommuByEntry = new InboundTranslator[iommuMap == null ? 0 : iommuMap.length / 4];
@@ -234,7 +236,8 @@ public final class HostBridgeHardware {
         if (!validSize(size)) {
             return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, true);
         }
-        if (!msiMap.isEmpty()) {
+        // Only a write that hits some controller's doorbell needs the msi-map (which allocates).
+        if (!msiMap.isEmpty() && anyDoorbell(pciAddress, size)) {
             java.util.Optional<MsiMap.Translation> t = msiMap.map(requesterId);
             if (t.isPresent()) {
                 MsiController c = msiControllers.get(t.get().controllerPhandle());
@@ -361,6 +364,15 @@ public final class HostBridgeHardware {
             }
         }
         return 1;
+    }
+
+    private boolean anyDoorbell(long address, int size) {
+        for (MsiController c : controllers) {
+            if (c.isDoorbell(address, size)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean validSize(int size) {

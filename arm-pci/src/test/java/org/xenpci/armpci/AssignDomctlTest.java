@@ -68,6 +68,7 @@ class AssignDomctlTest {
         ecam.endpoint(0, 2, 0, 0x8086, 0x10fb, 0x0200, 0x0);
         PhysicalAddressSpace space = new PhysicalAddressSpace();
         space.register("ecam", Trees.QEMU_ECAM, Trees.QEMU_ECAM_SIZE, ecam);
+        Trees.attachSmmuV3(space, Trees.SMMU_PHANDLE);
         return space;
     }
 

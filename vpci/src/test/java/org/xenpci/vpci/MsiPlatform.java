@@ -69,6 +69,7 @@ final class MsiPlatform {
     MsiPlatform(Profile profile) {
         PhysicalAddressSpace space = new PhysicalAddressSpace();
         its.attach(space);
+        Trees.attachSmmuV3(space, SMMU_PHANDLE);
         // Firmware assigned the BARs before Xen boots.
         nvme.config().write(0x10, 4, (int) NVME_BAR);
         msi4.config().write(0x10, 4, (int) MSI4_BAR);

@@ -35,6 +35,7 @@ class VpciAssignTest {
     private void boot(Profile profile) {
         PhysicalAddressSpace space = new PhysicalAddressSpace();
         space.register("ecam", Trees.QEMU_ECAM, Trees.QEMU_ECAM_SIZE, ecam);
+        Trees.attachSmmuV3(space, Trees.SMMU_PHANDLE);
         xen = Xen.builder().hardware(new Hardware(Trees.qemuVirtSmmu(), space)).profile(profile)
                 .extension(new ArmSmmu()).extension(new ArmPci()).extension(new ArmVpci()).build();
         dom0 = xen.hardwareDomain().vcpu(0);

@@ -32,6 +32,10 @@ import org.xenpci.core.pci.EcamAddress;
  * BAR claims it, descending through bridge windows; unclaimed: all-ones / dropped. An access is
  * routed by its first byte; one that runs past the claiming BAR's end reads all-ones.
  *
+ * <p>Inbound (device-initiated) requests: {@link #inboundRead} / {@link #inboundWrite} (MSI
+ * doorbells, then the {@code iommu-map}'s {@link InboundTranslator}, then RAM or the physical
+ * address space); see docs/architecture.md, "The DMA path".
+ *
  * <p>Thread-safety: the topology is immutable after {@link Builder#build()}; concurrent accesses
  * are serialised per function by its config space. Bus accesses never throw and allocate nothing.
  */
@@ -46,6 +50,12 @@ public final class HostBridgeHardware {
     private final List<Aperture> apertures;
     private final MsiMap msiMap;
     private final Map<Integer, MsiController> msiControllers;
+    private final MsiController[] controllers;
+    /** Raw {@code iommu-map} cells, or null: no IOMMU in the inbound path. */
+    private final int[] iommuMap;
+    private final int iommuMapMask;
+    /** Per {@code iommu-map} entry, the IOMMU its phandle names (null: none connected). */
+    private final InboundTranslator[] iommuByEntry;
     private volatile PhysicalAddressSpace space;
     private final MmioDevice ecamDevice = new EcamWindowDevice();
 
@@ -58,6 +68,13 @@ public final class HostBridgeHardware {
         this.rootBus = b.root.build();
         this.msiMap = b.msiMap;
         this.msiControllers = Map.copyOf(b.msiControllers);
+        this.controllers = msiControllers.values().toArray(new MsiController[0]);
+        this.iommuMap = b.iommuMap;
+        this.iommuMapMask = b.iommuMapMask;
+        this.iommuByEntry = new InboundTranslator[iommuMap == null ? 0 : iommuMap.length / 4];
+        for (int i = 0; i < iommuByEntry.length; i++) {
+            iommuByEntry[i] = b.iommus.get(iommuMap[i * 4 + 1]);
+        }
         rootBus.connect(this);
     }
 
@@ -173,36 +190,261 @@ public final class HostBridgeHardware {
     }
 
     /**
-     * An inbound memory write (DMA) by the function with requester ID {@code requesterId} to PCI
-     * address {@code pciAddress}. Inbound addresses are translated 1:1 (no {@code dma-ranges}
-     * and no SMMU are modelled). If the bridge's {@link #msiMap()} maps the requester to an MSI
-     * controller registered with {@link Builder#msiController} and the address is that
-     * controller's doorbell, the write is delivered there with the mapped DeviceID (the sideband
-     * an ITS needs); otherwise it goes to the physical address space as an ordinary write
-     * (which an ITS doorbell then sees without a DeviceID and drops). Before {@link #attach}
-     * a non-MSI write is dropped.
+     * An inbound memory write by requester {@code requesterId}, result discarded: the MSI path
+     * ({@link PciFunction#signal}). Same path as {@link #inboundWrite}.
      *
      * @param size bytes: 1, 2, 4 or 8
      */
     public void dmaWrite(int requesterId, long pciAddress, int size, long value) {
-        long cpu = pciAddress;
-        if (!msiMap.isEmpty()) {
+        DmaResult r = inboundWrite(requesterId, pciAddress, size, value);
+        if (r instanceof DmaResult.Fault f && LOG.isDebugEnabled()) {
+            LOG.debug("{}: inbound write from RID {} to {} failed: {}", name, Hex.of(requesterId), Hex.of(pciAddress), f);
+        }
+    }
+
+    /**
+     * True if the bridge's {@code iommu-map} puts requester {@code requesterId} behind an IOMMU
+     * (an entry covers it); false means its DMA reaches the physical address space 1:1.
+     */
+    public boolean behindIommu(int requesterId) {
+        return iommuMap != null && StreamMap.lookup(requesterId, iommuMap, iommuMapMask) != StreamMap.NO_MATCH;
+    }
+
+    /**
+     * An inbound memory write (DMA) of {@code size} bytes by the function with requester ID
+     * {@code requesterId} at bus address {@code pciAddress}. The path, in order:
+     * <ol>
+     * <li>MSI: if the bridge's {@link #msiMap()} maps the requester to a connected MSI controller
+     *     and the address is that controller's doorbell, the controller receives the write with
+     *     the mapped DeviceID (the ITS sideband). This happens before the IOMMU: see docs/msi.md,
+     *     "MSI writes and the SMMU".</li>
+     * <li>IOMMU: if the bridge's {@code iommu-map} has an entry for the requester, the named
+     *     IOMMU translates stream {@code iommu-base + (rid - rid-base)}; a fault ends the request
+     *     ({@link DmaResult.Reason#IOMMU_FAULT}); an entry naming no connected IOMMU, or a
+     *     malformed entry, gives {@link DmaResult.Reason#UNSUPPORTED_REQUEST}. A requester the map
+     *     does not cover (or a bridge without {@code iommu-map}) is not behind an IOMMU: its
+     *     address is a machine address, 1:1, as on real hardware without an SMMU.</li>
+     * <li>Target: RAM the translation names, or the physical address space; an address nothing
+     *     claims (no region; an aperture no enabled BAR decodes) is an Unsupported Request.</li>
+     * </ol>
+     * Never throws for any address; allocation-free when it completes (given an IOMMU that
+     * caches its windows).
+     *
+     * @param size bytes: 1, 2, 4 or 8 (others: {@link DmaResult.Reason#UNSUPPORTED_REQUEST})
+     */
+    public DmaResult inboundWrite(int requesterId, long pciAddress, int size, long value) {
+        if (!validSize(size)) {
+            return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, true);
+        }
+        // Only a write that hits some controller's doorbell needs the msi-map (which allocates).
+        if (!msiMap.isEmpty() && anyDoorbell(pciAddress, size)) {
             java.util.Optional<MsiMap.Translation> t = msiMap.map(requesterId);
             if (t.isPresent()) {
                 MsiController c = msiControllers.get(t.get().controllerPhandle());
-                if (c != null && c.isDoorbell(cpu, size)) {
-                    c.message(t.get().deviceId(), cpu, size, value);
-                    return;
+                if (c != null && c.isDoorbell(pciAddress, size)) {
+                    c.message(t.get().deviceId(), pciAddress, size, value);
+                    return DmaResult.DONE;
                 }
             }
         }
-        PhysicalAddressSpace s = space;
-        if (s != null) {
-            s.write(cpu, size, value);
-        } else if (LOG.isDebugEnabled()) {
-            LOG.debug("{}: inbound write from RID {} to {} dropped: bridge not attached", name, Hex.of(requesterId),
-                    Hex.of(pciAddress));
+        InboundTranslation t = translate(requesterId, pciAddress, true);
+        if (!(t instanceof InboundTranslation.Window w)) {
+            return fault(t, requesterId, pciAddress, true);
         }
+        if (!w.contains(pciAddress, size)) {
+            return splitWrite(requesterId, pciAddress, size, value);
+        }
+        if (w.memory() != null) {
+            w.memory().write(w.memOffset() + (pciAddress - w.inputBase()), size, value);
+            return DmaResult.DONE;
+        }
+        long maddr = w.outputBase() + (pciAddress - w.inputBase());
+        PhysicalAddressSpace.Region r = claimant(maddr, size);
+        if (r == null) {
+            return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, true);
+        }
+        r.device().write(maddr - r.base(), size, value);
+        return DmaResult.DONE;
+    }
+
+    /**
+     * An inbound memory read (DMA); the path is {@link #inboundWrite}'s without the MSI step.
+     * A read that completes returns {@link DmaResult.Completed} with the data.
+     *
+     * @param size bytes: 1, 2, 4 or 8 (others: {@link DmaResult.Reason#UNSUPPORTED_REQUEST})
+     */
+    public DmaResult inboundRead(int requesterId, long pciAddress, int size) {
+        return read(requesterId, pciAddress, size, null, 0);
+    }
+
+    /**
+     * One read beat: with {@code into} null the data comes back in a {@link DmaResult.Completed};
+     * otherwise it is stored little-endian at {@code into[off..]} and {@link DmaResult#DONE}
+     * returned, so bulk reads allocate nothing.
+     */
+    private DmaResult read(int requesterId, long pciAddress, int size, byte[] into, int off) {
+        if (!validSize(size)) {
+            return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, false);
+        }
+        InboundTranslation t = translate(requesterId, pciAddress, false);
+        if (!(t instanceof InboundTranslation.Window w)) {
+            return fault(t, requesterId, pciAddress, false);
+        }
+        long v;
+        if (!w.contains(pciAddress, size)) {
+            DmaResult r = splitRead(requesterId, pciAddress, size);
+            if (!(r instanceof DmaResult.Completed c)) {
+                return r;
+            }
+            v = c.value();
+        } else if (w.memory() != null) {
+            v = w.memory().read(w.memOffset() + (pciAddress - w.inputBase()), size);
+        } else {
+            long maddr = w.outputBase() + (pciAddress - w.inputBase());
+            PhysicalAddressSpace.Region r = claimant(maddr, size);
+            if (r == null) {
+                return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, false);
+            }
+            v = r.device().read(maddr - r.base(), size);
+        }
+        if (into == null) {
+            return new DmaResult.Completed(v);
+        }
+        for (int k = 0; k < size; k++) {
+            into[off + k] = (byte) (v >>> (8 * k));
+        }
+        return DmaResult.DONE;
+    }
+
+    /**
+     * A bulk inbound write: {@code data} to consecutive bus addresses from {@code pciAddress},
+     * as a device's DMA engine issues it (8-byte beats where aligned, then smaller ones). Stops
+     * at the first beat that fails and returns that fault; beats before it have landed, as on
+     * real hardware. Returns {@link DmaResult#DONE} when all landed.
+     */
+    public DmaResult inboundWrite(int requesterId, long pciAddress, byte[] data) {
+        int i = 0;
+        while (i < data.length) {
+            int beat = beat(pciAddress + i, data.length - i);
+            long v = 0;
+            for (int k = 0; k < beat; k++) {
+                v |= (data[i + k] & 0xffL) << (8 * k);
+            }
+            DmaResult r = inboundWrite(requesterId, pciAddress + i, beat, v);
+            if (r instanceof DmaResult.Fault) {
+                return r;
+            }
+            i += beat;
+        }
+        return DmaResult.DONE;
+    }
+
+    /**
+     * A bulk inbound read into {@code into}, beat by beat like {@link #inboundWrite(int, long,
+     * byte[])}; stops at the first fault (bytes read so far are in {@code into}).
+     */
+    public DmaResult inboundRead(int requesterId, long pciAddress, byte[] into) {
+        int i = 0;
+        while (i < into.length) {
+            int beat = beat(pciAddress + i, into.length - i);
+            DmaResult r = read(requesterId, pciAddress + i, beat, into, i);
+            if (r instanceof DmaResult.Fault) {
+                return r;
+            }
+            i += beat;
+        }
+        return DmaResult.DONE;
+    }
+
+    /** The largest naturally aligned beat (8, 4, 2, 1) at {@code address} within {@code left} bytes. */
+    private static int beat(long address, int left) {
+        for (int b = 8; b > 1; b >>= 1) {
+            if ((address & (b - 1)) == 0 && left >= b) {
+                return b;
+            }
+        }
+        return 1;
+    }
+
+    private boolean anyDoorbell(long address, int size) {
+        for (MsiController c : controllers) {
+            if (c.isDoorbell(address, size)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean validSize(int size) {
+        return size == 1 || size == 2 || size == 4 || size == 8;
+    }
+
+    /** An access that runs past its window's end goes byte by byte, each translated (rare). */
+    private DmaResult splitWrite(int rid, long pciAddress, int size, long value) {
+        for (int k = 0; k < size; k++) {
+            DmaResult r = inboundWrite(rid, pciAddress + k, 1, (value >>> (8 * k)) & 0xff);
+            if (r instanceof DmaResult.Fault) {
+                return r;
+            }
+        }
+        return DmaResult.DONE;
+    }
+
+    private DmaResult splitRead(int rid, long pciAddress, int size) {
+        long v = 0;
+        for (int k = 0; k < size; k++) {
+            DmaResult r = inboundRead(rid, pciAddress + k, 1);
+            if (!(r instanceof DmaResult.Completed c)) {
+                return r;
+            }
+            v |= c.value() << (8 * k);
+        }
+        return new DmaResult.Completed(v);
+    }
+
+    /** The IOMMU step: the window for (requester, address), or why not. */
+    private InboundTranslation translate(int requesterId, long pciAddress, boolean write) {
+        if (iommuMap == null) {
+            return InboundTranslation.Window.IDENTITY;
+        }
+        long m = StreamMap.lookup(requesterId, iommuMap, iommuMapMask);
+        if (m == StreamMap.NO_MATCH) {
+            return InboundTranslation.Window.IDENTITY;
+        }
+        InboundTranslator iommu = m >= 0 ? iommuByEntry[StreamMap.entry(m)] : null;
+        if (iommu == null) {
+            return null; // a malformed entry, or a phandle naming no IOMMU this bridge is wired to
+        }
+        long sid = StreamMap.streamId(m);
+        if (sid > Integer.MAX_VALUE) {
+            return new InboundTranslation.Fault(IommuFault.BAD_STREAMID);
+        }
+        return iommu.translate((int) sid, pciAddress, write);
+    }
+
+    private static DmaResult fault(InboundTranslation t, int rid, long pciAddress, boolean write) {
+        if (t instanceof InboundTranslation.Fault f) {
+            return new DmaResult.Fault(DmaResult.Reason.IOMMU_FAULT, f.reason(), rid, pciAddress, write);
+        }
+        return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, rid, pciAddress, write);
+    }
+
+    /**
+     * The region that claims {@code [maddr, maddr + size)} on the physical address space, or null
+     * (Unsupported Request): no region, the access runs past the region, or a host bridge
+     * aperture where no enabled BAR decodes the address (peer-to-peer to a BAR whose decoding is
+     * off).
+     */
+    private PhysicalAddressSpace.Region claimant(long maddr, int size) {
+        PhysicalAddressSpace s = space;
+        PhysicalAddressSpace.Region r = s == null ? null : s.find(maddr);
+        if (r == null || Long.compareUnsigned(maddr + size - 1, r.last()) > 0) {
+            return null;
+        }
+        if (r.device() instanceof ApertureDevice a && !a.claims(maddr - r.base())) {
+            return null;
+        }
+        return r;
     }
 
     /** The ECAM window: decodes with core's {@link EcamAddress}, the one decoder. */
@@ -268,6 +510,13 @@ public final class HostBridgeHardware {
             this.io = aperture.kind() == ApertureKind.IO;
         }
 
+        /** True if an enabled BAR below the bridge decodes aperture offset {@code offset}. */
+        boolean claims(long offset) {
+            long pci = pciBase + offset;
+            PciFunction f = rootBus.routeMemory(pci, io);
+            return f != null && f.decodeBar(pci, io) >= 0;
+        }
+
         @Override
         public long read(long offset, int size) {
             long pci = pciBase + offset;
@@ -306,6 +555,9 @@ public final class HostBridgeHardware {
         private final List<Aperture> apertures = new ArrayList<>();
         private MsiMap msiMap = MsiMap.NONE;
         private final Map<Integer, MsiController> msiControllers = new java.util.HashMap<>();
+        private int[] iommuMap;
+        private int iommuMapMask = -1;
+        private final Map<Integer, InboundTranslator> iommus = new java.util.HashMap<>();
         private final PciBus.Builder root = PciBus.builder();
 
         private Builder() {
@@ -350,6 +602,33 @@ public final class HostBridgeHardware {
         /** Connects MSI controller {@code controller} (an ITS) as DT phandle {@code phandle}. */
         public Builder msiController(int phandle, MsiController controller) {
             msiControllers.put(phandle, Objects.requireNonNull(controller, "controller"));
+            return this;
+        }
+
+        /**
+         * The requester-ID to stream-ID mapping of the bridge's DT {@code iommu-map} /
+         * {@code iommu-map-mask} (raw cells; {@code mask} null for all-ones). Without it (the
+         * default) the bridge has no IOMMU in its inbound path.
+         *
+         * @throws HardwareConfigException if {@code map} is empty or not a multiple of 4 cells, or
+         *         {@code mask} is not one cell
+         */
+        public Builder iommuMap(int[] map, int[] mask) {
+            Objects.requireNonNull(map, "map");
+            if (map.length == 0 || map.length % 4 != 0) {
+                throw new HardwareConfigException("iommu-map has " + map.length + " cells, not a non-zero multiple of 4");
+            }
+            if (mask != null && mask.length != 1) {
+                throw new HardwareConfigException("iommu-map-mask has " + mask.length + " cells, not 1");
+            }
+            this.iommuMap = map.clone();
+            this.iommuMapMask = mask == null ? -1 : mask[0];
+            return this;
+        }
+
+        /** Connects IOMMU {@code iommu} as DT phandle {@code phandle} (what {@code iommu-map} entries name). */
+        public Builder iommu(int phandle, InboundTranslator iommu) {
+            iommus.put(phandle, Objects.requireNonNull(iommu, "iommu"));
             return this;
         }
 

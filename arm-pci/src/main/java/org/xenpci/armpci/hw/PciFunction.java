@@ -448,6 +448,85 @@ public final class PciFunction {
         return SignalResult.SENT;
     }
 
+    /* ---------------- device-initiated memory requests (DMA) ---------------- */
+
+    /**
+     * Makes the function read {@code size} bytes (1, 2, 4 or 8) at bus address
+     * {@code pciAddress}, as its DMA engine would: nothing leaves the function unless
+     * COMMAND.MASTER is set; then the request goes upstream tagged with the function's current
+     * requester ID, through the host bridge's IOMMU (if its {@code iommu-map} covers the RID) to
+     * RAM or a peer ({@link HostBridgeHardware#inboundRead}). For tests and device simulators.
+     *
+     * <p>Never throws for any address; safe from any thread.
+     *
+     * @return {@link DmaResult.Completed} with the data, or the {@link DmaResult.Fault}
+     * @throws IllegalArgumentException if {@code size} is not 1, 2, 4 or 8 (a programming error)
+     */
+    public DmaResult dmaRead(long pciAddress, int size) {
+        checkSize(size);
+        HostBridgeHardware hb = upstream;
+        int rid = hb == null ? -1 : hb.requesterIdOf(this);
+        DmaResult refused = refused(rid, pciAddress, false);
+        return refused != null ? refused : hb.inboundRead(rid, pciAddress, size);
+    }
+
+    /**
+     * Makes the function write {@code size} bytes (1, 2, 4 or 8) of {@code value} at bus address
+     * {@code pciAddress}; the path of {@link #dmaRead} (an MSI doorbell write is a message, as
+     * for {@link #signal}).
+     *
+     * @return {@link DmaResult#DONE}, or the fault
+     * @throws IllegalArgumentException if {@code size} is not 1, 2, 4 or 8 (a programming error)
+     */
+    public DmaResult dmaWrite(long pciAddress, int size, long value) {
+        checkSize(size);
+        HostBridgeHardware hb = upstream;
+        int rid = hb == null ? -1 : hb.requesterIdOf(this);
+        DmaResult refused = refused(rid, pciAddress, true);
+        return refused != null ? refused : hb.inboundWrite(rid, pciAddress, size, value);
+    }
+
+    /**
+     * A bulk read of {@code into.length} bytes from {@code pciAddress} (naturally aligned beats of
+     * up to 8 bytes); stops at the first failing beat and returns its fault. Allocation-free when
+     * it completes.
+     *
+     * @return {@link DmaResult#DONE}, or the fault of the first beat that failed
+     */
+    public DmaResult dmaRead(long pciAddress, byte[] into) {
+        Objects.requireNonNull(into, "into");
+        HostBridgeHardware hb = upstream;
+        int rid = hb == null ? -1 : hb.requesterIdOf(this);
+        DmaResult refused = refused(rid, pciAddress, false);
+        return refused != null ? refused : hb.inboundRead(rid, pciAddress, into);
+    }
+
+    /** A bulk write of {@code data} to {@code pciAddress}; the counterpart of {@link #dmaRead(long, byte[])}. */
+    public DmaResult dmaWrite(long pciAddress, byte[] data) {
+        Objects.requireNonNull(data, "data");
+        HostBridgeHardware hb = upstream;
+        int rid = hb == null ? -1 : hb.requesterIdOf(this);
+        DmaResult refused = refused(rid, pciAddress, true);
+        return refused != null ? refused : hb.inboundWrite(rid, pciAddress, data);
+    }
+
+    /** Why no request leaves the function, or null if it may issue one. */
+    private DmaResult refused(int rid, long pciAddress, boolean write) {
+        if (!busMaster()) {
+            return new DmaResult.Fault(DmaResult.Reason.BUS_MASTER_OFF, null, -1, pciAddress, write);
+        }
+        if (rid < 0) {
+            return new DmaResult.Fault(DmaResult.Reason.NOT_CONNECTED, null, -1, pciAddress, write);
+        }
+        return null;
+    }
+
+    private static void checkSize(int size) {
+        if (size != 1 && size != 2 && size != 4 && size != 8) {
+            throw new IllegalArgumentException("DMA size " + size + " is not 1, 2, 4 or 8");
+        }
+    }
+
     /* ---------------- BARs ---------------- */
 
     /** The implemented BARs and the ROM, by index. */

@@ -16,6 +16,10 @@
  * <li>{@link org.xenpci.armpci.hw.HostBridgeHardware}: ECAM window (decoded with core's
  *     {@link org.xenpci.core.pci.EcamAddress}), root bus and outbound
  *     {@link org.xenpci.armpci.hw.Aperture}s.</li>
+ * <li>Device DMA: {@link org.xenpci.armpci.hw.PciFunction#dmaRead} / {@code dmaWrite} return a
+ *     {@link org.xenpci.armpci.hw.DmaResult}; the bridge's {@code iommu-map}
+ *     ({@link org.xenpci.armpci.hw.StreamMap}) names the IOMMU, reached through the
+ *     {@link org.xenpci.armpci.hw.InboundTranslator} seam.</li>
  * <li>{@link org.xenpci.armpci.hw.DeviceCatalog}: committed {@code lspci -xxxx} images of real
  *     devices; dumps are read and written by {@code org.xenpci.armpci.hw.dump}.</li>
  * </ul>

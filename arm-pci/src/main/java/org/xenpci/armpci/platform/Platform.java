@@ -17,6 +17,7 @@ import org.xenpci.armpci.hw.HostBridgeHardware;
 import org.xenpci.armpci.hw.MsiMap;
 import org.xenpci.armpci.its.ItsHardware;
 import org.xenpci.armpci.its.ItsNode;
+import org.xenpci.armpci.smmu.SmmuV3;
 import org.xenpci.armpci.hw.PciBus;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.hw.dump.ConfigDumpException;
@@ -26,6 +27,8 @@ import org.xenpci.core.Hardware;
 import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtException;
+import org.xenpci.core.fdt.FdtNode;
+import org.xenpci.core.fdt.FdtProperty;
 import org.xenpci.core.fdt.FdtReader;
 import org.xenpci.core.pci.Sbdf;
 
@@ -34,7 +37,9 @@ import org.xenpci.core.pci.Sbdf;
  * host bridge node the model has hardware for ({@code pci-host-ecam-generic},
  * {@code xlnx,nwl-pcie-2.11}), with the listed PCI functions placed on their buses, every
  * enabled GICv3 ITS node as {@link ItsHardware} (host bridges reach it through their
- * {@code msi-map} / {@code msi-parent}), all registered on one physical address space. Build it from a {@link PlatformFile} or in code
+ * {@code msi-map} / {@code msi-parent}), every {@code arm,smmu-v3} node as {@link SmmuV3} (host
+ * bridges translate their DMA through the one their {@code iommu-map} names), all registered on
+ * one physical address space. Build it from a {@link PlatformFile} or in code
  * with {@link #builder(Fdt)}; then boot Xen on {@link #hardware()}.
  *
  * <p>Placement: a host bridge node's segment is its {@code linux,pci-domain}, else its position
@@ -234,6 +239,21 @@ public final class Platform {
                 }
                 itsByPhandle.put(n.phandle(), its);
             }
+            // Every arm,smmu-v3 node is an SMMU the host bridges' iommu-map can name (whether Xen
+            // then takes it is Xen's business: a disabled node's SMMU stays in bypass).
+            Map<Integer, SmmuV3> smmuByPhandle = new LinkedHashMap<>();
+            fdt.forEachNode((path, node) -> {
+                boolean smmu = node.property("compatible").map(p -> p.asStringList().contains("arm,smmu-v3")).orElse(false);
+                long[] reg = smmu ? firstReg(fdt, path, node) : null;
+                if (reg == null) {
+                    return;
+                }
+                SmmuV3 s = new SmmuV3(path, node.phandle().orElse(0), reg[0], reg[1]);
+                s.attach(space);
+                if (node.phandle().isPresent()) {
+                    smmuByPhandle.put(node.phandle().getAsInt(), s);
+                }
+            });
             Map<String, HostBridgeHardware> bridges = new LinkedHashMap<>();
             Map<Integer, Boolean> segmentUsed = new TreeMap<>();
             int auto = 0;
@@ -272,6 +292,11 @@ public final class Platform {
                     hostBridgeProperty(at, msiMap.isPresent() ? "msi-map" : "msi-parent", () -> hb.msiMap(
                             MsiMap.of(msiMap.orElse(null), cells(node, "msi-map-mask").orElse(null), msiParent.orElse(null))));
                     itsByPhandle.forEach(hb::msiController);
+                }
+                Optional<int[]> iommuMap = cells(node, "iommu-map");
+                if (iommuMap.isPresent()) {
+                    hb.iommuMap(iommuMap.get(), cells(node, "iommu-map-mask").orElse(null));
+                    smmuByPhandle.forEach(hb::iommu);
                 }
                 if (segment >= 0 && segmentUsed.putIfAbsent(segment, true) == null) {
                     placeBus(segment, node.busStart(), new BusTarget() {
@@ -358,6 +383,20 @@ public final class Platform {
                     target.slot(s.device(), s.function(), f);
                 }
             }
+        }
+
+        /** The first (base, size) of a node's {@code reg}, with its parent's cell counts; null if none. */
+        private static long[] firstReg(Fdt fdt, String path, FdtNode node) {
+            int slash = path.lastIndexOf('/');
+            FdtNode parent = fdt.node(slash <= 0 ? "/" : path.substring(0, slash)).orElse(fdt.root());
+            int ac = parent.u32("#address-cells").orElse(2);
+            int sc = parent.u32("#size-cells").orElse(1);
+            Optional<FdtProperty> reg = node.property("reg");
+            if (reg.isEmpty() || reg.get().cellCount() < ac + sc) {
+                return null;
+            }
+            long size = reg.get().asLong(ac, sc);
+            return size > 0 ? new long[] {reg.get().asLong(0, ac), size} : null;
         }
 
         private static Optional<int[]> cells(HostBridgeNode node, String name) {

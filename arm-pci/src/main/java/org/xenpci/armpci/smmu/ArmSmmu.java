@@ -7,6 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.armpci.PciIommu;
 import org.xenpci.core.BootException;
+import org.xenpci.core.Hex;
+import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.Xen;
 import org.xenpci.core.XenExtension;
 import org.xenpci.core.fdt.Fdt;
@@ -25,6 +27,11 @@ import org.xenpci.core.fdt.FdtProperty;
  * <p><b>Must be added to the {@code Xen} builder BEFORE {@code ArmPci}</b>: Xen sets up the
  * IOMMU before the PCI initcall, and {@code ArmPci.init} both opens its gate on
  * {@code iommuEnabled} and picks the {@code PciIommu} service up.
+ *
+ * <p>The SMMU itself is hardware ({@link SmmuV3}, built by {@code Platform}): a node whose
+ * {@code reg} has no SMMUv3 on the bus is ignored with a warning. Taking an SMMU sets its
+ * SMMUEN (translation starts; until then its DMA bypasses) and points its fault records at
+ * Xen's trace.
  *
  * <p>Only PCI masters are modelled (platform devices with {@code iommus} are not).
  */
@@ -52,6 +59,10 @@ public final class ArmSmmu implements XenExtension {
             LOG.debug("IOMMU disabled on the command line; {} SMMUv3 left alone", found.size());
             return;
         }
+        for (SmmuV3 s : found) {
+            s.trace(xen.trace());
+            s.enable();
+        }
         SmmuV3Driver d = new SmmuV3Driver(xen, found);
         xen.iommuEnabled(true);
         xen.publish(PciIommu.class, d);
@@ -70,7 +81,14 @@ public final class ArmSmmu implements XenExtension {
             if (!isCompatible(node) || !available(node)) {
                 return null;
             }
-            out.add(new SmmuV3(path, node.phandle().orElse(0), regBase(dt, path, node), xen.hardware(), xen.trace()));
+            // Xen ioremaps the node's reg: the SMMU is whatever answers there on the bus.
+            long base = regBase(dt, path, node);
+            PhysicalAddressSpace.Region r = base < 0 ? null : xen.hardware().addressSpace().find(base);
+            if (r == null || !(r.device() instanceof SmmuV3 s)) {
+                LOG.warn("{}: no SMMUv3 answers at {}; ignored", path, Hex.of(base));
+                return null;
+            }
+            out.add(s);
             return null;
         }));
         return out;

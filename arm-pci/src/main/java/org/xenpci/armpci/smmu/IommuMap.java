@@ -1,5 +1,6 @@
 package org.xenpci.armpci.smmu;
 
+import org.xenpci.armpci.hw.StreamMap;
 import org.xenpci.core.Errno;
 
 /**
@@ -65,20 +66,16 @@ public final class IommuMap {
         if (map.length == 0 || map.length % 4 != 0) {
             return new Malformed(Errno.EINVAL, "bad iommu-map length " + map.length + " cells");
         }
-        long mapMask = mask != null && mask.length > 0 ? mask[0] & 0xffffffffL : 0xffffffffL;
-        long masked = rid & mapMask;
-        for (int i = 0; i < map.length; i += 4) {
-            long base = map[i] & 0xffffffffL;
-            long outBase = map[i + 2] & 0xffffffffL;
-            long len = map[i + 3] & 0xffffffffL;
-            if ((base & ~mapMask) != 0) {
-                return new Malformed(Errno.EFAULT, "bad rid-base 0x" + Long.toHexString(base) + " for mask 0x"
-                        + Long.toHexString(mapMask));
-            }
-            if (masked < base || masked >= base + len) {
-                continue;
-            }
-            return new Mapped(map[i + 1], (masked - base + outBase) & 0xffffffffL);
+        int mapMask = mask != null && mask.length > 0 ? mask[0] : -1;
+        // The arithmetic is the hardware's own (StreamMap): Xen and the host bridge agree by construction.
+        long r = StreamMap.lookup(rid, map, mapMask);
+        if (r <= -2) {
+            long base = map[(int) (-2 - r) * 4] & 0xffffffffL;
+            return new Malformed(Errno.EFAULT, "bad rid-base 0x" + Long.toHexString(base) + " for mask 0x"
+                    + Integer.toHexString(mapMask));
+        }
+        if (r >= 0) {
+            return new Mapped(map[StreamMap.entry(r) * 4 + 1], StreamMap.streamId(r));
         }
         return new NotBehindIommu("no translation for rid 0x" + Integer.toHexString(rid));
     }

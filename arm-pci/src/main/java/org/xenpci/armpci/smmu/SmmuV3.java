@@ -4,45 +4,104 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.xenpci.armpci.Pdev;
+import org.xenpci.armpci.hw.InboundTranslation;
+import org.xenpci.armpci.hw.InboundTranslator;
+import org.xenpci.armpci.hw.IommuFault;
 import org.xenpci.core.Domain;
-import org.xenpci.core.Hardware;
+import org.xenpci.core.MmioDevice;
 import org.xenpci.core.P2m;
+import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.SparseMemory;
 import org.xenpci.core.trace.Trace;
 import org.xenpci.core.trace.TraceCategory;
 
 /**
- * One SMMUv3 instance from the host device tree ({@code compatible = "arm,smmu-v3"}), as Xen's
- * driver programs it: stage-2 only, sharing each domain's p2m (xen/drivers/passthrough/arm/
- * smmu-v3.c), with a linear stream table indexed by stream ID.
+ * One SMMUv3 (Arm IHI 0070) as hardware: a register frame on the physical address space, a
+ * linear stream table indexed by stream ID, and stage-2 translation of every inbound request a
+ * host bridge sends it ({@link InboundTranslator}). {@code Platform} builds one per
+ * {@code arm,smmu-v3} node of the host DT and wires it to the host bridges whose
+ * {@code iommu-map} names it; Xen's driver ({@link ArmSmmu}, {@link SmmuV3Driver}) finds it on
+ * the bus at the node's {@code reg} address, as it finds an ITS.
  *
- * <p>The model has a fixed {@link #SID_BITS} of 16 (IDR1.SIDSIZE; QEMU's virt SMMUv3 reports
- * 16), so valid stream IDs are 0..0xffff. An STE is either absent (never added: C_BAD_STE),
- * attached to a domain (stage 2 = that domain's p2m), or aborting (detached, as Xen does with
- * {@code disable_bypass} when a device moves to dom_io).
+ * <p>What software sees: IDR0 (0x0) reads S2P with AArch64 tables, IDR1 (0x4) SIDSIZE =
+ * {@value #SID_BITS} (QEMU's virt SMMUv3 reports 16), CR0 (0x20) / CR0ACK (0x24) SMMUEN. Other
+ * registers read as zero and ignore writes: the driver programs the stream table through
+ * {@link #install} / {@link #invalidate}, which stand for its STE writes plus CMD_CFGI_STE (the
+ * queues are not modelled). An STE is either absent (C_BAD_STE), attached to a domain (stage 2 =
+ * that domain's p2m, which Xen shares with the SMMU; the STE names the domain where real
+ * hardware holds S2TTB and VMID) or aborting (Xen's {@code disable_bypass}).
  *
- * <p>Thread-safety: STE updates come from the driver under Xen's pcidevs lock; each STE is
- * published atomically ({@link AtomicReferenceArray}), so {@link #translate} (a device DMA,
- * any thread) sees an entry before or after an update, never half of it, and allocates nothing
- * unless it faults with FAULT tracing on.
+ * <p>While SMMUEN is clear (no driver took the SMMU, e.g. {@code iommu=off}) every request
+ * bypasses translation (GBPA at reset: no abort): DMA goes 1:1 to the physical address space.
+ *
+ * <p>Each stream has a one-entry TLB: the window of the last stage-2 entry it hit, reused while
+ * the p2m lookup returns that very entry (p2m entries are immutable, so the TLB cannot go stale),
+ * so steady DMA allocates nothing.
+ *
+ * <p>Thread-safety: STE updates come from the driver under Xen's pcidevs lock; each STE and TLB
+ * entry is published atomically ({@link AtomicReferenceArray}), so a translation (a device DMA,
+ * any thread) sees an entry before or after an update, never half of it.
  */
-public final class SmmuV3 {
+public final class SmmuV3 implements InboundTranslator, MmioDevice {
     /** Stream ID width of the model (IDR1.SIDSIZE). */
     public static final int SID_BITS = 16;
+
+    /** SMMU_IDR0: S2P (bit 0), TTF = AArch64 (bits 3:2 = 0b10). */
+    static final int IDR0_VALUE = 1 | 2 << 2;
+    private static final int REG_IDR0 = 0x0;
+    private static final int REG_IDR1 = 0x4;
+    private static final int REG_CR0 = 0x20;
+    private static final int REG_CR0ACK = 0x24;
+    private static final IommuFault[] HW_REASON = {IommuFault.BAD_STREAMID, IommuFault.BAD_STE,
+        IommuFault.STREAM_DISABLED, IommuFault.TRANSLATION};
 
     private final String path;
     private final int phandle;
     private final long base;
-    private final Hardware hardware;
-    private final Trace trace;
+    private final long size;
+    private volatile PhysicalAddressSpace space;
+    private volatile Trace trace;
+    private volatile boolean enabled;
     private final AtomicReferenceArray<StreamTableEntry> streamTable = new AtomicReferenceArray<>(1 << SID_BITS);
+    private final AtomicReferenceArray<Tlb> tlb = new AtomicReferenceArray<>(1 << SID_BITS);
 
-    SmmuV3(String path, int phandle, long base, Hardware hardware, Trace trace) {
+    /** A TLB entry: the stage-2 entry hit and the window made of it. */
+    private record Tlb(P2m.Entry entry, InboundTranslation.Window window) {
+    }
+
+    /**
+     * An SMMUv3 described by the DT node at {@code path}.
+     *
+     * @param phandle the node's phandle (0 if it has none)
+     * @param base machine address of the register frame
+     * @param size bytes of the register frame (the node's first {@code reg} size)
+     */
+    public SmmuV3(String path, int phandle, long base, long size) {
         this.path = Objects.requireNonNull(path, "path");
         this.phandle = phandle;
         this.base = base;
-        this.hardware = hardware;
-        this.trace = trace;
+        this.size = size;
+    }
+
+    /** Registers the register frame ({@code smmuv3@<base>}) on {@code space}. */
+    public void attach(PhysicalAddressSpace space) {
+        space.register("smmuv3@" + Long.toHexString(base), base, size, this);
+        this.space = space;
+    }
+
+    /** Where DMA faults are traced (the driver sets Xen's trace when it takes the SMMU). */
+    void trace(Trace t) {
+        this.trace = t;
+    }
+
+    /** SMMU_CR0.SMMUEN: set by the driver when it takes the SMMU; translation starts. */
+    void enable() {
+        enabled = true;
+    }
+
+    /** True once SMMUEN is set. */
+    public boolean enabled() {
+        return enabled;
     }
 
     /** Absolute DT path, e.g. {@code /smmuv3@9050000}. */
@@ -55,7 +114,7 @@ public final class SmmuV3 {
         return phandle;
     }
 
-    /** Machine address of the register frame (first {@code reg} entry), or -1 if absent. */
+    /** Machine address of the register frame (first {@code reg} entry). */
     public long base() {
         return base;
     }
@@ -81,25 +140,21 @@ public final class SmmuV3 {
     }
 
     /**
-     * Translates one device access: stream {@code sid}, input address {@code iova} (the
-     * device's DMA address = the owner's guest-physical address, stage 2 only). RAM and direct
-     * MMIO entries of the owner's p2m translate; trapped or unmapped addresses fault.
+     * Translates one device access for inspection: stream {@code sid}, input address
+     * {@code iova} (the device's DMA address = the owner's guest-physical address, stage 2
+     * only). RAM and direct MMIO entries of the owner's p2m translate; trapped or unmapped
+     * addresses fault (traced as a read). Unlike {@link #translate(int, long, boolean)} this
+     * ignores SMMUEN and allocates its answer.
      *
      * @return the outcome; never throws for any sid/iova
      */
     public DmaTranslation translate(int sid, long iova) {
-        if (!sidInRange(sid)) {
-            return fault(sid, iova, null, DmaTranslation.Reason.BAD_STREAMID);
+        StreamTableEntry ste = sidInRange(sid) ? streamTable.get(sid) : null;
+        DmaTranslation.Reason why = reject(sid, ste);
+        if (why != null) {
+            return fault(sid, iova, ste, false, why);
         }
-        StreamTableEntry ste = streamTable.get(sid);
-        if (ste == null) {
-            return fault(sid, iova, null, DmaTranslation.Reason.BAD_STE);
-        }
-        Domain ctx = ste.context();
-        if (ctx == null) {
-            return fault(sid, iova, null, DmaTranslation.Reason.STREAM_DISABLED);
-        }
-        P2m.Entry e = ctx.p2m().lookup(iova);
+        P2m.Entry e = ste.context().p2m().lookup(iova);
         if (e instanceof P2m.Ram r) {
             long off = r.memOffset() + (iova - r.gpa());
             return new DmaTranslation.Ram(r.memory(), off, hostAddress(r.memory(), off));
@@ -107,14 +162,85 @@ public final class SmmuV3 {
         if (e instanceof P2m.DirectMmio m) {
             return new DmaTranslation.Mmio(m.maddr() + (iova - m.gpa()));
         }
-        // Emulated (trapped) regions have no stage-2 mapping: the device cannot reach them.
-        return fault(sid, iova, ctx, DmaTranslation.Reason.TRANSLATION);
+        return fault(sid, iova, ste, false, DmaTranslation.Reason.TRANSLATION);
+    }
+
+    /**
+     * The hardware's translation of an inbound request (the host bridge's path): as
+     * {@link #translate(int, long)}, but bypassing while SMMUEN is clear, answering with the
+     * stage-2 entry's whole window and reusing it from the stream's TLB. Faults are traced with
+     * their direction and allocate; a hit allocates nothing.
+     */
+    @Override
+    public InboundTranslation translate(int sid, long iova, boolean write) {
+        if (!enabled) {
+            return InboundTranslation.Window.IDENTITY;
+        }
+        StreamTableEntry ste = sidInRange(sid) ? streamTable.get(sid) : null;
+        DmaTranslation.Reason why = reject(sid, ste);
+        if (why != null) {
+            fault(sid, iova, ste, write, why);
+            return new InboundTranslation.Fault(HW_REASON[why.ordinal()]);
+        }
+        P2m.Entry e = ste.context().p2m().lookup(iova);
+        Tlb hit = tlb.get(sid);
+        if (hit != null && hit.entry == e) {
+            return hit.window;
+        }
+        InboundTranslation.Window w;
+        if (e instanceof P2m.Ram r) {
+            w = new InboundTranslation.Window(r.gpa(), r.size(), r.memory(), r.memOffset(), 0);
+        } else if (e instanceof P2m.DirectMmio m) {
+            w = new InboundTranslation.Window(m.gpa(), m.size(), null, 0, m.maddr());
+        } else {
+            // Emulated (trapped) regions have no stage-2 mapping: the device cannot reach them.
+            fault(sid, iova, ste, write, DmaTranslation.Reason.TRANSLATION);
+            return new InboundTranslation.Fault(IommuFault.TRANSLATION);
+        }
+        tlb.set(sid, new Tlb(e, w));
+        return w;
+    }
+
+    /** Why the STE refuses every request, or null if it translates. */
+    private DmaTranslation.Reason reject(int sid, StreamTableEntry ste) {
+        if (!sidInRange(sid)) {
+            return DmaTranslation.Reason.BAD_STREAMID;
+        }
+        if (ste == null) {
+            return DmaTranslation.Reason.BAD_STE;
+        }
+        return ste.context() == null ? DmaTranslation.Reason.STREAM_DISABLED : null;
+    }
+
+    @Override
+    public long read(long offset, int width) {
+        if (width != 4 || (offset & 3) != 0) {
+            return 0;
+        }
+        switch ((int) offset) {
+            case REG_IDR0:
+                return IDR0_VALUE;
+            case REG_IDR1:
+                return SID_BITS;
+            case REG_CR0:
+            case REG_CR0ACK:
+                return enabled ? 1 : 0;
+            default:
+                return 0;
+        }
+    }
+
+    @Override
+    public void write(long offset, int width, long value) {
+        // Registers written by software are not modelled (see the class comment).
     }
 
     /** Points the STE at {@code context} (null: abort). Caller holds the pcidevs lock. */
     void install(int sid, Pdev pdev, Domain context) {
         streamTable.set(sid, new StreamTableEntry(pdev, context));
-        if (trace.enabled(TraceCategory.DEVICE)) {
+        tlb.set(sid, null); // CMD_TLBI_S12_VMALL on a context change
+        Trace trace = this.trace;
+        if (trace != null && trace.enabled(TraceCategory.DEVICE)) {
             trace.emit(new SmmuEvents.SteChanged(context == null ? -1 : context.domid(), path, sid, true));
         }
     }
@@ -122,26 +248,32 @@ public final class SmmuV3 {
     /** Invalidates the STE (device removed). */
     void invalidate(int sid) {
         streamTable.set(sid, null);
-        if (trace.enabled(TraceCategory.DEVICE)) {
+        tlb.set(sid, null);
+        Trace trace = this.trace;
+        if (trace != null && trace.enabled(TraceCategory.DEVICE)) {
             trace.emit(new SmmuEvents.SteChanged(-1, path, sid, false));
         }
     }
 
-    /** The machine address of {@code memory}+{@code off} if that memory is a host RAM bank, else -1. */
+    /** The machine address of {@code memory}+{@code off} if that memory is host RAM on the bus, else -1. */
     private long hostAddress(SparseMemory memory, long off) {
-        java.util.List<Hardware.RamBank> banks = hardware.ram();
-        for (int i = 0; i < banks.size(); i++) {
-            Hardware.RamBank b = banks.get(i);
-            if (b.memory() == memory) {
-                return b.base() + off;
+        PhysicalAddressSpace s = space;
+        if (s != null) {
+            for (PhysicalAddressSpace.Region r : s.regions()) {
+                if (r.device() == memory) {
+                    return r.base() + off;
+                }
             }
         }
         return -1;
     }
 
-    private DmaTranslation fault(int sid, long iova, Domain ctx, DmaTranslation.Reason reason) {
-        if (trace.enabled(TraceCategory.FAULT)) {
-            trace.emit(new SmmuEvents.DmaFault(ctx == null ? -1 : ctx.domid(), path, sid, iova, reason));
+    private DmaTranslation fault(int sid, long iova, StreamTableEntry ste, boolean write, DmaTranslation.Reason reason) {
+        Trace trace = this.trace;
+        if (trace != null && trace.enabled(TraceCategory.FAULT)) {
+            Domain ctx = ste == null ? null : ste.context();
+            trace.emit(new SmmuEvents.DmaFault(ctx == null ? -1 : ctx.domid(), ste == null ? null : ste.pdev().sbdf(),
+                    path, sid, iova, write, reason));
         }
         return new DmaTranslation.Fault(sid, iova, reason);
     }

@@ -45,12 +45,17 @@ class SmmuV3Test {
         ecam.endpoint(1, 0, 0, 0x1af4, 0x1041, 0x0200, 0x0);
         PhysicalAddressSpace space = new PhysicalAddressSpace();
         space.register("ecam", Trees.QEMU_ECAM, Trees.QEMU_ECAM_SIZE, ecam);
+        Trees.attachSmmuV3(space, Trees.SMMU_PHANDLE);
         return space;
     }
 
     private void boot(Fdt fdt, String cmdline) {
+        boot(fdt, cmdline, hardware());
+    }
+
+    private void boot(Fdt fdt, String cmdline, PhysicalAddressSpace space) {
         smmu = new ArmSmmu();
-        xen = Xen.builder().hardware(new Hardware(fdt, hardware())).cmdline(cmdline).profile(Profile.UPSTREAM)
+        xen = Xen.builder().hardware(new Hardware(fdt, space)).cmdline(cmdline).profile(Profile.UPSTREAM)
                 .extension(smmu).extension(new ArmPci()).build();
         xen.trace().enable(TraceCategory.FAULT, true);
     }
@@ -303,10 +308,13 @@ class SmmuV3Test {
     void severalSmmus() {
         FdtNode.Builder b = FdtNode.builder("smmuv3@9070000");
         Trees.smmuV3("okay").properties().forEach(b::property);
-        FdtNode second = b.replaceProperty(FdtProperty.u32("phandle", 0x8006)).build();
+        FdtNode second = b.replaceProperty(FdtProperty.u32("phandle", 0x8006))
+                .replaceProperty(FdtProperty.u32("reg", 0, 0x09070000, 0, 0x20000)).build();
+        PhysicalAddressSpace space = hardware();
+        new SmmuV3("/smmuv3@9070000", 0x8006, 0x09070000L, 0x20000).attach(space);
         boot(Fdt.of(Trees.root().child(Trees.memory(0x4000_0000L, 0x1000_0000L)).child(Trees.smmuV3(null))
                 .child(second).child(Trees.qemuPcie().property(FdtProperty.u32("iommu-map", 0, 0x8006, 0, 0x10000)))
-                .build()), "");
+                .build()), "", space);
         add(NIC);
 
         assertThat(driver().smmus()).hasSize(2);

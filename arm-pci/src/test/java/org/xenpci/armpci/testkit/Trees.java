@@ -78,6 +78,17 @@ public final class Trees {
         return smmuV3(status, SMMU_PHANDLE);
     }
 
+    /**
+     * The SMMUv3 hardware {@link #smmuV3(String, int)} describes, registered on {@code space}
+     * (Platform does this for a board; hand-built test hardware calls it).
+     */
+    public static org.xenpci.armpci.smmu.SmmuV3 attachSmmuV3(org.xenpci.core.PhysicalAddressSpace space, int phandle) {
+        org.xenpci.armpci.smmu.SmmuV3 s = new org.xenpci.armpci.smmu.SmmuV3("/smmuv3@9050000", phandle, 0x09050000L,
+                0x20000);
+        s.attach(space);
+        return s;
+    }
+
     /** {@link #smmuV3(String)} with another phandle (for trees that use 0x8004 for something else). */
     public static FdtNode smmuV3(String status, int phandle) {
         FdtNode.Builder b = FdtNode.builder("smmuv3@9050000")

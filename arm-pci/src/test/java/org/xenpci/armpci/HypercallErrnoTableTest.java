@@ -488,6 +488,9 @@ class HypercallErrnoTableTest {
                     }
                 }
             };
+            if (smmu) {
+                Trees.attachSmmuV3(space, Trees.SMMU_PHANDLE);
+            }
             Xen.Builder b = Xen.builder().hardware(new Hardware(smmu ? Trees.qemuVirtSmmu() : Trees.qemuVirt(), space))
                     .cmdline(setup == Setup.NO_IOMMU ? "pci-passthrough=on" : "").profile(profile).extension(probe);
             if (smmu) {

@@ -242,18 +242,23 @@ public final class Platform {
             // Every arm,smmu-v3 node is an SMMU the host bridges' iommu-map can name (whether Xen
             // then takes it is Xen's business: a disabled node's SMMU stays in bypass).
             Map<Integer, SmmuV3> smmuByPhandle = new LinkedHashMap<>();
-            fdt.forEachNode((path, node) -> {
+            fdt.forEachNode((path, node) -> BootException.readingNode(path, () -> {
                 boolean smmu = node.property("compatible").map(p -> p.asStringList().contains("arm,smmu-v3")).orElse(false);
                 long[] reg = smmu ? firstReg(fdt, path, node) : null;
                 if (reg == null) {
-                    return;
+                    return null;
                 }
                 SmmuV3 s = new SmmuV3(path, node.phandle().orElse(0), reg[0], reg[1]);
-                s.attach(space);
+                try {
+                    s.attach(space);
+                } catch (IllegalArgumentException e) {
+                    throw BootException.badProperty(path, "reg", "SMMU register frame cannot be placed: " + e.getMessage(), e);
+                }
                 if (node.phandle().isPresent()) {
                     smmuByPhandle.put(node.phandle().getAsInt(), s);
                 }
-            });
+                return null;
+            }));
             Map<String, HostBridgeHardware> bridges = new LinkedHashMap<>();
             Map<Integer, Boolean> segmentUsed = new TreeMap<>();
             int auto = 0;
@@ -295,7 +300,8 @@ public final class Platform {
                 }
                 Optional<int[]> iommuMap = cells(node, "iommu-map");
                 if (iommuMap.isPresent()) {
-                    hb.iommuMap(iommuMap.get(), cells(node, "iommu-map-mask").orElse(null));
+                    hostBridgeProperty(at, "iommu-map",
+                            () -> hb.iommuMap(iommuMap.get(), cells(node, "iommu-map-mask").orElse(null)));
                     smmuByPhandle.forEach(hb::iommu);
                 }
                 if (segment >= 0 && segmentUsed.putIfAbsent(segment, true) == null) {
@@ -311,9 +317,12 @@ public final class Platform {
                         }
                     }, placed, 0);
                 }
-                HostBridgeHardware built = hb.build();
-                hostBridgeProperty(at, "reg", () -> built.attach(space));
-                bridges.put(node.path(), built);
+                HostBridgeHardware[] built = new HostBridgeHardware[1];
+                hostBridgeProperty(at, "reg", () -> {
+                    built[0] = hb.build();
+                    built[0].attach(space);
+                });
+                bridges.put(node.path(), built[0]);
             }
             for (Sbdf s : devices.keySet()) {
                 if (!placed.contains(s)) {

@@ -335,7 +335,15 @@ public final class Xen {
         return observer;
     }
 
-    /** Tells the observer (if any) that a toolstack operation completed. */
+    /** Tells the observer (if any) that a toolstack operation starts. */
+    public void toolstackStepStarted(String what) {
+        XenObserver o = observer;
+        if (o != null) {
+            o.beforeToolstack(what);
+        }
+    }
+
+    /** Tells the observer (if any) that a toolstack operation completed (or failed). */
     public void toolstackStepDone(String what) {
         XenObserver o = observer;
         if (o != null) {

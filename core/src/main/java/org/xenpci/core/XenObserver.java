@@ -24,7 +24,15 @@ public interface XenObserver {
     default void afterHypercall(Vcpu vcpu, int op, HypercallResult result) {
     }
 
-    /** After a toolstack operation ({@code what} names it, e.g. {@code "pci-detach d1 0000:00:01.0"}). */
+    /**
+     * Before a toolstack operation starts ({@code what} names it, e.g. {@code "xl pci-detach 1
+     * 0000:00:01.0"}). The hardware domain's accesses and hypercalls until the matching
+     * {@link #afterToolstack} are its steps; operations may nest (one calls another).
+     */
+    default void beforeToolstack(String what) {
+    }
+
+    /** After the toolstack operation {@link #beforeToolstack} announced, whether it succeeded or failed. */
     default void afterToolstack(String what) {
     }
 }

@@ -47,7 +47,8 @@ import org.xenpci.vpci.VpciHeader;
  * <ul>
  * <li>{@link #check()}: one audit now, as an {@link AuditReport}.</li>
  * <li>{@link #enforce()}: registered as the host's {@link XenObserver}, it audits after every
- *     guest access, hypercall and toolstack operation and throws
+ *     guest access, hypercall and toolstack operation (the hardware domain's own steps inside a
+ *     toolstack operation count as part of it: audited when it ends) and throws
  *     {@link IsolationViolationException} from the step that broke an invariant. It also checks
  *     {@link Invariant#CROSS_DOMAIN}: a step taken by a guest's vCPU must leave every other
  *     domain's state (p2m, its functions' config space and vPCI state, its ITS mappings and LPI
@@ -73,6 +74,8 @@ public final class IsolationAuditor {
     private Map<Domain, List<Object>> fingerprints = new HashMap<>();
     private final List<UpstreamFinding> findings = new ArrayList<>();
     private long steps;
+    /** Toolstack operations in progress (they nest). */
+    private int toolstackDepth;
 
     /** An auditor for {@code host}; it does nothing until {@link #check()} or {@link #enforce()}. */
     public IsolationAuditor(XenHost host) {
@@ -118,7 +121,13 @@ public final class IsolationAuditor {
             }
 
             @Override
+            public void beforeToolstack(String what) {
+                toolstackDepth(+1);
+            }
+
+            @Override
             public void afterToolstack(String what) {
+                toolstackDepth(-1);
                 step(null, what);
             }
         });
@@ -140,7 +149,18 @@ public final class IsolationAuditor {
         return List.copyOf(findings);
     }
 
+    private synchronized void toolstackDepth(int delta) {
+        toolstackDepth += delta;
+    }
+
     private synchronized void step(Vcpu by, String operation) {
+        if (by != null && by.domain().isHardwareDomain() && toolstackDepth > 0) {
+            // dom0's accesses inside a toolstack operation (pciback's reset, the domctls) are
+            // that operation's steps: the states between them are not for guests to see
+            // (mid-reset, a device's BARs read 0 while its owner still maps them). The
+            // operation as a whole is audited when it ends.
+            return;
+        }
         steps++;
         List<Violation> vs = new ArrayList<>(audit(operation).violations());
         Map<Domain, List<Object>> now = fingerprintAll();
@@ -176,6 +196,7 @@ public final class IsolationAuditor {
         for (Domain d : all) {
             mmioMappings(d, functions, operation, out, up);
         }
+        configWindows(functions, operation, out, up);
         for (Owned f : functions) {
             quarantine(f, operation, out);
             msi(f, operation, out);
@@ -255,6 +276,39 @@ public final class IsolationAuditor {
                 out.add(new Violation(Invariant.MMIO_MAPPING, d.domid(), "", "guest " + Hex.of(m.gpa()) + "+"
                         + Hex.of(m.size()) + " maps machine " + Hex.of(lo) + ", which is in no BAR of a function "
                         + d + " owns (and the model has no iomem grants)", op));
+            }
+        }
+    }
+
+    /**
+     * A host bridge's config window mapped straight into a domain gives it the config space of
+     * every function behind the bridge: only acceptable while the hardware domain owns them all.
+     */
+    private void configWindows(List<Owned> functions, String op, List<Violation> out, List<UpstreamFinding> up) {
+        for (Domain d : seen.keySet()) {
+            for (HostBridge b : pci.hostBridges().all()) {
+                long cfg = b.cfg().physBase();
+                boolean mapped = false;
+                for (P2m.DirectMmio m : d.p2m().mmioMappings()) {
+                    mapped |= m.maddr() < cfg + b.cfg().size() && cfg < m.maddr() + m.size();
+                }
+                if (!mapped) {
+                    continue;
+                }
+                for (Owned f : functions) {
+                    if (f.owner() == d || f.pdev().sbdf().segment() != b.segment()) {
+                        continue;
+                    }
+                    if (d.isHardwareDomain() && !xen.profile().vpciHardwareDomain()) {
+                        up.add(new UpstreamFinding(Invariant.MMIO_MAPPING, d.domid(), f.name(), "the hardware domain maps "
+                                + b.path() + "'s config window 1:1, so it can reconfigure " + f.name() + " while "
+                                + ownerName(f.owner()) + " owns it", "xen/arch/arm/domain_build.c: handle_device "
+                                        + "(the host bridge's reg is mapped to hwdom; no vPCI traps it, has_vpci(hwdom) is false on Arm)"));
+                    } else {
+                        out.add(new Violation(Invariant.MMIO_MAPPING, d.domid(), f.name(), "maps " + b.path()
+                                + "'s config window directly while " + ownerName(f.owner()) + " owns " + f.name(), op));
+                    }
+                }
             }
         }
     }

@@ -211,7 +211,7 @@ public final class Libxl {
      *         device attach failures
      */
     public synchronized LibxlDomain createDomain(XlConfig config) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl create " + config.name())) {
             Objects.requireNonNull(config, "config");
             String name = config.name().orElseThrow(() -> fail(ERROR_INVAL, -1, "Domain name must be specified."));
             if (domainByName(name).isPresent()) {
@@ -253,8 +253,6 @@ public final class Libxl {
                 destroy(d);
                 throw e;
             }
-        } finally {
-            xen.toolstackStepDone("xl create " + config.name());
         }
     }
 
@@ -319,14 +317,12 @@ public final class Libxl {
      * @throws LibxlException ERROR_INVAL if this toolstack has no such domain
      */
     public synchronized void destroyDomain(int domid) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl destroy " + domid)) {
             LibxlDomain ld = domains.get(domid);
             if (ld == null) {
                 throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
             }
             destroy(ld.domain());
-        } finally {
-            xen.toolstackStepDone("xl destroy " + domid);
         }
     }
 
@@ -360,7 +356,7 @@ public final class Libxl {
      * @throws LibxlException ERROR_FAIL: bad name, no such sysfs device, quarantine refused by Xen
      */
     public synchronized void pciAssignableAdd(Sbdf sbdf, Optional<String> name, boolean rebind) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl pci-assignable-add " + sbdf)) {
             int rc = 0;
             try {
                 assignableAdd(sbdf, name, rebind);
@@ -370,8 +366,6 @@ public final class Libxl {
             } finally {
                 event(Domain.DOMID_IO, "pci-assignable-add", sbdf, rc);
             }
-        } finally {
-            xen.toolstackStepDone("xl pci-assignable-add " + sbdf);
         }
     }
 
@@ -421,7 +415,7 @@ public final class Libxl {
      * @throws LibxlException ERROR_FAIL when Xen refuses the de-quarantine (e.g. a guest owns it)
      */
     public synchronized void pciAssignableRemove(Sbdf sbdf, boolean rebind) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl pci-assignable-remove " + sbdf)) {
             int rc = 0;
             try {
                 assignableRemove(sbdf, rebind);
@@ -431,8 +425,6 @@ public final class Libxl {
             } finally {
                 event(Domain.DOMID_IO, "pci-assignable-remove", sbdf, rc);
             }
-        } finally {
-            xen.toolstackStepDone("xl pci-assignable-remove " + sbdf);
         }
     }
 
@@ -442,10 +434,8 @@ public final class Libxl {
      * @throws LibxlException ERROR_NOTFOUND if no assignable device has that name
      */
     public synchronized void pciAssignableRemove(String name, boolean rebind) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl pci-assignable-remove " + name)) {
             pciAssignableRemove(name2bdf(name).orElseThrow(() -> fail(ERROR_NOTFOUND, -1, "")), rebind);
-        } finally {
-            xen.toolstackStepDone("xl pci-assignable-remove " + name);
         }
     }
 
@@ -493,7 +483,7 @@ public final class Libxl {
      * rebind on). Name-only entries are left alone: they must already be assignable.
      */
     public synchronized void makeAssignable(XlConfig config) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("make assignable " + config.name())) {
             for (PciSpec p : config.pciDevices()) {
                 if (!p.bdfGiven()) {
                     continue;
@@ -505,8 +495,6 @@ public final class Libxl {
                     }
                 }
             }
-        } finally {
-            xen.toolstackStepDone("make assignable " + config.name());
         }
     }
 
@@ -520,15 +508,13 @@ public final class Libxl {
      * @throws LibxlException ERROR_INVAL if there is no such domain, else as for creation
      */
     public synchronized void pciAttach(int domid, PciSpec spec) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl pci-attach " + domid + " " + spec.sbdf())) {
             LibxlDomain ld = domains.get(domid);
             if (ld == null) {
                 throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
             }
             pciAdd(ld, spec, false);
             ld.appendSavedPci(spec);
-        } finally {
-            xen.toolstackStepDone("xl pci-attach " + domid + " " + spec);
         }
     }
 
@@ -541,14 +527,12 @@ public final class Libxl {
      *         ignores the first two)
      */
     public synchronized void pciDetach(int domid, PciSpec spec, boolean force) {
-        try {
+        try (ToolstackStep step = new ToolstackStep("xl pci-detach " + domid + " " + spec.sbdf())) {
             LibxlDomain ld = domains.get(domid);
             if (ld == null) {
                 throw fail(ERROR_INVAL, domid, "non-existant domain " + domid);
             }
             pciRemove(ld.domain(), spec, force);
-        } finally {
-            xen.toolstackStepDone("xl pci-detach " + domid + " " + spec);
         }
     }
 
@@ -933,5 +917,24 @@ public final class Libxl {
     private LibxlException fail(int code, int domid, String message, HypercallResult r) {
         log("error", domid, message + ": " + errnoText(r));
         return new LibxlException(code, message, r.errno());
+    }
+    /**
+     * One public toolstack operation: opening and closing it tell Xen's observer (an isolation
+     * auditor) that the operation starts and is over, whether it succeeded or threw. If the observer throws while the
+     * operation's own exception propagates, that one stays primary and the observer's is
+     * suppressed (try-with-resources).
+     */
+    private final class ToolstackStep implements AutoCloseable {
+        private final String what;
+
+        ToolstackStep(String what) {
+            this.what = what;
+            xen.toolstackStepStarted(what);
+        }
+
+        @Override
+        public void close() {
+            xen.toolstackStepDone(what);
+        }
     }
 }

@@ -247,6 +247,7 @@ public final class IsolationAuditor {
             long lo = m.maddr();
             long hi = m.maddr() + m.size();
             boolean inOwn = false;
+            boolean foreign = false;
             for (Owned f : functions) {
                 for (long[] bar : memoryBars(f.function())) {
                     if (bar[0] >= hi || bar[1] <= lo) {
@@ -256,6 +257,7 @@ public final class IsolationAuditor {
                         inOwn |= bar[0] <= lo && hi <= pageEnd(bar[1]);
                         continue;
                     }
+                    foreign = true;
                     String what = "guest " + Hex.of(m.gpa()) + "+" + Hex.of(m.size()) + " maps machine "
                             + Hex.of(Math.max(lo, bar[0])) + ", a BAR of " + f.name() + " owned by " + ownerName(f.owner());
                     if (d.isHardwareDomain() && !xen.profile().vpciHardwareDomain()) {
@@ -272,7 +274,7 @@ public final class IsolationAuditor {
             if (dead) {
                 out.add(new Violation(Invariant.MMIO_MAPPING, d.domid(), "", "destroyed domain still maps guest "
                         + Hex.of(m.gpa()) + "+" + Hex.of(m.size()) + " -> machine " + Hex.of(lo), op));
-            } else if (!d.isHardwareDomain() && !inOwn) {
+            } else if (!d.isHardwareDomain() && !inOwn && !foreign) {
                 out.add(new Violation(Invariant.MMIO_MAPPING, d.domid(), "", "guest " + Hex.of(m.gpa()) + "+"
                         + Hex.of(m.size()) + " maps machine " + Hex.of(lo) + ", which is in no BAR of a function "
                         + d + " owns (and the model has no iomem grants)", op));

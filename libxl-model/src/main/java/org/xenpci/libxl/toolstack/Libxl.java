@@ -393,6 +393,10 @@ public final class Libxl {
                 xs.rm(pciPath(sbdf) + "/driver_path");
             }
             pciback.bind(sbdf, Pciback.PCIBACK_DRIVER);
+            // pciback's probe (drivers/xen/xen-pciback/pci_stub.c: pcistub_init_device) saves the
+            // state, resets the function (FLR, D3, ...), restores it and disables it
+            // (xen_pcibk_reset_device): the device enters quarantine not mastering, MSI/MSI-X off.
+            pciback.reset(sbdf);
         }
         if (name.isPresent()) {
             xs.write(pciPath(sbdf) + "/name", name.get());

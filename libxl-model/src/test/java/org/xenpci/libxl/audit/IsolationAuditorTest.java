@@ -16,8 +16,7 @@ import org.xenpci.core.Profile;
 import org.xenpci.core.SparseMemory;
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.pci.Sbdf;
-import org.xenpci.libxl.config.XlConfig;
-import org.xenpci.libxl.guest.ReferenceGuest;
+import org.xenpci.libxl.scenario.TestGuests;
 import org.xenpci.libxl.host.DefaultPlatform;
 import org.xenpci.libxl.host.XenHost;
 import org.xenpci.libxl.toolstack.Libxl;
@@ -39,15 +38,7 @@ class IsolationAuditorTest {
     final PciFunction nic = host.platform().function(NIC).orElseThrow();
 
     Domain guest(String name, String... pci) {
-        StringBuilder b = new StringBuilder("name = \"" + name + "\"\nmemory = 1024\nvcpus = 2\npci = [ ");
-        for (int i = 0; i < pci.length; i++) {
-            b.append(i == 0 ? "" : ", ").append('"').append(pci[i]).append('"');
-        }
-        XlConfig c = XlConfig.parse(b.append(" ]\n").toString(), name + ".cfg");
-        libxl.makeAssignable(c);
-        Domain d = libxl.createDomain(c).domain();
-        new ReferenceGuest(d).probe();
-        return d;
+        return TestGuests.createProbed(libxl, name, 2, pci);
     }
 
     @Test

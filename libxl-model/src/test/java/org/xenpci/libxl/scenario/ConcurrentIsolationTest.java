@@ -26,8 +26,6 @@ import org.xenpci.core.trace.TraceCategory;
 import org.xenpci.libxl.audit.AuditReport;
 import org.xenpci.libxl.audit.IsolationAuditor;
 import org.xenpci.libxl.config.PciSpecParser;
-import org.xenpci.libxl.config.XlConfig;
-import org.xenpci.libxl.guest.ReferenceGuest;
 import org.xenpci.libxl.host.DefaultPlatform;
 import org.xenpci.libxl.host.XenHost;
 import org.xenpci.libxl.toolstack.Libxl;
@@ -57,15 +55,7 @@ class ConcurrentIsolationTest {
     final AtomicReferenceArray<Domain> guests = new AtomicReferenceArray<>(2);
 
     Domain create(String name, String... pci) {
-        StringBuilder b = new StringBuilder("name = \"" + name + "\"\nmemory = 1024\nvcpus = " + THREADS_PER_GUEST + "\npci = [ ");
-        for (int i = 0; i < pci.length; i++) {
-            b.append(i == 0 ? "" : ", ").append('"').append(pci[i]).append('"');
-        }
-        XlConfig c = XlConfig.parse(b.append(" ]\n").toString(), name + ".cfg");
-        libxl.makeAssignable(c);
-        Domain d = libxl.createDomain(c).domain();
-        new ReferenceGuest(d).probe();
-        return d;
+        return TestGuests.createProbed(libxl, name, THREADS_PER_GUEST, pci);
     }
 
     Domain createA() {

@@ -46,16 +46,11 @@ class IsolationBreachTest {
     final PciFunction nic = host.platform().function(NIC).orElseThrow();
 
     static XlConfig storm(String name) {
-        return XlConfig.parse("name = \"" + name + "\"\nmemory = 1024\nvcpus = 4\n"
-                + "pci = [ \"0000:00:02.0\", \"0000:00:01.0\" ]\n", name + ".cfg");
+        return TestGuests.config(name, 4, "0000:00:02.0", "0000:00:01.0");
     }
 
     Domain createStorm() {
-        XlConfig c = storm("storm");
-        libxl.makeAssignable(c);
-        LibxlDomain g = libxl.createDomain(c);
-        new ReferenceGuest(g.domain()).probe();
-        return g.domain();
+        return TestGuests.createProbed(libxl, "storm", 4, "0000:00:02.0", "0000:00:01.0");
     }
 
     static void cfgWrite(Vcpu v, long at, int size, long value) {
@@ -202,8 +197,7 @@ class IsolationBreachTest {
         cfgWrite(g.vcpu(0), NIC_CFG + PCI_COMMAND, 2, PCI_COMMAND_MASTER);
         libxl.destroyDomain(g.domid());
         // The stale table is still in the device (its masks were lost with decoding off).
-        XlConfig c = XlConfig.parse("name = \"next\"\nmemory = 1024\nvcpus = 1\npci = [ \"0000:00:01.0\" ]\n", "next.cfg");
-        Domain next = libxl.createDomain(c).domain();
+        Domain next = libxl.createDomain(TestGuests.config("next", 1, "0000:00:01.0")).domain();
         Vcpu v = next.vcpu(0);
         int msix = capability(nic, PCI_CAP_ID_MSIX);
         long ctl = CFG + msix + PCI_MSIX_FLAGS;

@@ -24,8 +24,6 @@ import org.xenpci.core.trace.TraceCategory;
 import org.xenpci.libxl.audit.IsolationAuditor;
 import org.xenpci.libxl.audit.UpstreamFinding;
 import org.xenpci.libxl.config.PciSpecParser;
-import org.xenpci.libxl.config.XlConfig;
-import org.xenpci.libxl.guest.ReferenceGuest;
 import org.xenpci.libxl.host.DefaultPlatform;
 import org.xenpci.libxl.host.XenHost;
 import org.xenpci.libxl.toolstack.Libxl;
@@ -112,19 +110,11 @@ final class IsolationStorm {
     }
 
     private Domain create(String name, int vcpus, String... pci) {
-        StringBuilder b = new StringBuilder("name = \"" + name + "\"\nmemory = 1024\nvcpus = " + vcpus + "\npci = [ ");
-        for (int i = 0; i < pci.length; i++) {
-            b.append(i == 0 ? "" : ", ").append('"').append(pci[i]).append('"');
-        }
-        XlConfig c = XlConfig.parse(b.append(" ]\n").toString(), name + ".cfg");
-        libxl.makeAssignable(c);
-        return libxl.createDomain(c).domain();
+        return TestGuests.create(libxl, name, vcpus, pci);
     }
 
     private Domain createStorm() {
-        Domain d = create("storm", 4, "0000:00:02.0", "0000:00:01.0");
-        new ReferenceGuest(d).probe();
-        return d;
+        return TestGuests.createProbed(libxl, "storm", 4, "0000:00:02.0", "0000:00:01.0");
     }
 
     /** The bystander's driver: MAPD RID 0 (32 events), MAPC 0, event 0 -> LPI 8192 on vCPU 0, MSI on. */

@@ -327,6 +327,12 @@ public final class Libxl {
     }
 
     private void destroy(Domain d) {
+        // libxl__destroy_domid pauses the domain (xc_domain_pause) before it destroys its
+        // devices: no vCPU runs while they are taken away. The domctl is not modelled as a
+        // hypercall; the pause is Xen's domain_pause, nestable, and stays until the domain is gone.
+        if (!d.isDying()) {
+            d.pause();
+        }
         // libxl__device_pci_destroy_all: every backend entry, force.
         for (PciListEntry e : pciList(d.domid())) {
             PciSpec spec = new PciSpec(e.machine().function(), e.machine().device(), e.machine().bus(),

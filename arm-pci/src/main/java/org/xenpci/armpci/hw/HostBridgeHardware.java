@@ -252,7 +252,9 @@ public final class HostBridgeHardware {
             return fault(t, requesterId, pciAddress, true);
         }
         if (!w.contains(pciAddress, size)) {
-            return splitWrite(requesterId, pciAddress, size, value);
+            // A single byte outside its own window is the unreachable top of the 64-bit space.
+            return size == 1 ? new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, true)
+                    : splitWrite(requesterId, pciAddress, size, value);
         }
         if (w.memory() != null) {
             w.memory().write(w.memOffset() + (pciAddress - w.inputBase()), size, value);
@@ -292,6 +294,9 @@ public final class HostBridgeHardware {
         }
         long v;
         if (!w.contains(pciAddress, size)) {
+            if (size == 1) {
+                return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, false);
+            }
             DmaResult r = splitRead(requesterId, pciAddress, size);
             if (!(r instanceof DmaResult.Completed c)) {
                 return r;

@@ -12,31 +12,39 @@ import org.xenpci.core.SparseMemory;
 public sealed interface InboundTranslation permits InboundTranslation.Window, InboundTranslation.Fault {
 
     /**
-     * A translated range {@code [inputBase, inputBase + size)} of input (bus) addresses. Either
+     * A translated range {@code [inputBase, inputBase + size)} of input (bus) addresses, both
+     * unsigned 64-bit (a guest may put a 64-bit BAR anywhere, 2^63 and above included). Either
      * RAM ({@code memory} non-null, input address {@code a} is byte {@code memOffset + a -
      * inputBase} of it) or the physical address space ({@code memory} null, {@code a} becomes
      * machine address {@code outputBase + a - inputBase}).
      *
-     * @param inputBase first input address of the range
-     * @param size bytes in the range, positive (unsigned arithmetic is not needed: ranges end below 2^63)
+     * @param inputBase first input address of the range (unsigned)
+     * @param size bytes in the range (unsigned, non-zero; the range must not wrap past 2^64)
      * @param memory the RAM the range hits, or null for the physical address space
      * @param memOffset byte offset of {@code inputBase} in {@code memory} (0 when memory is null)
      * @param outputBase machine address of {@code inputBase} when memory is null (unused otherwise)
      */
     record Window(long inputBase, long size, SparseMemory memory, long memOffset, long outputBase)
             implements InboundTranslation {
-        /** Everything below 2^63 reaches the physical address space unchanged: no IOMMU in the path. */
-        public static final Window IDENTITY = new Window(0, Long.MAX_VALUE, null, 0, 0);
+        /**
+         * No IOMMU in the path: every address but the very last byte of the 64-bit space
+         * reaches the physical address space unchanged (a window cannot hold 2^64 bytes; the
+         * last byte is decoded by nothing anyway).
+         */
+        public static final Window IDENTITY = new Window(0, -1L, null, 0, 0);
 
         public Window {
-            if (size <= 0 || inputBase < 0 || inputBase + size - 1 < inputBase) {
-                throw new IllegalArgumentException("bad window " + inputBase + "+" + size);
+            if (size == 0 || Long.compareUnsigned(inputBase + size - 1, inputBase) < 0) {
+                throw new IllegalArgumentException("bad window " + Long.toUnsignedString(inputBase, 16) + "+"
+                        + Long.toUnsignedString(size, 16));
             }
         }
 
-        /** True if {@code [address, address + length)} lies inside the window. */
+        /** True if {@code [address, address + length)} lies inside the window (unsigned). */
         public boolean contains(long address, long length) {
-            return address >= inputBase && length >= 0 && address - inputBase <= size - length;
+            return length >= 0 && Long.compareUnsigned(address, inputBase) >= 0
+                    && Long.compareUnsigned(address - inputBase, size - length) <= 0
+                    && Long.compareUnsigned(length, size) <= 0;
         }
     }
 

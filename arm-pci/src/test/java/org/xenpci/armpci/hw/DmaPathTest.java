@@ -79,6 +79,18 @@ class DmaPathTest {
     }
 
     @Test
+    @DisplayName("addresses at and above 2^63, up to the last byte of the 64-bit space, are Unsupported Requests, never an exception")
+    void topOfTheAddressSpace() {
+        bridge(HostBridgeHardware.builder());
+        for (long a : new long[] {0x8000_0000_0000_0000L, 0xffff_ffff_ffff_fff8L, 0xffff_ffff_ffff_fffcL, -1L}) {
+            for (int size : new int[] {1, 2, 4, 8}) {
+                assertThat(master.dmaWrite(a, size, 1)).as("write %x/%d", a, size).isInstanceOf(DmaResult.Fault.class);
+                assertThat(master.dmaRead(a, size)).as("read %x/%d", a, size).isInstanceOf(DmaResult.Fault.class);
+            }
+        }
+    }
+
+    @Test
     @DisplayName("bus master off and an unplaced function issue nothing; bad sizes and maps are typed errors")
     void refusals() {
         bridge(HostBridgeHardware.builder());

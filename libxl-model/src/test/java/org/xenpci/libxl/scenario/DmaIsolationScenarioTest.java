@@ -163,6 +163,24 @@ class DmaIsolationScenarioTest {
     }
 
     @Test
+    @DisplayName("a guest BAR placed at 2^63 and above: peer DMA to it is translated like any other, never an exception")
+    void barAboveTwoToTheSixtyThree() {
+        Domain g = createGuest();
+        guestConfigWrite(g, 1, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MASTER);
+        guestConfigWrite(g, 0, 0x10, 4, 0);
+        guestConfigWrite(g, 0, 0x14, 4, 0x80000000L); // BAR0 = 0x8000_0000_0000_0000
+        guestConfigWrite(g, 0, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
+        long high = 0x8000_0000_0000_0000L;
+        DmaResult w = e1000e.dmaWrite(high + 0x100, 4, 0x5a5a);
+        assertThat(g.p2m().lookup(high)).as("vPCI mapped the BAR where the guest put it")
+                .isInstanceOf(org.xenpci.core.P2m.DirectMmio.class);
+        assertThat(w).isSameAs(DmaResult.DONE);
+        assertThat(nvme.memory(0).read(0x100, 4)).isEqualTo(0x5a5a);
+        assertThat(e1000e.dmaRead(-8L, 8)).isInstanceOf(DmaResult.Fault.class);
+        assertThat(e1000e.dmaRead(-1L, 1)).isInstanceOf(DmaResult.Fault.class);
+    }
+
+    @Test
     @DisplayName("peer-to-peer reaches the owner's other device's BAR only while the guest has it mapped (decoding on)")
     void peerToPeerThroughOwnersP2m() {
         Domain g = createGuest();

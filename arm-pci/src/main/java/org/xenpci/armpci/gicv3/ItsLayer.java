@@ -48,6 +48,16 @@ public final class ItsLayer {
         return hostIts.stream().map(HostIts::base).toList();
     }
 
+    /** The machine base of the host ITS whose DT node has {@code phandle} (what msi-map names), if Xen drives one. */
+    public java.util.OptionalLong hostItsBase(int phandle) {
+        for (HostIts its : hostIts) {
+            if (its.phandle() == phandle) {
+                return java.util.OptionalLong.of(its.base());
+            }
+        }
+        return java.util.OptionalLong.empty();
+    }
+
     /** The virtual ITSes of {@code d} (hwdom: one per host ITS; guest: at most one). */
     public List<Vits> vits(Domain d) {
         Vits[] v = vits.get(d.domid());

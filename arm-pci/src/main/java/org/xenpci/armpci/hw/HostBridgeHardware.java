@@ -211,6 +211,33 @@ public final class HostBridgeHardware {
     }
 
     /**
+     * Where the bridge sends requester {@code requesterId}'s DMA as the hardware is wired now:
+     * the IOMMU and stream ID its {@code iommu-map} entry gives, or empty if no entry covers it
+     * (1:1 to the physical address space). An entry naming an IOMMU the bridge is not wired to
+     * gives a route with a null {@code iommu} (such requests are refused). For auditors.
+     */
+    public java.util.Optional<IommuRoute> iommuRoute(int requesterId) {
+        if (iommuMap == null) {
+            return java.util.Optional.empty();
+        }
+        long m = StreamMap.lookup(requesterId, iommuMap, iommuMapMask);
+        if (m == StreamMap.NO_MATCH) {
+            return java.util.Optional.empty();
+        }
+        InboundTranslator iommu = m >= 0 ? iommuByEntry[StreamMap.entry(m)] : null;
+        return java.util.Optional.of(new IommuRoute(iommu, m >= 0 ? StreamMap.streamId(m) : -1));
+    }
+
+    /**
+     * One requester's way through an IOMMU.
+     *
+     * @param iommu the IOMMU hardware, or null if the {@code iommu-map} entry names none this bridge has
+     * @param streamId the stream ID the request carries into it (-1 for a malformed entry)
+     */
+    public record IommuRoute(InboundTranslator iommu, long streamId) {
+    }
+
+    /**
      * An inbound memory write (DMA) of {@code size} bytes by the function with requester ID
      * {@code requesterId} at bus address {@code pciAddress}. The path, in order:
      * <ol>

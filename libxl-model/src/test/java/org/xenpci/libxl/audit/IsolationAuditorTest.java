@@ -107,6 +107,19 @@ class IsolationAuditorTest {
     }
 
     @Test
+    @DisplayName("MSI_ROUTING: the owner's MSI-X table page mapped straight into it (the guest could program physical vectors)")
+    void msixTableDirectMapped() {
+        Domain g = guest("g", "0000:00:02.0");
+        int table = nvme.config().read(nvme.capability(PCI_CAP_ID_MSIX, false).orElseThrow().offset() + PCI_MSIX_TABLE, 4);
+        long page = nvme.barAddress(table & 7) + (table & ~7);
+        assertThat(g.p2m().mapMmio(0x30000000L >>> 12, 1, page >>> 12)).isZero();
+        assertThat(auditor.check().violations()).singleElement().satisfies(v -> {
+            assertThat(v.invariant()).isEqualTo(Invariant.MSI_ROUTING);
+            assertThat(v.detail()).contains("MSI-X table page").contains("0x30000000");
+        });
+    }
+
+    @Test
     @DisplayName("IOMMU_CONTEXT: a function whose stream translates with another domain's p2m")
     void wrongStreamContext() {
         Domain g = guest("g", "0000:00:02.0");
@@ -117,6 +130,23 @@ class IsolationAuditorTest {
             assertThat(v.invariant()).isEqualTo(Invariant.IOMMU_CONTEXT);
             assertThat(v.device()).isEqualTo(NIC.toString());
             assertThat(v.detail()).contains("translates with " + g).contains("belongs to d0");
+        });
+    }
+
+    @Test
+    @DisplayName("IOMMU_CONTEXT follows the hardware: dom0 renumbering a bridge moves a guest function's requester ID off its stream")
+    void streamFollowsRequesterId() {
+        Domain g = guest("g", "0000:01:00.0"); // the ivshmem behind the root port 00:03.0
+        assertThat(auditor.check().violations()).isEmpty();
+        PciFunction rootPort = host.platform().function(Sbdf.parse("0000:00:03.0")).orElseThrow();
+        // Secondary and subordinate bus 1 -> 2, written in hardware (as dom0 could through its ECAM).
+        rootPort.config().write(PCI_SECONDARY_BUS, 1, 2);
+        rootPort.config().write(PCI_SUBORDINATE_BUS, 1, 2);
+        assertThat(host.platform().function(Sbdf.parse("0000:01:00.0")).orElseThrow().requesterId()).isEqualTo(0x200);
+        assertThat(auditor.check().violations()).singleElement().satisfies(v -> {
+            assertThat(v.invariant()).isEqualTo(Invariant.IOMMU_CONTEXT);
+            assertThat(v.domid()).isEqualTo(g.domid());
+            assertThat(v.detail()).contains("stream 0x200").contains("no context (abort)");
         });
     }
 

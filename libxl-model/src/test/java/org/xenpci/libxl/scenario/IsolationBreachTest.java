@@ -196,8 +196,18 @@ class IsolationBreachTest {
         Domain g = createStorm();
         cfgWrite(g.vcpu(0), NIC_CFG + PCI_COMMAND, 2, PCI_COMMAND_MASTER);
         libxl.destroyDomain(g.domid());
-        // The stale table is still in the device (its masks were lost with decoding off).
         Domain next = libxl.createDomain(TestGuests.config("next", 1, "0000:00:01.0")).domain();
+        // The toolstack's PM resets (on destroy and on attach) masked the table; a function
+        // without a reset method (or with No_Soft_Reset) keeps what the last guest left: plant
+        // that now, entries unmasked and aimed at the host ITS doorbell, as the device's own state.
+        int msixCap = capability(nic, PCI_CAP_ID_MSIX);
+        int tableReg = nic.config().read(msixCap + PCI_MSIX_TABLE, 4);
+        for (int e = 0; e < 5; e++) {
+            long entry = (tableReg & ~PCI_MSIX_BIR_MASK) + 16L * e;
+            nic.barWrite(tableReg & PCI_MSIX_BIR_MASK, entry, 8, 0x08080000L + 0x10040);
+            nic.barWrite(tableReg & PCI_MSIX_BIR_MASK, entry + PCI_MSIX_ENTRY_DATA, 4, e);
+            nic.barWrite(tableReg & PCI_MSIX_BIR_MASK, entry + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+        }
         Vcpu v = next.vcpu(0);
         int msix = capability(nic, PCI_CAP_ID_MSIX);
         long ctl = CFG + msix + PCI_MSIX_FLAGS;

@@ -173,11 +173,7 @@ public final class Domain {
     public void pause() {
         boolean interrupted = false;
         synchronized (pauseLock) {
-            for (Vcpu v : vcpus) {
-                if (v.runningOnCurrentThread()) {
-                    throw new IllegalStateException(v + " cannot pause its own domain from inside a trap");
-                }
-            }
+            refuseOwnTrap("pause");
             pauseCount++;
             for (Vcpu v : vcpus) {
                 while (v.running()) {
@@ -191,6 +187,15 @@ public final class Domain {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Xen asserts {@code d != current->domain}: a vCPU cannot stop its own domain from inside a trap. */
+    private void refuseOwnTrap(String what) {
+        for (Vcpu v : vcpus) {
+            if (v.runningOnCurrentThread()) {
+                throw new IllegalStateException(v + " cannot " + what + " its own domain from inside a trap");
+            }
         }
     }
 
@@ -233,6 +238,8 @@ public final class Domain {
      * @return false if destruction had already started
      */
     boolean kill() {
+        // Refused before anything changes: a half-killed domain could never be destroyed again.
+        refuseOwnTrap("destroy");
         synchronized (this) {
             if (state != State.RUNNING) {
                 return false;

@@ -197,11 +197,23 @@ class DomainPauseTest {
 
             @Override
             public void write(Vcpu vcpu, long gpa, int size, long value) {
+                try {
+                    vcpu.domain().xen().destroyDomain(vcpu.domain());
+                } catch (IllegalStateException e) {
+                    thrown.add(e);
+                }
             }
         });
         assertTimeoutPreemptively(Duration.ofSeconds(10), () -> guest.mmioRead(TRAP + 0x1000, 4));
         assertThat(thrown).singleElement().satisfies(e -> assertThat(e).hasMessageContaining("d1v0"));
         assertThat(guest.isPaused()).isFalse();
+        // Destroying it from its own trap is refused before anything changed ...
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> guest.mmioWrite(TRAP + 0x1000, 4, 0));
+        assertThat(thrown).hasSize(2).last().satisfies(e -> assertThat(e).hasMessageContaining("cannot destroy"));
+        assertThat(guest.state()).isEqualTo(Domain.State.RUNNING);
+        // ... so a later destroy from outside still works.
+        guest.xen().destroyDomain(guest);
+        assertThat(guest.state()).isEqualTo(Domain.State.DEAD);
     }
 
     @Test

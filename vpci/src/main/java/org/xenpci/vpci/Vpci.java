@@ -265,8 +265,16 @@ public final class Vpci {
         VpciHeader h = dev.header();
         for (int i = 0; i < VpciHeader.SLOTS; i++) {
             VpciBar bar = h.bar(i);
-            if (bar.mappable() && bar.size() > 0) {
-                p2m.unmapMachineFrames(bar.addr() >>> P2m.PAGE_SHIFT, (bar.addr() + bar.size() - 1) >>> P2m.PAGE_SHIFT);
+            if (!bar.mappable() || bar.size() == 0) {
+                continue;
+            }
+            long first = bar.addr() >>> P2m.PAGE_SHIFT;
+            long last = (bar.addr() + bar.size() - 1) >>> P2m.PAGE_SHIFT;
+            // Only a BAR inside its host bridge's windows was ever mapped (modify_bars skips the
+            // others, pci_check_bar); an unassigned BAR at 0 must not cut the hardware domain's
+            // 1:1 mappings of whatever really lives there.
+            if (dev.spec().checkBar().check(dev.machineSbdf(), first, last)) {
+                p2m.unmapMachineFrames(first, last);
             }
         }
         h.decodingOff(dev);

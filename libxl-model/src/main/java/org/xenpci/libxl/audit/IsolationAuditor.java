@@ -388,19 +388,9 @@ public final class IsolationAuditor {
         return String.join("|", s);
     }
 
-    /** Offset of the legacy capability {@code id}, or 0. */
+    /** Offset of the legacy capability {@code id} (the function's capability list is read-only), or 0. */
     static int capability(PciFunction f, int id) {
-        if ((f.config().read(PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
-            return 0;
-        }
-        int pos = f.config().read(PCI_CAPABILITY_LIST, 1) & ~3;
-        for (int guard = 0; pos >= 0x40 && guard < 48; guard++) {
-            if (f.config().read(pos, 1) == id) {
-                return pos;
-            }
-            pos = f.config().read(pos + 1, 1) & ~3;
-        }
-        return 0;
+        return f.capability(id, false).map(c -> c.offset()).orElse(0);
     }
 
     /** Armed physical vectors of {@code f}: where each write would go and whom it would reach. */

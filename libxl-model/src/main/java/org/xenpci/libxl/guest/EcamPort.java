@@ -1,5 +1,7 @@
 package org.xenpci.libxl.guest;
 
+import static org.xenpci.core.pci.PciRegs.*;
+
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.pci.EcamAddress;
 
@@ -62,6 +64,30 @@ public final class EcamPort {
         if (vcpu.takeDataAbort() != null) {
             aborts++;
         }
+    }
+
+    /**
+     * Offset of legacy capability {@code id} of function {@code bus:devfn}, walking the list the
+     * way Linux's {@code pci_find_capability} does (at most 48 hops, offsets below 0x40 end it),
+     * or 0 if it has none.
+     */
+    public int findCapability(int bus, int devfn, int id) {
+        if ((read(bus, devfn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
+            return 0;
+        }
+        int pos = read(bus, devfn, PCI_CAPABILITY_LIST, 1);
+        for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
+            pos &= ~3;
+            int header = read(bus, devfn, pos, 2);
+            if ((header & 0xff) == 0xff) {
+                return 0;
+            }
+            if ((header & 0xff) == id) {
+                return pos;
+            }
+            pos = header >>> 8;
+        }
+        return 0;
     }
 
     private long address(int bus, int devfn, int reg) {

@@ -70,7 +70,7 @@ public final class GuestMsix {
         }
         int bus = f.sbdf().bus();
         int devfn = f.sbdf().devfn();
-        int pos = findCapability(port, bus, devfn, PCI_CAP_ID_MSIX);
+        int pos = port.findCapability(bus, devfn, PCI_CAP_ID_MSIX);
         if (pos == 0 || (port.read(bus, devfn, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) == 0) {
             return List.of();
         }
@@ -159,26 +159,6 @@ public final class GuestMsix {
             }
         }
         return -1;
-    }
-
-    /** {@code pci_find_capability}: offset of capability {@code id}, or 0 (at most 48 hops, as Linux). */
-    static int findCapability(EcamPort port, int bus, int devfn, int id) {
-        if ((port.read(bus, devfn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
-            return 0;
-        }
-        int pos = port.read(bus, devfn, PCI_CAPABILITY_LIST, 1);
-        for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
-            pos &= ~3;
-            int header = port.read(bus, devfn, pos, 2);
-            if ((header & 0xff) == 0xff) {
-                return 0;
-            }
-            if ((header & 0xff) == id) {
-                return pos;
-            }
-            pos = header >>> 8;
-        }
-        return 0;
     }
 
     /** A 32-bit store to the table; an abort leaves the entry as it was (nothing to recover). */

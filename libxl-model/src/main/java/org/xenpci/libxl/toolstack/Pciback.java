@@ -200,22 +200,7 @@ public final class Pciback {
 
         /** {@code pci_find_capability}: offset of legacy capability {@code id}, or 0 (at most 48 hops). */
         int findCapability(int id) {
-            if ((read(PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
-                return 0;
-            }
-            int pos = read(PCI_CAPABILITY_LIST, 1);
-            for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
-                pos &= ~3;
-                int header = read(pos, 2);
-                if ((header & 0xff) == 0xff) {
-                    return 0;
-                }
-                if ((header & 0xff) == id) {
-                    return pos;
-                }
-                pos = header >>> 8;
-            }
-            return 0;
+            return port.findCapability(bus, devfn, id);
         }
     }
 }

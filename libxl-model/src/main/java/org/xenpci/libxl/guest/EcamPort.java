@@ -12,7 +12,7 @@ import org.xenpci.core.pci.EcamAddress;
  * recorded and the access reads as all-ones, which is what the guest's fault handler would
  * leave behind for a probe ({@link #aborts()} tells the scenario it happened).
  */
-public final class EcamPort {
+public final class EcamPort implements ConfigPort {
     private final Vcpu vcpu;
     private final long base;
     private final long size;
@@ -31,21 +31,25 @@ public final class EcamPort {
         this.busStart = busStart;
     }
 
+    @Override
     public int busStart() {
         return busStart;
     }
 
     /** Last bus the window covers (1 MiB per bus). */
+    @Override
     public int busEnd() {
         return (int) Math.min(255, busStart + (size >> 20) - 1);
     }
 
     /** Number of accesses that took a data abort. */
+    @Override
     public int aborts() {
         return aborts;
     }
 
     /** Reads {@code width} bytes (1, 2, 4) of function {@code bus:devfn} at {@code reg}. */
+    @Override
     public int read(int bus, int devfn, int reg, int width) {
         long gpa = address(bus, devfn, reg);
         long v = vcpu.mmioRead(gpa, width);
@@ -57,6 +61,7 @@ public final class EcamPort {
     }
 
     /** Writes {@code width} bytes (1, 2, 4) of function {@code bus:devfn} at {@code reg}. */
+    @Override
     public void write(int bus, int devfn, int reg, int width, int value) {
         vcpu.mmioWrite(address(bus, devfn, reg), width, value & 0xffffffffL);
         if (vcpu.takeDataAbort() != null) {

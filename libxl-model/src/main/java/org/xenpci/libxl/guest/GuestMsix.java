@@ -64,7 +64,7 @@ public final class GuestMsix {
      *
      * @return the vectors programmed, in entry order; empty if the function was left alone
      */
-    public List<MsixVector> setUp(EcamPort port, PciHostNode node, ProbedFunction f) {
+    public List<MsixVector> setUp(ConfigPort port, PciHostNode node, ProbedFunction f) {
         if (f.isBridge() || ram0 < 0) {
             return List.of();
         }
@@ -162,7 +162,7 @@ public final class GuestMsix {
     }
 
     /** {@code pci_find_capability}: offset of capability {@code id}, or 0 (at most 48 hops, as Linux). */
-    static int findCapability(EcamPort port, int bus, int devfn, int id) {
+    static int findCapability(ConfigPort port, int bus, int devfn, int id) {
         if ((port.read(bus, devfn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
             return 0;
         }

@@ -37,7 +37,7 @@ public final class ArmPci implements XenExtension {
     private volatile ArmPciLayer layer;
     private volatile PciAssignment assignment;
 
-    /** With Xen's arm64 host bridge drivers: generic ECAM and ZynqMP NWL. */
+    /** With Xen's arm64 host bridge drivers: generic ECAM, ZynqMP NWL and R-Car Gen4 (DesignWare). */
     public ArmPci() {
         this(HostBridgeDriver.DEFAULTS);
     }
@@ -71,7 +71,7 @@ public final class ArmPci implements XenExtension {
         PciDomainNumbering numbering = new PciDomainNumbering();
         HostBridgeDiscovery.Result found = new HostBridgeDiscovery.Result(List.of(), Optional.empty());
         if (gate) {
-            found = new HostBridgeDiscovery(drivers, numbering, xen.trace()).discover(xen.hardware().deviceTree());
+            found = new HostBridgeDiscovery(drivers, numbering, xen.trace(), xen.hardware().addressSpace()).discover(xen.hardware().deviceTree());
         } else {
             LOG.debug("pci_init: PCI passthrough disabled and no IOMMU; no host bridges probed");
         }

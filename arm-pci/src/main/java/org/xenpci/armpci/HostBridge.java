@@ -32,6 +32,8 @@ public final class HostBridge {
     private final int[] iommuMap;
     private final int[] iommuMapMask;
     private final MsiMap msiMapping;
+    /** Xen's DesignWare private data ({@code bridge->priv}), set by the R-Car probe; null otherwise. */
+    private volatile DesignWarePcie designWare;
 
     HostBridge(DtContext ctx, String driver, int segment, EcamWindow cfg, EcamWindow childCfg, List<RegEntry> regs,
             List<PciRange> ranges) {
@@ -75,7 +77,16 @@ public final class HostBridge {
         return compatible;
     }
 
-    /** Name of the Xen driver that probed it ({@code "generic"} or {@code "zynqmp-nwl"}). */
+    /** DesignWare child-bus ops and R-Car OSID state, once the R-Car probe has set them. */
+    DesignWarePcie designWare() {
+        return designWare;
+    }
+
+    void designWare(DesignWarePcie dw) {
+        this.designWare = dw;
+    }
+
+    /** Name of the Xen driver that probed it ({@code "generic"}, {@code "zynqmp-nwl"} or {@code "rcar4"}). */
     public String driver() {
         return driver;
     }
@@ -91,8 +102,8 @@ public final class HostBridge {
     }
 
     /**
-     * The child-bus config window ({@code bridge->child_cfg}): only designware-style bridges have
-     * one, and no modelled driver creates it, so this is empty today.
+     * The child-bus config window ({@code bridge->child_cfg}): only DesignWare (R-Car Gen4) bridges
+     * have one: the {@code config} reg entry, buses root start + 1 .. the DT bus-range end.
      */
     public Optional<EcamWindow> childCfg() {
         return Optional.ofNullable(childCfg);

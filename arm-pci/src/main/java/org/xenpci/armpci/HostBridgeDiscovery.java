@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.core.Errno;
 import org.xenpci.core.Hex;
+import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtProperty;
 import org.xenpci.core.trace.Events;
@@ -22,7 +23,7 @@ import org.xenpci.core.trace.TraceCategory;
 final class HostBridgeDiscovery {
     private static final Logger LOG = LoggerFactory.getLogger(HostBridgeDiscovery.class);
 
-    /** R-Car Gen4 compatibles: Xen probes them with pci-host-rcar4.c over DesignWare (not modelled). */
+    /** R-Car Gen4 compatibles: Xen probes them with pci-host-rcar4.c over DesignWare. */
     static final List<String> RCAR_GEN4 = List.of("renesas,r8a779f0-pcie", "renesas,r8a779g0-pcie");
 
     /** What the walk produced. */
@@ -41,11 +42,14 @@ final class HostBridgeDiscovery {
     private final List<HostBridgeDriver> drivers;
     private final PciDomainNumbering numbering;
     private final Trace trace;
+    private final PhysicalAddressSpace space;
 
-    HostBridgeDiscovery(List<HostBridgeDriver> drivers, PciDomainNumbering numbering, Trace trace) {
+    HostBridgeDiscovery(List<HostBridgeDriver> drivers, PciDomainNumbering numbering, Trace trace,
+            PhysicalAddressSpace space) {
         this.drivers = List.copyOf(drivers);
         this.numbering = numbering;
         this.trace = trace;
+        this.space = space;
     }
 
     /**
@@ -61,33 +65,106 @@ final class HostBridgeDiscovery {
                 continue;
             }
             List<String> compatible = node.strings("compatible");
-            for (String c : compatible) {
-                if (RCAR_GEN4.contains(c)) {
-                    throw new PciBootException.HostBridgeNotModelled(node.path, c);
-                }
-            }
             HostBridgeDriver driver = match(compatible);
             if (driver == null) {
                 continue; // -EBADF: not a host bridge Xen knows, skipped
             }
+            Errno errno = Errno.ENOMEM;
+            String reason;
             try {
-                HostBridge b = probe(node, driver);
+                HostBridge b;
+                try {
+                    b = probe(node, driver);
+                } catch (ProbeError e) {
+                    if (driver != HostBridgeDriver.RCAR4) {
+                        throw e;
+                    }
+                    // pci_host_rcar4_probe ignores dw_pcie_host_probe's error pointer and goes
+                    // on to look up "app": missing, its error ends the probe; present, Xen stores
+                    // its private data through the error pointer.
+                    rcar4App(node, e.getMessage());
+                    throw new PciBootException.DesignWareProbeBroken(node.path,
+                            "the common probe failed (" + e.getMessage() + ") and Xen's R-Car probe dereferences the"
+                                    + " error pointer it returned");
+                }
                 bridges.add(b);
                 LOG.debug("host bridge {} ({}) registered: segment {}, {}", node.path, driver.name(), b.segment(), b.cfg());
-            } catch (ProbeError e) {
-                // dt_pci_init returns the error and later nodes are never probed; Xen ignores the
-                // initcall's result and keeps booting with the bridges it has.
-                ProbeFailure f = new ProbeFailure(node.path, Errno.ENOMEM, e.getMessage());
-                String msg = "PCI host bridge probe of " + node.path + " failed with -ENOMEM (" + e.getMessage()
-                        + "); later DT nodes are not probed";
-                LOG.warn("(XEN) {}", msg);
-                if (trace.enabled(TraceCategory.FAULT)) {
-                    trace.emit(new Events.Warning(-1, msg));
+                if (driver == HostBridgeDriver.RCAR4) {
+                    designWareProbe(node, b);
                 }
-                return new Result(List.copyOf(bridges), Optional.of(f));
+                continue;
+            } catch (ProbeError e) {
+                reason = e.getMessage();
+            } catch (AppMissing e) {
+                errno = e.errno;
+                reason = e.getMessage();
             }
+            // dt_pci_init returns the error and later nodes are never probed; Xen ignores the
+            // initcall's result and keeps booting with the bridges it has.
+            ProbeFailure f = new ProbeFailure(node.path, errno, reason);
+            String msg = "PCI host bridge probe of " + node.path + " failed with -" + errno.name() + " (" + reason
+                    + "); later DT nodes are not probed";
+            LOG.warn("(XEN) {}", msg);
+            if (trace.enabled(TraceCategory.FAULT)) {
+                trace.emit(new Events.Warning(-1, msg));
+            }
+            return new Result(List.copyOf(bridges), Optional.of(f));
         }
         return new Result(List.copyOf(bridges), Optional.empty());
+    }
+
+    /** The R-Car probe's "app" lookup failed: its errno ends the walk. */
+    private static final class AppMissing extends Exception {
+        private static final long serialVersionUID = 1L;
+        final transient Errno errno;
+
+        AppMissing(Errno errno, String reason) {
+            super(reason, null, false, false);
+            this.errno = errno;
+        }
+    }
+
+    /**
+     * The rest of {@code dw_pcie_host_probe} and {@code pci_host_rcar4_probe} for a bridge the
+     * common probe already registered: "atu" (required; Xen goes on with an error pointer or a
+     * NULL iATU base without it, refused here), {@code num-viewport} (default 2), then "app"
+     * (missing: the probe fails with its errno, the bridge stays registered without the R-Car
+     * private data and with DWC version 0, since {@code dw_pcie_set_version} is never reached).
+     */
+    private void designWareProbe(DtContext node, HostBridge b) throws AppMissing, ProbeError {
+        List<RegEntry> regs = regs(node);
+        int atuIdx = HostBridgeDriver.matchRegName(node.node, "atu");
+        if (atuIdx < 0 || atuIdx >= regs.size() || regs.get(atuIdx).size() == 0) {
+            throw new PciBootException.DesignWareProbeBroken(node.path,
+                    "no usable \"atu\" reg entry: Xen's DesignWare probe returns an error pointer the R-Car probe uses");
+        }
+        long atu = regs.get(atuIdx).address();
+        int numViewport = (int) node.firstCell("num-viewport").orElse(2);
+        LOG.info("(XEN) iATU at [mem {}-{}]; {} number of view ports: {}", Hex.of(atu),
+                Hex.of(atu + regs.get(atuIdx).size() - 1), node.path, numViewport);
+        EcamWindow child = b.childCfg().orElseThrow();
+        int appIdx = HostBridgeDriver.matchRegName(node.node, "app");
+        if (appIdx < 0 || appIdx >= regs.size()) {
+            b.designWare(new DesignWarePcie(node.path, space, b.cfg().physBase(), child, atu, -1, numViewport, 0));
+            rcar4App(node, null);
+        }
+        long app = regs.get(appIdx).address();
+        LOG.info("(XEN) APP at [mem {}-{}]", Hex.of(app), Hex.of(app + regs.get(appIdx).size() - 1));
+        b.designWare(new DesignWarePcie(node.path, space, b.cfg().physBase(), child, atu, app, numViewport,
+                DesignWarePcie.RCAR4_DWC_VERSION));
+    }
+
+    /** The R-Car probe's "app" lookup: throws its failure; returns if "app" exists. */
+    private static void rcar4App(DtContext node, String earlier) throws AppMissing, ProbeError {
+        int appIdx = HostBridgeDriver.matchRegName(node.node, "app");
+        String after = earlier == null ? "" : " (after: " + earlier + ")";
+        if (appIdx < 0) {
+            throw new AppMissing(appIdx == Errno.EINVAL.rc() ? Errno.EINVAL : Errno.ENODATA,
+                    "Cannot find \"app\" range index in device tree" + after);
+        }
+        if (appIdx >= regs(node).size()) {
+            throw new AppMissing(Errno.EINVAL, "Cannot find \"app\" range in device tree" + after);
+        }
     }
 
     private HostBridgeDriver match(List<String> compatible) {
@@ -101,11 +178,30 @@ final class HostBridgeDiscovery {
         return null;
     }
 
-    /** {@code pci_host_common_probe} for drivers without a child bus. */
+    /** {@code pci_host_common_probe}: the root window, the segment, then the child window if the driver has child ops. */
     private HostBridge probe(DtContext node, HostBridgeDriver driver) throws ProbeError {
         // gen_pci_init: bus range first, then the config window.
         int[] busRange = busRange(node);
-        int index = driver.cfgRegIndex(node.node);
+        EcamWindow cfg = window(node, driver.cfgRegIndex(node.node), busRange[0], busRange[1]);
+        int segment = numbering.findDomainNr(node);
+        if (segment < 0) {
+            throw new PciBootException.InconsistentPciDomain(node.path);
+        }
+        java.util.OptionalInt childIndex = driver.childCfgRegIndex(node.node);
+        EcamWindow child = null;
+        if (childIndex.isPresent()) {
+            // pci_generic_init_bus_range_child: the child takes start + 1 (a u8) .. end; the root
+            // bus is cut down to its first bus, which holds only the root port.
+            child = window(node, childIndex.getAsInt(), (busRange[0] + 1) & 0xff, busRange[1]);
+            cfg = new EcamWindow(cfg.physBase(), cfg.size(), busRange[0], busRange[0]);
+            LOG.info("(XEN) Root bus end updated: [bus {}-{}]", Integer.toHexString(cfg.busStart()),
+                    Integer.toHexString(cfg.busEnd()));
+        }
+        return new HostBridge(node, driver.name(), segment, cfg, child, regs(node), ranges(node));
+    }
+
+    /** {@code gen_pci_init}'s window part: the reg entry at {@code index}, which must exist and be non-empty. */
+    private static EcamWindow window(DtContext node, int index, int busStart, int busEnd) throws ProbeError {
         if (index < 0) {
             throw new ProbeError("no config window: cfg_reg_index returned " + index);
         }
@@ -118,12 +214,7 @@ final class HostBridgeDiscovery {
             // ioremap of an empty window fails.
             throw new ProbeError("config window " + Hex.of(cfgReg.address()) + " has size 0");
         }
-        EcamWindow cfg = new EcamWindow(cfgReg.address(), cfgReg.size(), busRange[0], busRange[1]);
-        int segment = numbering.findDomainNr(node);
-        if (segment < 0) {
-            throw new PciBootException.InconsistentPciDomain(node.path);
-        }
-        return new HostBridge(node, driver.name(), segment, cfg, null, regs, ranges(node));
+        return new EcamWindow(cfgReg.address(), cfgReg.size(), busStart, busEnd);
     }
 
     /**

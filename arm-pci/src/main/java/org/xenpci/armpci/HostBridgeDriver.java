@@ -27,6 +27,29 @@ public interface HostBridgeDriver {
      */
     int cfgRegIndex(FdtNode node);
 
+    /**
+     * The child ops' {@code cfg_reg_index}: empty for a driver without child ops (no child bus),
+     * else the index of the child config window's {@code reg} entry or a negative errno.
+     */
+    default java.util.OptionalInt childCfgRegIndex(FdtNode node) {
+        return java.util.OptionalInt.empty();
+    }
+
+    /** {@code dt_property_match_string(np, "reg-names", name)}: the index, -EINVAL or -ENODATA. */
+    static int matchRegName(FdtNode node, String name) {
+        if (node.property("reg-names").isEmpty()) {
+            return Errno.EINVAL.rc();
+        }
+        List<String> names;
+        try {
+            names = node.property("reg-names").get().asStringList();
+        } catch (FdtValueException e) {
+            return Errno.EINVAL.rc();
+        }
+        int i = names.indexOf(name);
+        return i >= 0 ? i : Errno.ENODATA.rc();
+    }
+
     /** The generic ECAM driver (xen/arch/arm/pci/pci-host-generic.c): config window = {@code reg[0]}. */
     HostBridgeDriver GENERIC = new HostBridgeDriver() {
         @Override
@@ -76,6 +99,34 @@ public interface HostBridgeDriver {
         }
     };
 
-    /** The drivers Xen builds with CONFIG_PCI_PASSTHROUGH on arm64, in link order (R-Car excluded: not modelled). */
-    List<HostBridgeDriver> DEFAULTS = List.of(GENERIC, ZYNQMP_NWL);
+    /**
+     * The R-Car Gen4 driver over DesignWare (xen/arch/arm/pci/pci-host-rcar4.c): root window =
+     * {@code reg-names} "dbi" ({@code rcar4_cfg_reg_index}), child window = "config"
+     * ({@code rcar4_child_cfg_reg_index}); discovery then runs the DesignWare and R-Car parts of
+     * the probe ({@code dw_pcie_host_probe}: "atu", {@code num-viewport}; then "app").
+     */
+    HostBridgeDriver RCAR4 = new HostBridgeDriver() {
+        @Override
+        public String name() {
+            return "rcar4";
+        }
+
+        @Override
+        public List<String> compatibles() {
+            return List.of("renesas,r8a779f0-pcie", "renesas,r8a779g0-pcie");
+        }
+
+        @Override
+        public int cfgRegIndex(FdtNode node) {
+            return matchRegName(node, "dbi");
+        }
+
+        @Override
+        public java.util.OptionalInt childCfgRegIndex(FdtNode node) {
+            return java.util.OptionalInt.of(matchRegName(node, "config"));
+        }
+    };
+
+    /** The drivers Xen builds with CONFIG_PCI_PASSTHROUGH on arm64, in link order. */
+    List<HostBridgeDriver> DEFAULTS = List.of(GENERIC, ZYNQMP_NWL, RCAR4);
 }

@@ -63,12 +63,21 @@ public record HostBridgeNode(String path, FdtNode node, List<String> compatible,
 
     /**
      * The config (ECAM) window as the matching Xen driver picks it: the {@code reg} entry named
-     * {@code cfg} for ZynqMP NWL ({@code cfg_reg_index}), reg[0] for everything else.
+     * {@code cfg} for ZynqMP NWL ({@code cfg_reg_index}), the one named {@code dbi} for R-Car
+     * Gen4 (the root bus's window; {@code rcar4_cfg_reg_index}), reg[0] for everything else.
      */
     public Optional<RegEntry> configRegion() {
         if (compatible.contains("xlnx,nwl-pcie-2.11")) {
-            return regs.stream().filter(r -> r.name().filter("cfg"::equals).isPresent()).findFirst();
+            return named("cfg");
+        }
+        if (compatible.stream().anyMatch(HostBridgeDiscovery.RCAR_GEN4::contains)) {
+            return named("dbi");
         }
         return regs.isEmpty() ? Optional.empty() : Optional.of(regs.get(0));
+    }
+
+    /** The {@code reg} entry whose {@code reg-names} string is {@code name}. */
+    public Optional<RegEntry> named(String name) {
+        return regs.stream().filter(r -> r.name().filter(name::equals).isPresent()).findFirst();
     }
 }

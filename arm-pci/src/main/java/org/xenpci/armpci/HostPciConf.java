@@ -91,6 +91,10 @@ final class HostPciConf implements PciConf {
             }
             return errValueQuirk ? 0 : ones;
         }
+        DesignWarePcie dw = b.designWare();
+        if (dw != null && b.childCfg().get().covers(bus)) {
+            return dw.childRead(bus, devfn, reg, len, ones); // child_ops: the iATU, per access
+        }
         long addr = b.windowFor(bus).mapBus(bus, devfn, reg);
         if (addr == -1) {
             return ones; // map_bus returned NULL: pci_generic_config_read forces ~0
@@ -106,6 +110,11 @@ final class HostPciConf implements PciConf {
         HostBridge b = bridges.findHostBridge(segment, bus);
         if (b == null) {
             return; // no bridge: dropped
+        }
+        DesignWarePcie dw = b.designWare();
+        if (dw != null && b.childCfg().get().covers(bus)) {
+            dw.childWrite(bus, devfn, reg, len, value);
+            return;
         }
         long addr = b.windowFor(bus).mapBus(bus, devfn, reg);
         if (addr == -1) {

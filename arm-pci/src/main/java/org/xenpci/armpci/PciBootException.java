@@ -30,16 +30,16 @@ public class PciBootException extends BootException {
     }
 
     /**
-     * A host bridge Xen would probe with a driver xenpci does not model (R-Car Gen4 over
-     * DesignWare, spec 1.1 step 3). Refused rather than silently skipped, because Xen would
-     * register it.
+     * An R-Car Gen4 / DesignWare probe Xen would carry on with an error pointer or a NULL iATU
+     * base (pci-host-rcar4.c does not check {@code dw_pcie_host_probe}'s result): a missing
+     * {@code atu} entry, or a failed common probe with {@code app} present. Xen would crash later
+     * (or at once); refused at boot instead.
      */
-    public static final class HostBridgeNotModelled extends PciBootException {
+    public static final class DesignWareProbeBroken extends PciBootException {
         private static final long serialVersionUID = 1L;
 
-        public HostBridgeNotModelled(String nodePath, String compatible) {
-            super(nodePath, "host bridge " + nodePath + " (compatible \"" + compatible
-                    + "\") would be probed by Xen's R-Car Gen4/DesignWare driver, which xenpci does not model");
+        public DesignWareProbeBroken(String nodePath, String detail) {
+            super(nodePath, "host bridge " + nodePath + ": " + detail);
         }
     }
 

@@ -10,8 +10,9 @@
  * <ul>
  *   <li>mixing {@code linux,pci-domain} styles (Xen {@code BUG()}) throws
  *       {@link org.xenpci.armpci.PciBootException.InconsistentPciDomain};</li>
- *   <li>an enabled R-Car Gen4 node (DesignWare driver, not modelled) throws
- *       {@link org.xenpci.armpci.PciBootException.HostBridgeNotModelled};</li>
+ *   <li>an R-Car Gen4 node whose DesignWare probe Xen would continue with an error pointer (no
+ *       {@code atu} entry, or a failed common probe with {@code app} present) throws
+ *       {@link org.xenpci.armpci.PciBootException.DesignWareProbeBroken};</li>
  *   <li>a probe failure (-ENOMEM) stops discovery, as Xen's walk does, but boot continues with
  *       the earlier bridges; the failure is kept in {@code ArmPciLayer.probeFailure()}, logged
  *       at WARN and traced as a {@code Warning} event;</li>

@@ -106,15 +106,18 @@ class HostBridgeDiscoveryTest {
     }
 
     @Test
-    @DisplayName("an enabled R-Car Gen4 node fails the boot as not modelled; a disabled one is skipped")
-    void rcarRefused() {
-        FdtNode.Builder rcar = Trees.generic(0x30_0000_0000L, 0, 0xf, null)
+    @DisplayName("an R-Car Gen4 node without reg-names: the common probe fails, then the R-Car probe's \"app\" lookup ends the walk with -EINVAL; a disabled one is skipped")
+    void rcarWithoutRegNames() {
+        FdtNode.Builder rcar = Trees.generic(0x30_0000_0000L, 0, 0xf, 0)
                 .setProperty(FdtProperty.strings("compatible", "renesas,r8a779f0-pcie", "renesas,rcar-gen4-pcie"));
 
-        assertThatThrownBy(() -> bridges(rootWith(rcar)))
-                .isInstanceOf(PciBootException.HostBridgeNotModelled.class)
-                .hasMessageContaining("/pcie@3000000000").hasMessageContaining("renesas,r8a779f0-pcie")
-                .hasMessageContaining("not model");
+        ArmPciLayer layer = Boot.layer(Boot.xen(rootWith(rcar), "pci-passthrough=on"));
+        assertThat(layer.hostBridges().all()).isEmpty();
+        assertThat(layer.probeFailure()).hasValueSatisfying(f -> {
+            assertThat(f.nodePath()).isEqualTo("/pcie@3000000000");
+            assertThat(f.errno()).isEqualTo(org.xenpci.core.Errno.EINVAL);
+            assertThat(f.reason()).contains("app");
+        });
 
         FdtNode.Builder disabled = Trees.generic(0x30_0000_0000L, 0, 0xf, 0)
                 .setProperty(FdtProperty.string("compatible", "renesas,r8a779g0-pcie"))

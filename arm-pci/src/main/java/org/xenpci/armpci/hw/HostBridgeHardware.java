@@ -58,6 +58,8 @@ public final class HostBridgeHardware {
     private final InboundTranslator[] iommuByEntry;
     private volatile PhysicalAddressSpace space;
     private final MmioDevice ecamDevice = new EcamWindowDevice();
+    /** The DesignWare config side, or null for an ECAM bridge. */
+    private final DesignWareRootComplex designWare;
 
     private HostBridgeHardware(Builder b) {
         this.name = b.name;
@@ -75,7 +77,24 @@ public final class HostBridgeHardware {
         for (int i = 0; i < iommuByEntry.length; i++) {
             iommuByEntry[i] = b.iommus.get(iommuMap[i * 4 + 1]);
         }
+        this.designWare = b.designWare == null ? null : new DesignWareRootComplex(this, b.designWare);
+        if (designWare != null) {
+            for (int d = 1; d < 32; d++) {
+                if (rootBus.device(d) != null) {
+                    throw new HardwareConfigException("DesignWare host bridge " + name
+                            + ": the root bus holds only the root port (device 0), not device " + d);
+                }
+            }
+        }
         rootBus.connect(this);
+    }
+
+    /**
+     * The DesignWare root complex registers and config window, for a bridge built with
+     * {@link Builder#designWare}; empty for an ECAM bridge.
+     */
+    public java.util.Optional<DesignWareRootComplex> designWare() {
+        return java.util.Optional.ofNullable(designWare);
     }
 
     /** A builder; {@link Builder#ecam} is required. */
@@ -130,7 +149,15 @@ public final class HostBridgeHardware {
      * @throws IllegalArgumentException if a region overlaps one already registered
      */
     public void attach(PhysicalAddressSpace space) {
-        space.register(name + "-ecam", ecamBase, ecamSize, ecamDevice);
+        if (designWare == null) {
+            space.register(name + "-ecam", ecamBase, ecamSize, ecamDevice);
+        } else {
+            DesignWareRootComplex dw = designWare;
+            space.register(name + "-dbi", dw.dbiBase(), dw.dbiSize(), dw.dbiDevice());
+            space.register(name + "-atu", dw.atuBase(), dw.atuSize(), dw.atuDevice());
+            space.register(name + "-app", dw.appBase(), dw.appSize(), dw.appDevice());
+            space.register(name + "-config", dw.configBase(), dw.configSize(), dw.configDevice());
+        }
         this.space = space;
         for (Aperture a : apertures) {
             space.register(name + "-" + a.kind().name().toLowerCase(Locale.ROOT) + "@" + Hex.of(a.cpuAddress()),
@@ -591,8 +618,19 @@ public final class HostBridgeHardware {
         private int iommuMapMask = -1;
         private final Map<Integer, InboundTranslator> iommus = new java.util.HashMap<>();
         private final PciBus.Builder root = PciBus.builder();
+        private DesignWareRootComplex.Regions designWare;
 
         private Builder() {
+        }
+
+        /**
+         * Makes this a DesignWare root complex reached through its {@code dbi}, {@code atu},
+         * {@code app} and {@code config} regions instead of an ECAM window (see
+         * {@link DesignWareRootComplex}); the root bus then holds only the root port, at device 0.
+         */
+        public Builder designWare(DesignWareRootComplex.Regions regions) {
+            this.designWare = Objects.requireNonNull(regions, "regions");
+            return this;
         }
 
         /** Region name prefix (default {@code pcie}). */
@@ -691,8 +729,11 @@ public final class HostBridgeHardware {
          * @throws HardwareConfigException without an ECAM window, or for a bad topology
          */
         public HostBridgeHardware build() {
-            if (ecamBase < 0) {
+            if (ecamBase < 0 && designWare == null) {
                 throw new HardwareConfigException("host bridge " + name + " needs an ECAM window");
+            }
+            if (designWare != null && ecamBase >= 0) {
+                throw new HardwareConfigException("host bridge " + name + " cannot have both an ECAM window and DesignWare regions");
             }
             return new HostBridgeHardware(this);
         }

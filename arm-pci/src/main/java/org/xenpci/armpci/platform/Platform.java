@@ -12,6 +12,7 @@ import org.xenpci.armpci.HostBridgeNode;
 import org.xenpci.armpci.PciRange;
 import org.xenpci.armpci.RegEntry;
 import org.xenpci.armpci.hw.ApertureKind;
+import org.xenpci.armpci.hw.DesignWareRootComplex;
 import org.xenpci.armpci.hw.HardwareConfigException;
 import org.xenpci.armpci.hw.HostBridgeHardware;
 import org.xenpci.armpci.hw.MsiMap;
@@ -52,7 +53,11 @@ public final class Platform {
     public static final int ITS_ID_BITS = 16;
 
     /** Host bridge compatibles the hardware model implements. */
-    public static final List<String> MODELLED = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11");
+    public static final List<String> MODELLED = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11",
+            "renesas,r8a779f0-pcie", "renesas,r8a779g0-pcie");
+
+    /** The DesignWare (R-Car Gen4) compatibles among {@link #MODELLED}. */
+    public static final List<String> DESIGNWARE = List.of("renesas,r8a779f0-pcie", "renesas,r8a779g0-pcie");
 
     private final Fdt hostDeviceTree;
     private final String cmdline;
@@ -282,11 +287,21 @@ public final class Platform {
                 String at = node.path();
                 HostBridgeHardware.Builder hb = HostBridgeHardware.builder()
                         .name(at.substring(at.lastIndexOf('/') + 1));
-                hostBridgeProperty(at, "reg", () -> hb.ecam(cfg.get().address(), cfg.get().size()));
+                boolean dw = node.compatible().stream().anyMatch(DESIGNWARE::contains);
+                if (dw) {
+                    hostBridgeProperty(at, "reg-names", () -> hb.designWare(new DesignWareRootComplex.Regions(
+                            named(node, "dbi").address(), named(node, "dbi").size(), named(node, "atu").address(),
+                            named(node, "atu").size(), named(node, "app").address(), named(node, "app").size(),
+                            named(node, "config").address(), named(node, "config").size())));
+                } else {
+                    hostBridgeProperty(at, "reg", () -> hb.ecam(cfg.get().address(), cfg.get().size()));
+                }
                 hostBridgeProperty(at, "bus-range", () -> hb.firstBus(node.busStart()));
                 for (PciRange r : node.ranges()) {
                     ApertureKind kind = kindOf(r);
-                    if (kind != null) {
+                    // DesignWare I/O space goes through an iATU region shared with the config
+                    // window (the R-Car DT puts both at the same CPU address): not modelled.
+                    if (kind != null && !(dw && kind == ApertureKind.IO)) {
                         hostBridgeProperty(at, "ranges",
                                 () -> hb.aperture(r.cpuAddress(), r.pciAddress(), r.size(), kind, r.prefetchable()));
                     }
@@ -303,6 +318,14 @@ public final class Platform {
                     hostBridgeProperty(at, "iommu-map",
                             () -> hb.iommuMap(iommuMap.get(), cells(node, "iommu-map-mask").orElse(null)));
                     smmuByPhandle.forEach(hb::iommu);
+                }
+                if (dw && segment >= 0) {
+                    for (Sbdf s : devices.keySet()) {
+                        if (s.segment() == segment && s.bus() == node.busStart() && (s.device() != 0 || !devices.get(s).isBridge())) {
+                            throw new PlacementException(s, fields.get(s), "device " + s + ": the root bus of DesignWare host bridge "
+                                    + at + " holds only its root port, a bridge at device 0");
+                        }
+                    }
                 }
                 if (segment >= 0 && segmentUsed.putIfAbsent(segment, true) == null) {
                     placeBus(segment, node.busStart(), new BusTarget() {
@@ -406,6 +429,12 @@ public final class Platform {
             }
             long size = reg.get().asLong(ac, sc);
             return size > 0 ? new long[] {reg.get().asLong(0, ac), size} : null;
+        }
+
+        /** The {@code reg} entry named {@code name}; a node without one cannot be built. */
+        private static RegEntry named(HostBridgeNode node, String name) {
+            return node.regs().stream().filter(r -> r.name().filter(name::equals).isPresent()).findFirst()
+                    .orElseThrow(() -> new HardwareConfigException("no reg entry named \"" + name + "\""));
         }
 
         private static Optional<int[]> cells(HostBridgeNode node, String name) {

@@ -103,7 +103,7 @@ final class BootReport {
     /** The compatible string the Xen driver matched on (the first of the node's that it claims). */
     static String matchedCompatible(HostBridge b) {
         for (String c : b.compatible()) {
-            if (c.equals("pci-host-ecam-generic") || c.equals("xlnx,nwl-pcie-2.11")) {
+            if (org.xenpci.libxl.guest.PciHostNode.DRIVEN.contains(c)) {
                 return c;
             }
         }

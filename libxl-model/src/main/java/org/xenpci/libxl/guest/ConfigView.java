@@ -42,7 +42,8 @@ public final class ConfigView {
         int autoDomain = 0;
         for (PciHostNode node : PciHostNode.find(domain.deviceTree())) {
             int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
-            EcamPort port = new EcamPort(domain.vcpu(0), node.cfgBase(), node.cfgSize(), node.busStart());
+            // A DesignWare bridge driven directly has its iATU region 0 reprogrammed, as Linux would.
+            ConfigPort port = HardwareDomainGuest.port(domain.vcpu(0), node);
             int lastBus = Math.min(node.busEnd(), port.busEnd());
             for (int bus = node.busStart(); bus <= lastBus; bus++) {
                 for (int dev = 0; dev < 32; dev++) {

@@ -1,7 +1,5 @@
 package org.xenpci.libxl.guest;
 
-import static org.xenpci.core.pci.PciRegs.*;
-
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.pci.EcamAddress;
 
@@ -14,7 +12,7 @@ import org.xenpci.core.pci.EcamAddress;
  * recorded and the access reads as all-ones, which is what the guest's fault handler would
  * leave behind for a probe ({@link #aborts()} tells the scenario it happened).
  */
-public final class EcamPort {
+public final class EcamPort implements ConfigPort {
     private final Vcpu vcpu;
     private final long base;
     private final long size;
@@ -33,21 +31,25 @@ public final class EcamPort {
         this.busStart = busStart;
     }
 
+    @Override
     public int busStart() {
         return busStart;
     }
 
     /** Last bus the window covers (1 MiB per bus). */
+    @Override
     public int busEnd() {
         return (int) Math.min(255, busStart + (size >> 20) - 1);
     }
 
     /** Number of accesses that took a data abort. */
+    @Override
     public int aborts() {
         return aborts;
     }
 
     /** Reads {@code width} bytes (1, 2, 4) of function {@code bus:devfn} at {@code reg}. */
+    @Override
     public int read(int bus, int devfn, int reg, int width) {
         long gpa = address(bus, devfn, reg);
         long v = vcpu.mmioRead(gpa, width);
@@ -59,35 +61,12 @@ public final class EcamPort {
     }
 
     /** Writes {@code width} bytes (1, 2, 4) of function {@code bus:devfn} at {@code reg}. */
+    @Override
     public void write(int bus, int devfn, int reg, int width, int value) {
         vcpu.mmioWrite(address(bus, devfn, reg), width, value & 0xffffffffL);
         if (vcpu.takeDataAbort() != null) {
             aborts++;
         }
-    }
-
-    /**
-     * Offset of legacy capability {@code id} of function {@code bus:devfn}, walking the list the
-     * way Linux's {@code pci_find_capability} does (at most 48 hops, offsets below 0x40 end it),
-     * or 0 if it has none.
-     */
-    public int findCapability(int bus, int devfn, int id) {
-        if ((read(bus, devfn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0) {
-            return 0;
-        }
-        int pos = read(bus, devfn, PCI_CAPABILITY_LIST, 1);
-        for (int ttl = 48; ttl > 0 && pos >= 0x40; ttl--) {
-            pos &= ~3;
-            int header = read(bus, devfn, pos, 2);
-            if ((header & 0xff) == 0xff) {
-                return 0;
-            }
-            if ((header & 0xff) == id) {
-                return pos;
-            }
-            pos = header >>> 8;
-        }
-        return 0;
     }
 
     private long address(int bus, int devfn, int reg) {

@@ -64,7 +64,7 @@ public final class GuestMsix {
      *
      * @return the vectors programmed, in entry order; empty if the function was left alone
      */
-    public List<MsixVector> setUp(EcamPort port, PciHostNode node, ProbedFunction f) {
+    public List<MsixVector> setUp(ConfigPort port, PciHostNode node, ProbedFunction f) {
         if (f.isBridge() || ram0 < 0) {
             return List.of();
         }

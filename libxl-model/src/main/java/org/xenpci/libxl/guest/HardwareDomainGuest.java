@@ -53,7 +53,7 @@ public final class HardwareDomainGuest {
         for (PciHostNode node : nodes) {
             // Linux numbers domains from linux,pci-domain, else dynamically in probe order.
             int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
-            EcamPort port = new EcamPort(vcpu, node.cfgBase(), node.cfgSize(), node.busStart());
+            ConfigPort port = port(vcpu, node);
             PciProbe probe = new PciProbe(port, node, segment);
             List<ProbedFunction> found = probe.scanAndAssign();
             for (ProbedFunction f : found) {
@@ -69,6 +69,25 @@ public final class HardwareDomainGuest {
             aborts += port.aborts();
         }
         return new Enumeration(nodes, reported, aborts);
+    }
+
+    /**
+     * How dom0 reaches config space on {@code node}: ECAM for ECAM bridges. A DesignWare (R-Car)
+     * bridge is driven as Linux's DesignWare driver does (DBI for the root bus, iATU and config
+     * window beyond) when its regions are mapped, which they are when Xen does not trap them
+     * ({@code has_vpci(hwdom)} false, handle_device maps every reg); under a vPCI hardware domain
+     * both windows trap and Xen decodes each as ECAM (xen/arch/arm/vpci.c), so dom0 uses them so.
+     */
+    public static ConfigPort port(Vcpu vcpu, PciHostNode node) {
+        if (node.designWare().isEmpty()) {
+            return new EcamPort(vcpu, node.cfgBase(), node.cfgSize(), node.busStart());
+        }
+        if (!org.xenpci.vpci.ArmVpci.hasVpci(vcpu.domain())) {
+            return new DesignWarePort(vcpu, node);
+        }
+        PciHostNode.DesignWare dw = node.designWare().get();
+        return new SplitEcamPort(new EcamPort(vcpu, dw.dbiBase(), dw.dbiSize(), node.busStart()), dw.dbiSize(),
+                new EcamPort(vcpu, dw.configBase(), dw.configSize(), (node.busStart() + 1) & 0xff));
     }
 
     /**

@@ -21,12 +21,22 @@ import org.xenpci.core.fdt.FdtProperty;
  * @param busEnd last bus (default 255)
  * @param domain {@code linux,pci-domain}, or -1 when absent
  * @param windows the {@code ranges} entries
+ * @param designWare the DesignWare regions of an R-Car Gen4 node (rcar-gen4-pci-host.yaml); for
+ *        it {@code cfgBase}/{@code cfgSize} are the {@code dbi} region
  */
 public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart, int busEnd, int domain,
-        List<Window> windows) {
+        List<Window> windows, Optional<DesignWare> designWare) {
 
-    /** Compatible strings the reference guests drive (ECAM-style config access). */
-    public static final List<String> DRIVEN = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11");
+    /** Compatible strings the reference guests drive. */
+    public static final List<String> DRIVEN = List.of("pci-host-ecam-generic", "xlnx,nwl-pcie-2.11",
+            "renesas,r8a779f0-pcie", "renesas,r8a779g0-pcie");
+
+    /** The R-Car Gen4 compatibles (DesignWare core). */
+    public static final List<String> DESIGNWARE = List.of("renesas,r8a779f0-pcie", "renesas,r8a779g0-pcie");
+
+    /** A DesignWare controller's regions, by {@code reg-names}: dbi, atu and config. */
+    public record DesignWare(long dbiBase, long dbiSize, long atuBase, long atuSize, long configBase, long configSize) {
+    }
 
     /** Address space of a {@code ranges} entry, from phys.hi bits 25:24 (IEEE 1275 PCI binding). */
     public enum Space { CONFIG, IO, MEM32, MEM64 }
@@ -55,7 +65,8 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
             if (compatible.stream().noneMatch(DRIVEN::contains)) {
                 return null;
             }
-            out.add(parse(dt, path, node, compatible.contains("xlnx,nwl-pcie-2.11")));
+            out.add(parse(dt, path, node, compatible.contains("xlnx,nwl-pcie-2.11") ? "cfg"
+                    : compatible.stream().anyMatch(DESIGNWARE::contains) ? "dbi" : null));
             return null;
         }));
         return out;
@@ -83,15 +94,15 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
         return slash <= 0 ? Optional.of(dt.root()) : dt.node(path.substring(0, slash));
     }
 
-    private static PciHostNode parse(Fdt dt, String path, FdtNode node, boolean byName) {
+    private static PciHostNode parse(Fdt dt, String path, FdtNode node, String cfgName) {
         FdtNode parent = parent(dt, path).orElseThrow();
         int pac = BootException.readingNode(parentPath(path), () -> parent.u32("#address-cells").orElse(2));
         int psc = BootException.readingNode(parentPath(path), () -> parent.u32("#size-cells").orElse(1));
         FdtProperty reg = node.property("reg").orElse(FdtProperty.empty("reg"));
         int index = 0;
-        if (byName) {
-            List<String> names = node.property("reg-names").map(FdtProperty::asStringList).orElse(List.of());
-            index = names.indexOf("cfg");
+        List<String> names = node.property("reg-names").map(FdtProperty::asStringList).orElse(List.of());
+        if (cfgName != null) {
+            index = names.indexOf(cfgName);
         }
         int stride = pac + psc;
         if (index < 0 || (index + 1) * stride > reg.cellCount()) {
@@ -123,7 +134,17 @@ public record PciHostNode(String path, long cfgBase, long cfgSize, int busStart,
             windows.add(new Window(space, pref, ranges.asLong(i + 1, 2), ranges.asLong(i + 3, pac),
                     ranges.asLong(i + 3 + pac, nsc)));
         }
-        return new PciHostNode(path, cfgBase, cfgSize, busStart, busEnd, domain, List.copyOf(windows));
+        Optional<DesignWare> dw = Optional.empty();
+        if ("dbi".equals(cfgName)) {
+            int atu = names.indexOf("atu");
+            int config = names.indexOf("config");
+            if (atu < 0 || config < 0 || (Math.max(atu, config) + 1) * stride > reg.cellCount()) {
+                throw BootException.badProperty(path, "reg-names", "a DesignWare node needs \"atu\" and \"config\" reg entries");
+            }
+            dw = Optional.of(new DesignWare(cfgBase, cfgSize, reg.asLong(atu * stride, pac), reg.asLong(atu * stride + pac, psc),
+                    reg.asLong(config * stride, pac), reg.asLong(config * stride + pac, psc)));
+        }
+        return new PciHostNode(path, cfgBase, cfgSize, busStart, busEnd, domain, List.copyOf(windows), dw);
     }
 
     /** The first window of a space, preferring the given prefetchability. */

@@ -27,7 +27,7 @@ public final class PciProbe {
      */
     private static final long BAR_ALIGN = 4096;
 
-    private final EcamPort port;
+    private final ConfigPort port;
     private final PciHostNode node;
     private final int segment;
     private long nextMem;
@@ -38,7 +38,7 @@ public final class PciProbe {
     private int nextBus;
 
     /** @param segment the segment number the guest uses for this bridge */
-    public PciProbe(EcamPort port, PciHostNode node, int segment) {
+    public PciProbe(ConfigPort port, PciHostNode node, int segment) {
         this.port = port;
         this.node = node;
         this.segment = segment;

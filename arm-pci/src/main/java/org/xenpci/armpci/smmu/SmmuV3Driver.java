@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.HostBridge;
+import org.xenpci.armpci.IommuContext;
 import org.xenpci.armpci.PciIommu;
 import org.xenpci.armpci.Pdev;
 import org.xenpci.core.Domain;
@@ -137,6 +138,24 @@ public final class SmmuV3Driver implements PciIommu {
             return 0;
         }
         return assignDevice(target, pdev);
+    }
+
+    /**
+     * What the SMMU does with the device's stream: its STE's context, abort (no STE, an
+     * aborting STE, or a stream ID beyond the table), or bypass while SMMUEN is clear. Empty
+     * without a fwspec.
+     */
+    @Override
+    public synchronized Optional<IommuContext> context(Pdev pdev) {
+        StreamId sid = fwspecs.get(pdev);
+        if (sid == null) {
+            return Optional.empty();
+        }
+        if (!sid.smmu().enabled()) {
+            return Optional.of(new IommuContext.Bypass(sid.smmu().path() + ": SMMUEN clear"));
+        }
+        return Optional.of(sid.smmu().owner(sid.sid()).<IommuContext>map(IommuContext.Translate::new)
+                .orElse(IommuContext.ABORT));
     }
 
     /** The stream ID (fwspec) of the device at {@code sbdf}, if Xen knows it and add_device created one. */

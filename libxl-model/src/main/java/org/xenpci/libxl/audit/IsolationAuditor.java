@@ -12,6 +12,8 @@ import java.util.Optional;
 import java.util.WeakHashMap;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.HostBridge;
+import org.xenpci.armpci.IommuContext;
+import org.xenpci.armpci.PciIommu;
 import org.xenpci.armpci.Pdev;
 import org.xenpci.armpci.gicv3.HostLpiBinding;
 import org.xenpci.armpci.gicv3.ItsLayer;
@@ -22,8 +24,6 @@ import org.xenpci.armpci.hw.HostBridgeHardware;
 import org.xenpci.armpci.hw.MsiMap;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.its.ItsRegs;
-import org.xenpci.armpci.smmu.SmmuV3Driver;
-import org.xenpci.armpci.smmu.StreamId;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Hex;
 import org.xenpci.core.HypercallResult;
@@ -502,24 +502,34 @@ public final class IsolationAuditor {
     }
 
     private void iommu(Owned f, String op, List<Violation> out) {
-        if (!(pci.iommu() instanceof SmmuV3Driver smmu)) {
+        PciIommu driver = pci.iommu();
+        if (driver == PciIommu.NONE) {
             return;
         }
-        Optional<StreamId> sid = smmu.streamId(f.pdev().sbdf());
+        // What the IOMMU hardware does with the function's stream(s), whichever SMMU driver programmed it.
+        Optional<IommuContext> ctx = driver.context(f.pdev());
         Domain owner = f.owner();
-        if (sid.isEmpty()) {
+        if (ctx.isEmpty()) {
             if (owner != null && !owner.isHardwareDomain() && owner != xen.domIo() && !owner.isSystemDomain()) {
                 out.add(new Violation(Invariant.IOMMU_CONTEXT, owner.domid(), f.name(),
                         "owned by a guest but behind no IOMMU stream: its DMA is unconfined", op));
             }
             return;
         }
-        Optional<Domain> ctx = sid.get().smmu().owner(sid.get().sid());
-        boolean ok = owner == xen.domIo() ? ctx.isEmpty() || ctx.get() == xen.domIo() : ctx.isPresent() && ctx.get() == owner;
-        if (!ok && !(owner == null && ctx.isEmpty())) {
-            out.add(new Violation(Invariant.IOMMU_CONTEXT, owner == null ? -1 : owner.domid(), f.name(), "stream "
-                    + sid.get() + " translates with " + ctx.map(this::ownerName).orElse("no context (abort)")
-                    + " but the function belongs to " + ownerName(owner), op));
+        IommuContext c = ctx.get();
+        boolean ok;
+        if (c instanceof IommuContext.Translate t) {
+            ok = owner == t.domain() && owner != xen.domIo();
+        } else if (c instanceof IommuContext.Abort) {
+            ok = owner == null || owner == xen.domIo();
+        } else {
+            ok = owner != null && owner.isHardwareDomain();
+        }
+        if (!ok) {
+            String what = c instanceof IommuContext.Translate t ? ownerName(t.domain())
+                    : c instanceof IommuContext.Bypass b ? "no translation (bypass: " + b.why() + ")" : "no context (abort)";
+            out.add(new Violation(Invariant.IOMMU_CONTEXT, owner == null ? -1 : owner.domid(), f.name(),
+                    "its stream translates with " + what + " but the function belongs to " + ownerName(owner), op));
         }
     }
 

@@ -1,5 +1,6 @@
 package org.xenpci.armpci;
 
+import java.util.Optional;
 import org.xenpci.core.Domain;
 
 /**
@@ -38,6 +39,16 @@ public interface PciIommu {
      */
     default int reassignDevice(Domain source, Domain target, Pdev pdev) {
         return 0;
+    }
+
+    /**
+     * Read-only: what the IOMMU hardware does with {@code pdev}'s DMA now, as the driver
+     * programmed it (an auditor's view; thread-safe, changes nothing). Empty if the driver has
+     * no stream for the device (add_device never succeeded, or it is not behind an IOMMU this
+     * driver drives): its DMA then does not pass an IOMMU Xen controls.
+     */
+    default Optional<IommuContext> context(Pdev pdev) {
+        return Optional.empty();
     }
 
     /** The seam used when no IOMMU model is registered: accepts everything. */

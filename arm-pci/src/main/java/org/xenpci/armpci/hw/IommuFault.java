@@ -13,5 +13,10 @@ public enum IommuFault {
     /** The entry aborts every transaction: the device is detached (quarantined) [F_STREAM_DISABLED]. */
     STREAM_DISABLED,
     /** The stage-2 tables have no RAM or device mapping at the address [F_TRANSLATION]. */
-    TRANSLATION
+    TRANSLATION,
+    /**
+     * SMMUv1/v2 only: more than one valid stream match register matches the stream ID
+     * (sGFSR.SMCF, a global fault; Arm IHI 0062 2.4). SMMUv3 has no equivalent.
+     */
+    STREAM_MATCH_CONFLICT
 }

@@ -15,9 +15,12 @@ import org.xenpci.armpci.hw.ApertureKind;
 import org.xenpci.armpci.hw.DesignWareRootComplex;
 import org.xenpci.armpci.hw.HardwareConfigException;
 import org.xenpci.armpci.hw.HostBridgeHardware;
+import org.xenpci.armpci.hw.InboundTranslator;
 import org.xenpci.armpci.hw.MsiMap;
 import org.xenpci.armpci.its.ItsHardware;
 import org.xenpci.armpci.its.ItsNode;
+import org.xenpci.armpci.smmu.SmmuV2;
+import org.xenpci.armpci.smmu.SmmuV2Driver;
 import org.xenpci.armpci.smmu.SmmuV3;
 import org.xenpci.armpci.hw.PciBus;
 import org.xenpci.armpci.hw.PciFunction;
@@ -246,16 +249,28 @@ public final class Platform {
             }
             // Every arm,smmu-v3 node is an SMMU the host bridges' iommu-map can name (whether Xen
             // then takes it is Xen's business: a disabled node's SMMU stays in bypass).
-            Map<Integer, SmmuV3> smmuByPhandle = new LinkedHashMap<>();
+            Map<Integer, InboundTranslator> smmuByPhandle = new LinkedHashMap<>();
             fdt.forEachNode((path, node) -> BootException.readingNode(path, () -> {
-                boolean smmu = node.property("compatible").map(p -> p.asStringList().contains("arm,smmu-v3")).orElse(false);
-                long[] reg = smmu ? firstReg(fdt, path, node) : null;
+                List<String> compat = node.property("compatible").map(FdtProperty::asStringList).orElse(List.of());
+                boolean v3 = compat.contains("arm,smmu-v3");
+                SmmuV2.Version v2 = compat.stream().map(SmmuV2Driver.COMPATIBLES::get).filter(java.util.Objects::nonNull)
+                        .findFirst().orElse(null);
+                long[] reg = v3 || v2 != null ? firstReg(fdt, path, node) : null;
                 if (reg == null) {
                     return null;
                 }
-                SmmuV3 s = new SmmuV3(path, node.phandle().orElse(0), reg[0], reg[1]);
+                InboundTranslator s;
                 try {
-                    s.attach(space);
+                    s = v3 ? new SmmuV3(path, node.phandle().orElse(0), reg[0], reg[1]) : smmuV2(fdt, path, node, v2, reg);
+                } catch (IllegalArgumentException e) {
+                    throw BootException.badProperty(path, "reg", "SMMU cannot be built: " + e.getMessage(), e);
+                }
+                try {
+                    if (s instanceof SmmuV3 s3) {
+                        s3.attach(space);
+                    } else {
+                        ((SmmuV2) s).attach(space);
+                    }
                 } catch (IllegalArgumentException e) {
                     throw BootException.badProperty(path, "reg", "SMMU register frame cannot be placed: " + e.getMessage(), e);
                 }
@@ -418,6 +433,22 @@ public final class Platform {
         }
 
         /** The first (base, size) of a node's {@code reg}, with its parent's cell counts; null if none. */
+        /**
+         * An SMMUv1/v2 for the node. The DT does not describe the ID registers: the model takes
+         * 15 stream ID bits, 48 stream match groups for v2 (MMU-500's usual configuration) and
+         * 32 for v1, and as many context banks as the node has context interrupts beyond
+         * {@code #global-interrupts} (what Xen's probe requires of a v2), else 8, capped by the
+         * frame's context bank pages and 128.
+         */
+        private static SmmuV2 smmuV2(Fdt fdt, String path, FdtNode node, SmmuV2.Version version, long[] reg) {
+            int global = node.u32("#global-interrupts").orElse(1);
+            int ctx = SmmuV2Driver.interruptCount(fdt, node) - global;
+            long pages = Long.bitCount(reg[1]) == 1 ? Math.max(1, (reg[1] / 2) >> 12) : 1;
+            int banks = (int) Math.min(Math.min(ctx > 0 ? ctx : 8, pages), SmmuV2.MAX_CONTEXT_BANKS);
+            return new SmmuV2(path, node.phandle().orElse(0), version, reg[0], reg[1], 15,
+                    version == SmmuV2.Version.V2 ? 48 : 32, banks);
+        }
+
         private static long[] firstReg(Fdt fdt, String path, FdtNode node) {
             int slash = path.lastIndexOf('/');
             FdtNode parent = fdt.node(slash <= 0 ? "/" : path.substring(0, slash)).orElse(fdt.root());

@@ -1,5 +1,7 @@
 package org.xenpci.armpci.smmu;
 
+import org.xenpci.armpci.IommuContext;
+
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -276,6 +278,17 @@ public final class SmmuV3 implements InboundTranslator, MmioDevice {
                     path, sid, iova, write, reason));
         }
         return new DmaTranslation.Fault(sid, iova, reason);
+    }
+
+    /**
+     * What this SMMU does with stream {@code sid} now: bypass while SMMUEN is clear, else its
+     * STE's context, or abort (no STE, an aborting one, or a stream ID beyond the table).
+     */
+    public IommuContext streamContext(int sid) {
+        if (!enabled()) {
+            return new IommuContext.Bypass(path() + ": SMMUEN clear");
+        }
+        return owner(sid).<IommuContext>map(IommuContext.Translate::new).orElse(IommuContext.ABORT);
     }
 
     @Override

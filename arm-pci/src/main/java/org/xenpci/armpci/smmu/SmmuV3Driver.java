@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.HostBridge;
+import org.xenpci.armpci.IommuContext;
 import org.xenpci.armpci.PciIommu;
 import org.xenpci.armpci.Pdev;
 import org.xenpci.core.Domain;
@@ -137,6 +138,20 @@ public final class SmmuV3Driver implements PciIommu {
             return 0;
         }
         return assignDevice(target, pdev);
+    }
+
+    /**
+     * What the SMMU does with the device's stream: its STE's context, abort (no STE, an
+     * aborting STE, or a stream ID beyond the table), or bypass while SMMUEN is clear. Empty
+     * without a fwspec.
+     */
+    @Override
+    public synchronized Optional<IommuContext> context(Pdev pdev) {
+        StreamId sid = fwspecs.get(pdev);
+        if (sid == null) {
+            return Optional.empty();
+        }
+        return Optional.of(sid.smmu().streamContext(sid.sid()));
     }
 
     /** The stream ID (fwspec) of the device at {@code sbdf}, if Xen knows it and add_device created one. */

@@ -112,6 +112,50 @@ public final class Trees {
                 .child(qemuPcie().property(FdtProperty.u32("iommu-map", 0, SMMU_PHANDLE, 0, 0x10000))).build());
     }
 
+    /** Phandle the SMMUv1/v2 test trees give {@code /iommu@fd800000}. */
+    public static final int MMU500_PHANDLE = 0x8005;
+    /** ZCU102's MMU-500 frame. */
+    public static final long MMU500_BASE = 0xfd80_0000L;
+
+    /**
+     * An MMU-500 {@code /iommu@fd800000} as on the ZCU102 ({@code arm,mmu-500}, 128 KiB frame,
+     * {@code #global-interrupts = 1} and 17 interrupts: 16 context banks), with the given status
+     * (null: none) and extra properties.
+     */
+    public static FdtNode.Builder mmu500(String status) {
+        int[] irqs = new int[17 * 3];
+        for (int i = 0; i < 17; i++) {
+            irqs[i * 3 + 1] = 155;
+            irqs[i * 3 + 2] = 4;
+        }
+        FdtNode.Builder b = FdtNode.builder("iommu@fd800000")
+                .property(FdtProperty.string("compatible", "arm,mmu-500"))
+                .property(FdtProperty.u32("reg", 0, 0xfd800000, 0, 0x20000))
+                .property(FdtProperty.u32("#iommu-cells", 1))
+                .property(FdtProperty.u32("#global-interrupts", 1))
+                .property(FdtProperty.u32("interrupts", irqs))
+                .property(FdtProperty.u32("phandle", MMU500_PHANDLE));
+        if (status != null) {
+            b.property(FdtProperty.string("status", status));
+        }
+        return b;
+    }
+
+    /** The SMMUv1/v2 hardware {@link #mmu500} describes, registered on {@code space}. */
+    public static org.xenpci.armpci.smmu.SmmuV2 attachMmu500(org.xenpci.core.PhysicalAddressSpace space, int smrGroups,
+            int contextBanks) {
+        org.xenpci.armpci.smmu.SmmuV2 s = new org.xenpci.armpci.smmu.SmmuV2("/iommu@fd800000", MMU500_PHANDLE,
+                org.xenpci.armpci.smmu.SmmuV2.Version.V2, MMU500_BASE, 0x20000, 15, smrGroups, contextBanks);
+        s.attach(space);
+        return s;
+    }
+
+    /** QEMU virt's PCIe node behind an MMU-500 ({@code iommu-map = <0 &mmu500 0 0x10000>}, stream ID = RID). */
+    public static Fdt qemuVirtMmu500() {
+        return Fdt.of(root().child(memory(0x4000_0000L, 0x1000_0000L)).child(mmu500(null))
+                .child(qemuPcie().property(FdtProperty.u32("iommu-map", 0, MMU500_PHANDLE, 0, 0x10000))).build());
+    }
+
     /** A host tree with dom0 RAM at 0x4000_0000 + 256 MiB and QEMU's PCIe node. */
     public static Fdt qemuVirt() {
         return Fdt.of(root().child(memory(0x4000_0000L, 0x1000_0000L)).child(qemuPcie()).build());

@@ -12,6 +12,8 @@ import java.util.Optional;
 import java.util.WeakHashMap;
 import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.HostBridge;
+import org.xenpci.armpci.IommuContext;
+import org.xenpci.armpci.PciIommu;
 import org.xenpci.armpci.Pdev;
 import org.xenpci.armpci.gicv3.HostLpiBinding;
 import org.xenpci.armpci.gicv3.ItsLayer;
@@ -22,6 +24,7 @@ import org.xenpci.armpci.hw.HostBridgeHardware;
 import org.xenpci.armpci.hw.MsiMap;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.its.ItsRegs;
+import org.xenpci.armpci.smmu.SmmuV2;
 import org.xenpci.armpci.smmu.SmmuV3;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Hex;
@@ -532,7 +535,8 @@ public final class IsolationAuditor {
     /**
      * The stream the function's requests carry NOW (its current requester ID through the bridge's
      * {@code iommu-map}, as the hardware routes it, not Xen's record of it) must translate with
-     * the owner's context, through an enabled IOMMU.
+     * the owner's context: read from the IOMMU hardware the route leads to (SMMUv3 or v1/v2);
+     * for an IOMMU the auditor cannot read, from Xen's driver ({@link PciIommu#context}).
      */
     private void iommu(Owned f, String op, List<Violation> out) {
         Domain owner = f.owner();
@@ -554,20 +558,37 @@ public final class IsolationAuditor {
             return;
         }
         HostBridgeHardware.IommuRoute r = route.get();
-        if (!(r.iommu() instanceof SmmuV3 smmu)) {
-            return; // refused by the bridge (no IOMMU wired) or an IOMMU this auditor cannot read
+        if (r.iommu() == null) {
+            return; // the bridge refuses the requests (its iommu-map names no IOMMU it is wired to)
         }
-        if (!smmu.enabled()) {
-            out.add(new Violation(Invariant.IOMMU_CONTEXT, owner.domid(), f.name(), smmu + " is not enabled: stream "
-                    + Hex.of(r.streamId()) + " bypasses translation while " + who + " owns the function", op));
-            return;
+        String stream = "stream " + Hex.of(r.streamId());
+        IommuContext c;
+        boolean sidOk = r.streamId() >= 0 && r.streamId() <= Integer.MAX_VALUE;
+        if (r.iommu() instanceof SmmuV3 v3) {
+            c = sidOk ? v3.streamContext((int) r.streamId()) : IommuContext.ABORT;
+            stream += " of " + v3;
+        } else if (r.iommu() instanceof SmmuV2 v2) {
+            c = sidOk ? v2.streamContext((int) r.streamId()) : IommuContext.ABORT;
+            stream += " of " + v2;
+        } else {
+            Optional<IommuContext> viaDriver = pci.iommu().context(f.pdev());
+            if (viaDriver.isEmpty()) {
+                return;
+            }
+            c = viaDriver.get();
         }
-        Optional<Domain> ctx = r.streamId() < 0 || r.streamId() > Integer.MAX_VALUE ? Optional.empty()
-                : smmu.owner((int) r.streamId());
-        boolean ok = owner == xen.domIo() ? ctx.isEmpty() || ctx.get() == xen.domIo() : ctx.isPresent() && ctx.get() == owner;
+        boolean ok;
+        if (c instanceof IommuContext.Translate t) {
+            ok = owner == t.domain() && owner != xen.domIo();
+        } else if (c instanceof IommuContext.Abort) {
+            ok = owner == xen.domIo();
+        } else {
+            ok = owner.isHardwareDomain(); // dom0 untranslated: as without an IOMMU
+        }
         if (!ok) {
-            out.add(new Violation(Invariant.IOMMU_CONTEXT, owner.domid(), f.name(), "stream " + Hex.of(r.streamId())
-                    + " of " + smmu + " translates with " + ctx.map(this::ownerName).orElse("no context (abort)")
+            String what = c instanceof IommuContext.Translate t ? ownerName(t.domain())
+                    : c instanceof IommuContext.Bypass b ? "no translation (bypass: " + b.why() + ")" : "no context (abort)";
+            out.add(new Violation(Invariant.IOMMU_CONTEXT, owner.domid(), f.name(), stream + " translates with " + what
                     + " but the function belongs to " + who, op));
         }
     }

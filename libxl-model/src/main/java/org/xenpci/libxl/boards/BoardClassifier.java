@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.xenpci.armpci.HostBridge;
 import org.xenpci.armpci.HostBridgeDriver;
 import org.xenpci.armpci.HostBridgeNode;
@@ -50,17 +51,36 @@ public final class BoardClassifier {
      * @param profile the profile to boot
      */
     public static BoardResult classify(String name, byte[] dtb, Profile profile) {
+        BoardResult r;
         try {
             return classifyOrThrow(name, dtb, profile);
         } catch (BootException e) {
-            return refused(name, profile, e);
+            r = refused(name, profile, e);
         } catch (PlatformFileException e) {
-            return fromPlatformFileException(name, profile, e);
+            r = fromPlatformFileException(name, profile, e);
         } catch (FdtException e) {
-            return new BoardResult(name, profile, BoardResult.Outcome.REFUSED, 0, kind(e) + ": " + e.getMessage());
+            r = new BoardResult(name, profile, BoardResult.Outcome.REFUSED, 0, kind(e) + ": " + e.getMessage());
         } catch (RuntimeException | StackOverflowError e) {
-            return untyped(name, profile, e);
+            r = untyped(name, profile, e);
         }
+        return new BoardResult(r.dtb(), r.profile(), r.outcome(), r.bridges(), r.reason() + hostBridgeNodes(dtb));
+    }
+
+    /**
+     * For a board that did not boot: " [host bridge nodes: COMPATIBLE (disabled), ...]", the
+     * distinct compatibles of its host bridge nodes, so refusals group by the hardware they hit;
+     * empty if the blob cannot be read or has none.
+     */
+    private static String hostBridgeNodes(byte[] dtb) {
+        Set<String> nodes = new TreeSet<>(); // sorted: boards with the same hardware read the same
+        try {
+            for (Candidate c : candidates(FdtReader.read(dtb))) {
+                nodes.add(c.compatible + (c.available ? "" : " (disabled)"));
+            }
+        } catch (RuntimeException e) {
+            return ""; // the reason already says why the blob is unusable
+        }
+        return nodes.isEmpty() ? "" : " [host bridge nodes: " + String.join(", ", nodes) + "]";
     }
 
     private static BoardResult classifyOrThrow(String name, byte[] dtb, Profile profile) {

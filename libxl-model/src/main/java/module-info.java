@@ -3,8 +3,8 @@
  * libxl's JSON form of a domain config ({@code org.xenpci.libxl.json}) and the guest device tree
  * builder with the guest memory map ({@code org.xenpci.libxl.dt}), reference guests
  * ({@code org.xenpci.libxl.guest}), the booted host ({@code org.xenpci.libxl.host}), the libxl
- * toolstack ({@code org.xenpci.libxl.toolstack}) and the {@code xenpci} CLI
- * ({@code org.xenpci.libxl.cli}).
+ * toolstack ({@code org.xenpci.libxl.toolstack}), the board sweep's classifier
+ * ({@code org.xenpci.libxl.boards}, docs/boards.md) and the {@code xenpci} CLI ({@code org.xenpci.libxl.cli}).
  */
 module org.xenpci.libxl {
     requires transitive org.xenpci.vpci;
@@ -18,4 +18,5 @@ module org.xenpci.libxl {
     exports org.xenpci.libxl.host;
     exports org.xenpci.libxl.toolstack;
     exports org.xenpci.libxl.audit;
+    exports org.xenpci.libxl.boards;
 }

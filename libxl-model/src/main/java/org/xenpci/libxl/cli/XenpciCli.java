@@ -48,6 +48,10 @@ public final class XenpciCli {
             "  xl pci-list DOMAIN [--platform F] [--profile P] [--config GUEST.cfg]... [--assignable BDF[,name=N]]...",
             "                              xl's listings after booting, running pci-assignable-add for each",
             "                              --assignable and creating the --config guests",
+            "  classify [--profile P] [--markdown FILE] DTB...",
+            "                              boot each bare DTB (both profiles unless --profile) and print one TSV",
+            "                              line per DTB and profile: dtb, profile, outcome, bridges, Xen's reason",
+            "                              (docs/boards.md); --markdown also writes the counts and per-reason lists",
             "  help                        this text",
             "");
 
@@ -81,6 +85,8 @@ public final class XenpciCli {
                     return boot(args);
                 case "lspci":
                     return lspci(args);
+                case "classify":
+                    return classify(args);
                 case "create":
                     return create(args);
                 case "xl":
@@ -231,6 +237,37 @@ public final class XenpciCli {
             out.println(json(BootReport.json(host)));
         } else {
             BootReport.text(host, out);
+        }
+        return 0;
+    }
+
+    private int classify(List<String> argv) {
+        Args a = Args.parse(argv, Set.of("profile", "markdown"), Set.of(), Map.of());
+        if (a.positional().isEmpty()) {
+            throw new UsageException("classify needs at least one DTB");
+        }
+        List<Profile> profiles = a.get("profile") == null ? List.of(Profile.UPSTREAM, Profile.FULL) : List.of(profile(a));
+        List<org.xenpci.libxl.boards.BoardResult> results = new ArrayList<>();
+        out.println(org.xenpci.libxl.boards.BoardResult.TSV_HEADER);
+        for (String dtb : a.positional()) {
+            byte[] bytes;
+            try {
+                bytes = java.nio.file.Files.readAllBytes(Path.of(dtb));
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException(dtb + ": cannot read: " + e.getMessage(), e);
+            }
+            for (Profile p : profiles) {
+                org.xenpci.libxl.boards.BoardResult r = org.xenpci.libxl.boards.BoardClassifier.classify(dtb, bytes, p);
+                results.add(r);
+                out.println(r.tsv());
+            }
+        }
+        if (a.get("markdown") != null) {
+            try {
+                java.nio.file.Files.writeString(Path.of(a.get("markdown")), org.xenpci.libxl.boards.BoardSweepReport.markdown(results));
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException(a.get("markdown") + ": cannot write: " + e.getMessage(), e);
+            }
         }
         return 0;
     }

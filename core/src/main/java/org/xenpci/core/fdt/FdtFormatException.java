@@ -22,13 +22,9 @@ public final class FdtFormatException extends FdtException {
         BAD_TOTALSIZE,
         /** {@code version} or {@code last_comp_version} is not one this reader understands. */
         UNSUPPORTED_VERSION,
-        /** A block offset breaks its alignment (memory reservation map 8 bytes, structure block 4). */
-        MISALIGNED_BLOCK,
         /** A block starts or ends outside {@code [header end, totalsize]}. */
         BLOCK_OUT_OF_RANGE,
-        /** Two of the memory reservation map, structure block and strings block overlap. */
-        BLOCKS_OVERLAP,
-        /** The memory reservation map has no all-zero terminating entry within its bounds. */
+        /** The memory reservation map has no entry of size 0 (its terminator) before {@code totalsize}. */
         MEM_RESERVE_UNTERMINATED,
         /** A token is not one of FDT_BEGIN_NODE, FDT_END_NODE, FDT_PROP, FDT_NOP, FDT_END. */
         UNKNOWN_TOKEN,
@@ -38,6 +34,8 @@ public final class FdtFormatException extends FdtException {
         MISSING_ROOT,
         /** A second top-level FDT_BEGIN_NODE after the root node was closed. */
         MULTIPLE_ROOTS,
+        /** FDT_NOP after the root node was closed, where only FDT_END may follow. */
+        TOKEN_AFTER_ROOT,
         /** FDT_PROP appears outside any node. */
         PROP_OUTSIDE_NODE,
         /** A property's length runs past the end of the structure block. */
@@ -58,8 +56,6 @@ public final class FdtFormatException extends FdtException {
         UNBALANCED_END_NODE,
         /** FDT_END while nodes are still open. */
         UNCLOSED_NODE,
-        /** Bytes follow FDT_END inside {@code size_dt_struct}. */
-        DATA_AFTER_END,
         /** Nodes are nested deeper than {@link FdtReader#MAX_DEPTH}. */
         DEPTH_LIMIT,
         /** The blob holds more nodes and properties than {@link FdtReader#MAX_ITEMS}. */

@@ -117,6 +117,21 @@ class FdtAcceptanceTest {
         assertThat(r.exitCode() == 0).as(scenario + ": dtc exit " + r.exitCode() + ", " + r.stderr()).isEqualTo(dtcAccepts);
     }
 
+    @ParameterizedTest(name = "{0}: {2}")
+    @MethodSource("org.xenpci.core.fdt.FdtReaderTest#corruptions")
+    @DisplayName("dtc rejects every corruption FdtReaderTest lists, except those only libfdt rejects")
+    void dtcRejectsTheReadersCorruptions(String scenario, Supplier<byte[]> blob, Reason reason, int offset) {
+        DtcTool.requireDtc();
+        // dtc ignores last_comp_version and size_dt_struct, and checks off_mem_rsvmap against
+        // totalsize only; fdt_check_full checks all three (docs/dtb-acceptance.md).
+        boolean onlyLibfdtRejects = java.util.Set.of("root node with a name", "last_comp_version 18",
+                "last_comp_version above version", "reservation map inside the header",
+                "node name running to the end of the structure block", "structure block ending inside a token")
+                .contains(scenario);
+        DtcTool.DtcResult r = DtcTool.decompile(blob.get());
+        assertThat(r.exitCode() == 0).as(scenario + ": dtc exit " + r.exitCode() + ", " + r.stderr()).isEqualTo(onlyLibfdtRejects);
+    }
+
     @Test
     @DisplayName("a long node name survives read, write and dtc's decompile under its own name")
     void longNameRoundTrip() {

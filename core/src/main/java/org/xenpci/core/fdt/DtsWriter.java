@@ -170,7 +170,7 @@ public final class DtsWriter {
         }
 
         private void printValue(FdtNode node, FdtProperty p) {
-            boolean[] mask = PhandleCells.phandleMask(node, p, byPhandle::get);
+            boolean[] mask = asDtcDecompiles ? null : PhandleCells.phandleMask(node, p, byPhandle::get);
             if (mask != null) {
                 printCells(p, mask);
             } else if (looksLikeStrings(p)) {

@@ -64,6 +64,8 @@ public final class FdtFormatException extends FdtException {
 
     /** Byte offset in the blob where the problem was detected. */
     private final long offset;
+    /** The human-readable detail, without offset and reason. */
+    private final String detail;
     /** The kind of problem. */
     private final Reason reason;
 
@@ -78,6 +80,17 @@ public final class FdtFormatException extends FdtException {
         super(detail + " at offset 0x" + Long.toHexString(offset) + " (" + reason + ")");
         this.reason = Objects.requireNonNull(reason, "reason");
         this.offset = offset;
+        this.detail = Objects.requireNonNull(detail, "detail");
+    }
+
+    /**
+     * Returns what is wrong, without the offset and reason the message adds, e.g.
+     * "bad magic 0x12345678".
+     *
+     * @return the detail
+     */
+    public String detail() {
+        return detail;
     }
 
     /**

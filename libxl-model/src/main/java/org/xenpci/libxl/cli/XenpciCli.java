@@ -48,6 +48,8 @@ public final class XenpciCli {
             "  xl pci-list DOMAIN [--platform F] [--profile P] [--config GUEST.cfg]... [--assignable BDF[,name=N]]...",
             "                              xl's listings after booting, running pci-assignable-add for each",
             "                              --assignable and creating the --config guests",
+            "  dts FILE...                 decompile each DTB as dtc -I dtb -O dts does; a bad file prints",
+            "                              FILE: error: REASON at offset 0xN and the next file follows",
             "  help                        this text",
             "");
 
@@ -85,6 +87,8 @@ public final class XenpciCli {
                     return create(args);
                 case "xl":
                     return xl(args);
+                case "dts":
+                    return dts(args);
                 case "help":
                 case "--help":
                 case "-h":
@@ -107,6 +111,15 @@ public final class XenpciCli {
             }
             return 1;
         }
+    }
+
+    private int dts(List<String> argv) {
+        for (String a : argv) {
+            if (a.startsWith("--")) {
+                throw new UsageException("dts takes no option " + a);
+            }
+        }
+        return DtsCommand.run(argv, out, err);
     }
 
     private int demo() {

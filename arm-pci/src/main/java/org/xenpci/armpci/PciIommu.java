@@ -51,6 +51,22 @@ public interface PciIommu {
         return Optional.empty();
     }
 
+    /**
+     * The host-DT paths of the IOMMU nodes this driver took charge of, in DT order; what reports
+     * and diagnostics name (docs/cli.md {@code boot --json}).
+     */
+    default java.util.List<String> drivenNodes() {
+        return java.util.List.of();
+    }
+
+    /**
+     * The ID the driver holds for the function in its {@code iommu_fwspec} (an SMMU stream ID),
+     * empty if it has none (never added, or not behind an IOMMU it drives).
+     */
+    default java.util.OptionalLong fwspecId(org.xenpci.core.pci.Sbdf sbdf) {
+        return java.util.OptionalLong.empty();
+    }
+
     /** The seam used when no IOMMU model is registered: accepts everything. */
     PciIommu NONE = new PciIommu() {
         @Override

@@ -88,6 +88,13 @@ public final class Xen {
 
     private Xen boot(int hwdomVcpus) {
         LOG.debug("booting Xen model, profile {}, cmdline \"{}\"", profile.name(), bootOptions.cmdline());
+        if (hardware.ram().isEmpty()) {
+            // xen/arch/arm/setup.c (arm64/mmu/mm.c from 4.19): setup_mm panics before anything
+            // else is set up. Host DTs often carry no /memory: the bootloader fills it in.
+            throw BootException.badNode("/memory",
+                    "no RAM bank in the host device tree: Xen panics (\"No memory bank\"); the bootloader normally"
+                            + " writes /memory, give the banks in the platform file's \"memory\"");
+        }
         for (XenExtension e : extensions) {
             e.init(this);
         }

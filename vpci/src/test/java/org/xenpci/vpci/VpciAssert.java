@@ -22,8 +22,22 @@ final class VpciAssert {
             .vpciGuestIdentity(false).vpciGuestTopology(false).vpciMsi(false).build();
 
     static Xen xen(Profile profile) {
-        return Xen.builder().profile(profile)
-                .hardware(new Hardware(Fdt.of(FdtNode.root().build()), new PhysicalAddressSpace())).build();
+        return Xen.builder().profile(profile).hardware(hardware()).build();
+    }
+
+    /**
+     * A host with nothing but one 16 MiB RAM bank, far above every BAR these tests place (Xen
+     * does not boot without a bank: setup_mm's "No memory bank").
+     */
+    static Hardware hardware() {
+        FdtNode memory = FdtNode.builder("memory@8000000000")
+                .property(org.xenpci.core.fdt.FdtProperty.string("device_type", "memory"))
+                .property(org.xenpci.core.fdt.FdtProperty.u32("reg", 0x80, 0, 0, 0x1000000))
+                .build();
+        return new Hardware(Fdt.of(FdtNode.root()
+                .property(org.xenpci.core.fdt.FdtProperty.u32("#address-cells", 2))
+                .property(org.xenpci.core.fdt.FdtProperty.u32("#size-cells", 2))
+                .child(memory).build()), new PhysicalAddressSpace());
     }
 
     static Domain guest(Xen xen) {

@@ -10,15 +10,11 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Errno;
-import org.xenpci.core.Hardware;
 import org.xenpci.core.P2m;
-import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.SparseMemory;
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.Xen;
 import org.xenpci.core.XenExtension;
-import org.xenpci.core.fdt.Fdt;
-import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.pci.Sbdf;
 
 /** Spec §4: header init, BAR registers, COMMAND, modify_bars and the p2m. */
@@ -110,7 +106,7 @@ class VpciHeaderTest {
         List<Integer> rcs = new ArrayList<>();
         List<Integer> mappingsAtAttach = new ArrayList<>();
         Xen booting = Xen.builder().profile(VpciAssert.UPSTREAM_VPCI)
-                .hardware(new Hardware(Fdt.of(FdtNode.root().build()), new PhysicalAddressSpace()))
+                .hardware(VpciAssert.hardware())
                 .extension(new XenExtension() {
                     @Override
                     public void domainCreated(Domain d) {

@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.xenpci.core.Hex;
+import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtException;
 import org.xenpci.core.fdt.FdtReader;
+import org.xenpci.core.fdt.FdtWriter;
 import org.xenpci.core.pci.Sbdf;
 
 /**
@@ -23,6 +25,7 @@ import org.xenpci.core.pci.Sbdf;
  *
  * <pre>
  * { "hostDtb": "board.dtb",
+ *   "memory": [ { "base": "0x40000000", "size": "0x40000000" } ],
  *   "cmdline": "pci-passthrough=on",
  *   "devices": [ { "sbdf": "0000:00:02.0", "config": "nvme.cfg",
  *                  "bars": [ { "index": 0, "size": "0x4000" } ], "romSize": "0x40000" } ] }
@@ -32,7 +35,8 @@ import org.xenpci.core.pci.Sbdf;
  * a {@link PlatformFileException} naming file, field and value.
  *
  * @param source where it was read from (for messages)
- * @param hostDtb the host DTB bytes
+ * @param hostDtb the host DTB bytes as the bootloader hands them to Xen: the file's blob, with the
+ *     {@code memory} banks written into it (see {@link MemoryBanks}) when the file gives them
  * @param cmdline the Xen command line
  * @param devices the functions, in file order
  */
@@ -61,7 +65,10 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         }
     }
 
-    private static final Set<String> TOP = Set.of("hostDtb", "cmdline", "devices", "description");
+    private static final Set<String> TOP = Set.of("hostDtb", "memory", "cmdline", "devices", "description");
+    private static final Set<String> BANK = Set.of("base", "size");
+    /** Xen's page size: its allocator takes whole pages (Hardware refuses a DT bank that is not aligned). */
+    private static final long PAGE = 0x1000;
     private static final Set<String> DEVICE = Set.of("sbdf", "config", "bars", "romSize", "description");
     private static final Set<String> BAR = Set.of("index", "size");
 
@@ -117,11 +124,16 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         if (dtb == null) {
             throw new PlatformFileException(source, "/hostDtb", dtbName, "file not found");
         }
+        Fdt fdt;
         try {
             // Checked here, where the file name is known, so the error can name it as the value.
-            FdtReader.read(dtb);
+            fdt = FdtReader.read(dtb);
         } catch (FdtException e) {
             throw new PlatformFileException(source, "/hostDtb", dtbName, "malformed DTB: " + e.getMessage(), e);
+        }
+        if (root.has("memory")) {
+            // What the bootloader does before starting Xen: the blob Xen gets has these banks.
+            dtb = FdtWriter.write(memoryBanks(source, root.get("memory"), fdt).applyTo(fdt));
         }
         String cmdline = root.has("cmdline") ? text(source, "/cmdline", root.get("cmdline"), false) : DEFAULT_CMDLINE;
         List<DeviceEntry> devices = new ArrayList<>();
@@ -140,6 +152,62 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
             }
         }
         return new PlatformFile(source, dtb, cmdline, devices);
+    }
+
+    /** The {@code memory} field: non-empty, each bank page-aligned, non-zero, not wrapping, disjoint, and fitting the root's cells. */
+    private static MemoryBanks memoryBanks(String src, JsonNode list, Fdt fdt) {
+        if (!list.isArray()) {
+            throw new PlatformFileException(src, "/memory", list.toString(), "must be an array");
+        }
+        if (list.isEmpty()) {
+            throw new PlatformFileException(src, "/memory", list.toString(), "must list at least one bank (Xen panics \"No memory bank\")");
+        }
+        int ac = MemoryBanks.addressCells(fdt);
+        int sc = MemoryBanks.sizeCells(fdt);
+        if (ac < 1 || ac > 2 || sc < 1 || sc > 2) {
+            throw new PlatformFileException(src, "/memory", list.toString(), "the host DT's root has #address-cells = <" + ac
+                    + "> and #size-cells = <" + sc + ">; memory banks need 1 or 2 of each");
+        }
+        List<MemoryBanks.Bank> banks = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = "/memory/" + i;
+            JsonNode n = list.get(i);
+            if (!n.isObject()) {
+                throw new PlatformFileException(src, at, n.toString(), "must be an object");
+            }
+            onlyKnown(src, at, n, BANK);
+            long base = number(src, at + "/base", n.get("base"));
+            long size = number(src, at + "/size", n.get("size"));
+            String baseText = n.get("base").asText();
+            String sizeText = n.get("size").asText();
+            if (size == 0) {
+                throw new PlatformFileException(src, at + "/size", sizeText, "must not be 0");
+            }
+            if ((base & (PAGE - 1)) != 0) {
+                throw new PlatformFileException(src, at + "/base", baseText, "must be 4 KiB-aligned (Xen allocates whole pages)");
+            }
+            if ((size & (PAGE - 1)) != 0) {
+                throw new PlatformFileException(src, at + "/size", sizeText, "must be a multiple of 4 KiB (Xen allocates whole pages)");
+            }
+            if (Long.compareUnsigned(base + size - 1, base) < 0) {
+                throw new PlatformFileException(src, at + "/size", sizeText, "bank at " + Hex.of(base) + " wraps past the top of the address space");
+            }
+            if (ac == 1 && Long.compareUnsigned(base + size - 1, 0xffff_ffffL) > 0) {
+                throw new PlatformFileException(src, at + "/base", baseText,
+                        "bank reaches beyond 4 GiB, which the host DT's #address-cells = <1> cannot express");
+            }
+            if (sc == 1 && Long.compareUnsigned(size, 0xffff_ffffL) > 0) {
+                throw new PlatformFileException(src, at + "/size", sizeText,
+                        "does not fit the host DT's #size-cells = <1>; split the bank");
+            }
+            banks.add(new MemoryBanks.Bank(base, size));
+        }
+        int[] overlap = MemoryBanks.firstOverlap(banks);
+        if (overlap != null) {
+            throw new PlatformFileException(src, "/memory/" + overlap[1], list.get(overlap[1]).toString(),
+                    "overlaps /memory/" + overlap[0] + " (" + banks.get(overlap[0]) + ")");
+        }
+        return new MemoryBanks(banks);
     }
 
     private static DeviceEntry device(String src, String at, JsonNode n, Resolver resolver) {

@@ -43,6 +43,16 @@ public final class SmmuV3Driver implements PciIommu {
         this.smmus = List.copyOf(smmus);
     }
 
+    @Override
+    public List<String> drivenNodes() {
+        return smmus.stream().map(SmmuV3::path).toList();
+    }
+
+    @Override
+    public synchronized java.util.OptionalLong fwspecId(Sbdf sbdf) {
+        return streamId(sbdf).map(s -> java.util.OptionalLong.of(s.sid() & 0xffffffffL)).orElse(java.util.OptionalLong.empty());
+    }
+
     /** The SMMUs the driver took charge of, in DT order. */
     public List<SmmuV3> smmus() {
         return smmus;

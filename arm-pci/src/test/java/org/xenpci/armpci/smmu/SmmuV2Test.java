@@ -23,7 +23,7 @@ class SmmuV2Test {
     private static final long GUEST_RAM = 0x4000_0000L;
 
     private final SmmuV2 smmu = new SmmuV2("/iommu@fd800000", 5, SmmuV2.Version.V2, 0xfd80_0000L, 0x20000, 15, 4, 2);
-    private final Xen xen = Xen.builder().hardware(new Hardware(Fdt.of(FdtNode.root().build()), new PhysicalAddressSpace()))
+    private final Xen xen = Xen.builder().hardware(new Hardware(Fdt.of(org.xenpci.armpci.testkit.Trees.root().child(org.xenpci.armpci.testkit.Trees.memory(0x8000_0000L, 0x1000_0000L)).build()), new PhysicalAddressSpace()))
             .build();
     private final Domain guest = xen.createDomain(new DomainConfig("g", 1, false, false, true));
 

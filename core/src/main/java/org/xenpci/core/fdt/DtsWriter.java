@@ -39,7 +39,19 @@ public final class DtsWriter {
      * @return the source text, ending with a newline
      */
     public static String write(Fdt fdt) {
-        return new Printer(fdt).print();
+        return new Printer(fdt, true).print();
+    }
+
+    /**
+     * Prints a tree as {@code dtc -I dtb -O dts} (1.6.1) prints the same blob: no labels and no
+     * {@code &references}, every phandle as its number, values guessed as above. What dtc prints
+     * for a blob it reads, byte for byte (checked against the real dtc in the tests).
+     *
+     * @param fdt the tree
+     * @return the source text, ending with a newline
+     */
+    public static String decompile(Fdt fdt) {
+        return new Printer(fdt, false).print();
     }
 
     /** One printing run; holds the phandle labels. */
@@ -53,9 +65,15 @@ public final class DtsWriter {
         /** path -> label of labelled nodes. */
         private final Map<String, String> labels = new HashMap<>();
 
-        Printer(Fdt fdt) {
+        /** dtc's decompile layout: "\0" inside strings, a blank line before every child node. */
+        private final boolean asDtcDecompiles;
+
+        Printer(Fdt fdt, boolean labelled) {
             this.fdt = fdt;
-            assignLabels();
+            this.asDtcDecompiles = !labelled;
+            if (labelled) {
+                assignLabels();
+            }
         }
 
         private void assignLabels() {
@@ -139,7 +157,7 @@ public final class DtsWriter {
                 out.append(";\n");
             }
             String prefix = path.equals("/") ? "/" : path + "/";
-            boolean first = node.properties().isEmpty();
+            boolean first = node.properties().isEmpty() && !asDtcDecompiles;
             for (FdtNode c : node.children()) {
                 if (!first) {
                     out.append('\n'); // dtc separates children from what precedes them
@@ -152,7 +170,7 @@ public final class DtsWriter {
         }
 
         private void printValue(FdtNode node, FdtProperty p) {
-            boolean[] mask = PhandleCells.phandleMask(node, p, byPhandle::get);
+            boolean[] mask = asDtcDecompiles ? null : PhandleCells.phandleMask(node, p, byPhandle::get);
             if (mask != null) {
                 printCells(p, mask);
             } else if (looksLikeStrings(p)) {
@@ -218,7 +236,8 @@ public final class DtsWriter {
             for (int i = 0; i < p.length() - 1; i++) {
                 int c = p.byteAt(i) & 0xff;
                 if (c == 0) {
-                    out.append("\", \"");
+                    // dtc 1.6 knows no string boundaries in a blob it reads (no markers): "a\0b".
+                    out.append(asDtcDecompiles ? "\\0" : "\", \"");
                 } else {
                     String esc = escape(c);
                     out.append(esc != null ? esc : String.valueOf((char) c));

@@ -22,13 +22,9 @@ public final class FdtFormatException extends FdtException {
         BAD_TOTALSIZE,
         /** {@code version} or {@code last_comp_version} is not one this reader understands. */
         UNSUPPORTED_VERSION,
-        /** A block offset breaks its alignment (memory reservation map 8 bytes, structure block 4). */
-        MISALIGNED_BLOCK,
         /** A block starts or ends outside {@code [header end, totalsize]}. */
         BLOCK_OUT_OF_RANGE,
-        /** Two of the memory reservation map, structure block and strings block overlap. */
-        BLOCKS_OVERLAP,
-        /** The memory reservation map has no all-zero terminating entry within its bounds. */
+        /** The memory reservation map has no entry of size 0 (its terminator) before {@code totalsize}. */
         MEM_RESERVE_UNTERMINATED,
         /** A token is not one of FDT_BEGIN_NODE, FDT_END_NODE, FDT_PROP, FDT_NOP, FDT_END. */
         UNKNOWN_TOKEN,
@@ -38,6 +34,8 @@ public final class FdtFormatException extends FdtException {
         MISSING_ROOT,
         /** A second top-level FDT_BEGIN_NODE after the root node was closed. */
         MULTIPLE_ROOTS,
+        /** FDT_NOP after the root node was closed, where only FDT_END may follow. */
+        TOKEN_AFTER_ROOT,
         /** FDT_PROP appears outside any node. */
         PROP_OUTSIDE_NODE,
         /** A property's length runs past the end of the structure block. */
@@ -58,8 +56,6 @@ public final class FdtFormatException extends FdtException {
         UNBALANCED_END_NODE,
         /** FDT_END while nodes are still open. */
         UNCLOSED_NODE,
-        /** Bytes follow FDT_END inside {@code size_dt_struct}. */
-        DATA_AFTER_END,
         /** Nodes are nested deeper than {@link FdtReader#MAX_DEPTH}. */
         DEPTH_LIMIT,
         /** The blob holds more nodes and properties than {@link FdtReader#MAX_ITEMS}. */
@@ -68,6 +64,8 @@ public final class FdtFormatException extends FdtException {
 
     /** Byte offset in the blob where the problem was detected. */
     private final long offset;
+    /** The human-readable detail, without offset and reason. */
+    private final String detail;
     /** The kind of problem. */
     private final Reason reason;
 
@@ -82,6 +80,17 @@ public final class FdtFormatException extends FdtException {
         super(detail + " at offset 0x" + Long.toHexString(offset) + " (" + reason + ")");
         this.reason = Objects.requireNonNull(reason, "reason");
         this.offset = offset;
+        this.detail = Objects.requireNonNull(detail, "detail");
+    }
+
+    /**
+     * Returns what is wrong, without the offset and reason the message adds, e.g.
+     * "bad magic 0x12345678".
+     *
+     * @return the detail
+     */
+    public String detail() {
+        return detail;
     }
 
     /**

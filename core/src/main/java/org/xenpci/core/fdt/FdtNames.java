@@ -3,10 +3,13 @@ package org.xenpci.core.fdt;
 /**
  * Validation of node and property names.
  *
- * <p>Node names follow the Devicetree Specification v0.4, 2.2.1: {@code node-name[@unit-address]}
- * where the node-name part is 1 to 31 characters from {@code [0-9a-zA-Z,._+-]} and the unit
- * address uses the same characters. The spec recommends a leading letter; real Linux trees have
- * names such as {@code 1p8v}, so a leading digit is accepted.
+ * <p>Node names are {@code node-name[@unit-address]} (Devicetree Specification v0.4, 2.2.1), both
+ * parts from {@code [0-9a-zA-Z,._+-]} with at most one {@code @}: exactly what dtc's
+ * {@code node_name_chars} and {@code node_name_format} checks enforce when it reads a blob.
+ * Like dtc and libfdt, and unlike the spec's recommendations, the node-name part may be longer
+ * than 31 characters (Linux 6.1 has {@code qup-spi10-cs-gpio-init-high-pins}), may start with
+ * a digit ({@code 1p8v}), and either part may be empty ({@code foo@}, {@code @10}); only the
+ * whole name may not be empty, since such a node would have no path.
  *
  * <p>Property names follow spec 2.2.4 ({@code [0-9a-zA-Z,._+?#-]}), widened to the character
  * set dtc's lexer accepts for property names (adds {@code *} and {@code @}). The spec's 31
@@ -14,9 +17,6 @@ package org.xenpci.core.fdt;
  * (e.g. {@code snps,dis-del-phy-power-chg-quirk}).
  */
 public final class FdtNames {
-    /** Maximum length of the node-name part (before {@code @}), in characters (spec 2.2.1). */
-    public static final int MAX_NODE_NAME_LENGTH = 31;
-
     private FdtNames() {
     }
 
@@ -27,16 +27,14 @@ public final class FdtNames {
      * @return true if valid
      */
     public static boolean isValidNodeName(String name) {
-        int at = name.indexOf('@');
-        String base = at < 0 ? name : name.substring(0, at);
-        if (base.isEmpty() || base.length() > MAX_NODE_NAME_LENGTH || !allNodeChars(base)) {
+        if (name.isEmpty()) {
             return false;
         }
+        int at = name.indexOf('@');
         if (at < 0) {
-            return true;
+            return allNodeChars(name);
         }
-        String unit = name.substring(at + 1);
-        return !unit.isEmpty() && allNodeChars(unit);
+        return allNodeChars(name.substring(0, at)) && allNodeChars(name.substring(at + 1));
     }
 
     /**

@@ -78,13 +78,14 @@ class FdtNodeTest {
     }
 
     @Test
-    @DisplayName("node names are validated per spec 2.2.1 but accept what QEMU and Linux trees use")
+    @DisplayName("node names are validated as dtc validates them: spec 2.2.1 characters, one '@', no length limit")
     void nodeNames() {
         for (String ok : new String[] {"virtio_mmio@a000000", "pl061@9030000", "dev@0,0", "1p8v", "gpio-keys",
-                "fw-cfg@9020000", "a.b+c", "x".repeat(31) + "@1"}) {
+                "fw-cfg@9020000", "a.b+c", "x".repeat(31) + "@1", "qup-spi10-cs-gpio-init-high-pins", "x".repeat(200),
+                "@1", "a@"}) {
             assertThat(FdtNames.isValidNodeName(ok)).as(ok).isTrue();
         }
-        for (String bad : new String[] {"", "@1", "a@", "a@b@c", "a b", "x".repeat(32), "a/b", "a#b"}) {
+        for (String bad : new String[] {"", "a@b@c", "a b", "a/b", "a#b", "a*b", "a?b", "n\u00e9"}) {
             assertThat(FdtNames.isValidNodeName(bad)).as(bad).isFalse();
         }
         assertThatThrownBy(() -> FdtNode.builder("bad name")).isInstanceOf(FdtTreeException.class)

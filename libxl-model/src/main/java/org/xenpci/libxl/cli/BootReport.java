@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 import org.xenpci.armpci.HostBridge;
 import org.xenpci.armpci.PciConf;
 import org.xenpci.armpci.Pdev;
+import org.xenpci.armpci.smmu.IommuPlacement;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Hex;
 import org.xenpci.core.pci.PciRegs;
@@ -42,6 +43,8 @@ final class BootReport {
             o.put("ecamSize", Hex.of(b.cfg().size()));
             o.put("busStart", b.cfg().busStart());
             o.put("busEnd", b.cfg().busEnd());
+            ArrayNode iommus = o.putArray("iommus");
+            IommuPlacement.bridgeIommus(host.xen(), b).forEach(iommus::add);
         }
         Map<Sbdf, ProbedFunction> probed = new HashMap<>();
         for (HardwareDomainGuest.Reported r : host.enumeration().functions()) {
@@ -76,6 +79,14 @@ final class BootReport {
                     bo.put("size", Hex.of(b.size()));
                 }
             }
+            IommuPlacement placement = IommuPlacement.of(host.xen(), s);
+            if (placement instanceof IommuPlacement.Behind behind) {
+                ObjectNode io = o.putObject("iommu");
+                io.put("node", behind.iommuNode());
+                io.put("streamId", Hex.of(behind.streamId()));
+            } else {
+                o.putNull("iommu");
+            }
         }
         return root;
     }
@@ -85,8 +96,10 @@ final class BootReport {
         List<HostBridge> bridges = host.pci().hostBridges().all();
         out.printf("%nHost bridges (%d):%n", bridges.size());
         for (HostBridge b : bridges) {
-            out.printf("  %04x  %-28s %-22s ECAM %s+%s  buses %02x-%02x%n", b.segment(), b.path(), matchedCompatible(b),
-                    Hex.of(b.cfg().physBase()), Hex.of(b.cfg().size()), b.cfg().busStart(), b.cfg().busEnd());
+            List<String> iommus = IommuPlacement.bridgeIommus(host.xen(), b);
+            out.printf("  %04x  %-28s %-22s ECAM %s+%s  buses %02x-%02x  IOMMU %s%n", b.segment(), b.path(), matchedCompatible(b),
+                    Hex.of(b.cfg().physBase()), Hex.of(b.cfg().size()), b.cfg().busStart(), b.cfg().busEnd(),
+                    iommus.isEmpty() ? "none" : String.join(", ", iommus));
         }
         ObjectNode j = json(host);
         out.printf("%nPCI devices registered with Xen (%d):%n", j.get("pdevs").size());
@@ -94,6 +107,10 @@ final class BootReport {
             out.printf("  %s  %s:%s  class %s  %s  owner %s%n", p.get("sbdf").asText(), p.get("vendor").asText().substring(2),
                     p.get("device").asText().substring(2), p.get("class").asText().substring(2),
                     p.get("headerType").asInt() == 1 ? "bridge  " : "endpoint", p.get("owner").isNull() ? "-" : "d" + p.get("owner").asInt());
+            IommuPlacement placement = IommuPlacement.of(host.xen(), Sbdf.parse(p.get("sbdf").asText()));
+            out.printf("      IOMMU: %s%n", placement instanceof IommuPlacement.Behind b
+                    ? b.iommuNode() + " stream ID " + Hex.of(b.streamId())
+                    : "none (" + ((IommuPlacement.NotBehind) placement).reason() + ")");
             p.get("bars").forEach(b -> out.printf("      %s %-5s %s%s%n", b.get("index").asInt() == 6 ? "ROM " : "BAR" + b.get("index").asInt(),
                     b.get("type").asText(), b.get("size").asText(), b.get("prefetchable").asBoolean() ? " prefetchable" : ""));
         });

@@ -52,6 +52,8 @@ public final class XenpciCli {
             "                              boot each bare DTB (both profiles unless --profile) and print one TSV",
             "                              line per DTB and profile: dtb, profile, outcome, bridges, Xen's reason",
             "                              (docs/boards.md); --markdown also writes the counts and per-reason lists",
+            "  dts FILE...                 decompile each DTB as dtc -I dtb -O dts does; a bad file prints",
+            "                              FILE: error: REASON at offset 0xN and the next file follows",
             "  help                        this text",
             "");
 
@@ -91,6 +93,8 @@ public final class XenpciCli {
                     return create(args);
                 case "xl":
                     return xl(args);
+                case "dts":
+                    return dts(args);
                 case "help":
                 case "--help":
                 case "-h":
@@ -113,6 +117,15 @@ public final class XenpciCli {
             }
             return 1;
         }
+    }
+
+    private int dts(List<String> argv) {
+        for (String a : argv) {
+            if (a.startsWith("--")) {
+                throw new UsageException("dts takes no option " + a);
+            }
+        }
+        return DtsCommand.run(argv, out, err);
     }
 
     private int demo() {

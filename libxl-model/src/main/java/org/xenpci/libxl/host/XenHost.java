@@ -9,7 +9,6 @@ import org.xenpci.libxl.dt.VpciNodeExtras;
 import org.xenpci.libxl.dt.VpciNodeExtrasSource;
 import org.xenpci.armpci.platform.Platform;
 import org.xenpci.armpci.smmu.ArmSmmu;
-import org.xenpci.core.BootException;
 import org.xenpci.core.Profile;
 import org.xenpci.core.Xen;
 import org.xenpci.core.trace.Trace;
@@ -55,9 +54,6 @@ public final class XenHost {
      */
     public static XenHost boot(Platform platform, Profile profile, Trace trace) {
         Objects.requireNonNull(platform, "platform");
-        if (platform.hardware().ram().isEmpty()) {
-            throw BootException.badNode("/memory", "no RAM bank in the host device tree: Xen panics (\"No memory bank\")");
-        }
         Xen xen = Xen.builder()
                 .hardware(platform.hardware())
                 .cmdline(platform.cmdline())

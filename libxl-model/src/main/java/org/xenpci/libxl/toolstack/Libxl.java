@@ -13,8 +13,10 @@ import java.util.Optional;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xenpci.armpci.ArmPciLayer;
 import org.xenpci.armpci.Domctl;
 import org.xenpci.armpci.DomctlCalls;
+import org.xenpci.armpci.smmu.IommuPlacement;
 import org.xenpci.core.Domain;
 import org.xenpci.core.DomainConfig;
 import org.xenpci.core.Errno;
@@ -411,7 +413,7 @@ public final class Libxl {
         }
         HypercallResult r = DomctlCalls.assignDevice(vcpu, scratch, Domain.DOMID_IO, sbdf, Domctl.DEV_RDM_RELAXED);
         if (!r.isOk()) {
-            throw fail(ERROR_FAIL, -1, "failed to quarantine " + sbdf, r);
+            throw fail(ERROR_FAIL, -1, "failed to quarantine " + sbdf + noIommuCause(sbdf, r), r);
         }
         LOG.debug("libxl: {} assignable (quarantined in dom_io)", sbdf);
     }
@@ -643,7 +645,7 @@ public final class Libxl {
         HypercallResult r = DomctlCalls.assignDevice(vcpu, scratch, domid, fn, flag);
         // libxl tolerates ENOSYS for non-HVM guests (Arm guests are PVH).
         if (!r.isOk() && r.errno() != Errno.ENOSYS) {
-            throw fail(ERROR_FAIL, domid, "xc_assign_device failed", r);
+            throw fail(ERROR_FAIL, domid, "xc_assign_device failed" + noIommuCause(fn, r), r);
         }
         addXenstore(ld, fn, vdevfn, spec, starting);
         LOG.debug("libxl: {} assigned to d{} (vdevfn 0x{})", fn, domid, Integer.toHexString(vdevfn));
@@ -902,6 +904,28 @@ public final class Libxl {
     static String hexBdf(Sbdf s) {
         return Integer.toHexString(s.segment()) + ":" + Integer.toHexString(s.bus()) + ":"
                 + Integer.toHexString(s.device()) + "." + Integer.toHexString(s.function());
+    }
+
+    /**
+     * When Xen refused an assignment because no IOMMU it drives translates the device, the
+     * cause and the fix, as ": 0000:01:00.0 is behind no IOMMU that Xen drives (...): ...";
+     * otherwise "". Derived from the host DT and Xen's state ({@link IommuPlacement}), only for
+     * the two refusals that mean it: -EOPNOTSUPP while Xen has no IOMMU at all (not a domain
+     * created without passthrough), -ENODEV with an IOMMU on (the driver has no fwspec for the
+     * device), and -EBUSY for a pdev left without owner because its add_device failed. libxl's own message and error code stay as they are.
+     */
+    private String noIommuCause(Sbdf sbdf, HypercallResult r) {
+        boolean noIommu = r.errno() == Errno.EOPNOTSUPP && !xen.iommuEnabled();
+        boolean noFwspec = r.errno() == Errno.ENODEV && xen.iommuEnabled();
+        // pci_add_device leaves a pdev whose iommu_add_device failed with no owner
+        // (pdev->domain = NULL), so device_assigned answers -EBUSY for it.
+        boolean dropped = r.errno() == Errno.EBUSY && xen.iommuEnabled() && xen.service(ArmPciLayer.class)
+                .flatMap(l -> l.pdevs().find(sbdf)).map(p -> p.owner() == null).orElse(false);
+        if (!noIommu && !noFwspec && !dropped) {
+            return "";
+        }
+        IommuPlacement p = IommuPlacement.of(xen, sbdf);
+        return p instanceof IommuPlacement.NotBehind ? ": " + p.explanation() : "";
     }
 
     private static String errnoText(HypercallResult r) {

@@ -40,6 +40,21 @@ public sealed interface InboundTranslation permits InboundTranslation.Window, In
             }
         }
 
+        /**
+         * The window a stage-2 entry gives a device (Xen shares the p2m with the IOMMU): RAM or
+         * direct MMIO as mapped; null for a trapped (emulated) region, which has no stage-2
+         * mapping a device could use.
+         */
+        public static Window ofStage2(org.xenpci.core.P2m.Entry e) {
+            if (e instanceof org.xenpci.core.P2m.Ram r) {
+                return new Window(r.gpa(), r.size(), r.memory(), r.memOffset(), 0);
+            }
+            if (e instanceof org.xenpci.core.P2m.DirectMmio m) {
+                return new Window(m.gpa(), m.size(), null, 0, m.maddr());
+            }
+            return null;
+        }
+
         /** True if {@code [address, address + length)} lies inside the window (unsigned). */
         public boolean contains(long address, long length) {
             return length >= 0 && Long.compareUnsigned(address, inputBase) >= 0

@@ -189,12 +189,8 @@ public final class SmmuV3 implements InboundTranslator, MmioDevice {
         if (hit != null && hit.entry == e) {
             return hit.window;
         }
-        InboundTranslation.Window w;
-        if (e instanceof P2m.Ram r) {
-            w = new InboundTranslation.Window(r.gpa(), r.size(), r.memory(), r.memOffset(), 0);
-        } else if (e instanceof P2m.DirectMmio m) {
-            w = new InboundTranslation.Window(m.gpa(), m.size(), null, 0, m.maddr());
-        } else {
+        InboundTranslation.Window w = InboundTranslation.Window.ofStage2(e);
+        if (w == null) {
             // Emulated (trapped) regions have no stage-2 mapping: the device cannot reach them.
             fault(sid, iova, ste, write, DmaTranslation.Reason.TRANSLATION);
             return new InboundTranslation.Fault(IommuFault.TRANSLATION);

@@ -104,6 +104,23 @@ public final class FuzzRun {
         this.allocLimitBytes = allocLimitBytes;
     }
 
+    /**
+     * The bytes the calling thread allocates while {@code body} runs (whatever it throws is
+     * rethrown unchecked); for regression tests of allocation bounds.
+     */
+    public static long allocatedBy(Case body) {
+        long tid = Thread.currentThread().getId();
+        long a0 = allocatedBytes(tid);
+        try {
+            body.run();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        return allocatedBytes(tid) - a0;
+    }
+
     /** The seed of this run. */
     public long seed() {
         return seed;

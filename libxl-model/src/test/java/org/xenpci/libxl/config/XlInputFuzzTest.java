@@ -52,7 +52,7 @@ class XlInputFuzzTest {
     @Test
     @DisplayName("mutated PCI_SPEC_STRINGs parse or fail with PciSpecException (ERROR_INVAL or ERROR_FAIL)")
     void pciSpecStrings() {
-        FuzzRun run = new FuzzRun("pcispec", 0x5bdf_0001L, 20_000, t -> {
+        FuzzRun run = new FuzzRun("pcispec", 0x5bdf_0001L, 10_000, t -> {
             if (!(t instanceof PciSpecException p)) {
                 return "undocumented " + t.getClass().getName();
             }
@@ -73,7 +73,7 @@ class XlInputFuzzTest {
     @Test
     @DisplayName("mutated xl.cfg files parse or fail with XlConfigException naming the file and line")
     void xlConfigs() {
-        FuzzRun run = new FuzzRun("xlcfg", 0x0c_f001L, 20_000, t -> {
+        FuzzRun run = new FuzzRun("xlcfg", 0x0c_f001L, 10_000, t -> {
             if (!(t instanceof XlConfigException x)) {
                 return "undocumented " + t.getClass().getName();
             }

@@ -39,6 +39,11 @@ public final class DtcTool {
     private DtcTool() {
     }
 
+    /** Whether dtc is installed (for tests that only use it when it is there). */
+    public static boolean available() {
+        return DTC != null;
+    }
+
     /** Skips (or, with CI=true, fails) the calling test when dtc is not installed. */
     public static void requireDtc() {
         if (DTC != null) {

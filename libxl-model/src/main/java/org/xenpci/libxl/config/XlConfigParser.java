@@ -25,12 +25,19 @@ import java.util.Objects;
  *       anywhere inside, nesting allowed;</li>
  *   <li>{@code #} comments to the end of the line; blanks and tabs between tokens.</li>
  * </ul>
+ * Lists nest at most {@link #MAX_LIST_DEPTH} deep; deeper is an {@link XlConfigException}
+ * ({@code memory exhausted}, the words of xl's bison parser when its stack of
+ * {@code YYMAXDEPTH} 10000 states is full; the model's limit is lower, to stay within the Java
+ * stack).
  * A repeated key replaces the earlier value (the last one wins); {@code +=} concatenates with an
  * earlier value of the same type (string to string, list to list).
  *
  * <p>Stateless and thread-safe.
  */
 public final class XlConfigParser {
+
+    /** The deepest list nesting accepted ({@code [[...]]} 1000 deep). */
+    public static final int MAX_LIST_DEPTH = 1000;
 
     private XlConfigParser() {
     }
@@ -245,7 +252,7 @@ public final class XlConfigParser {
                     throw error();
                 }
                 advance();
-                XlValue value = value();
+                XlValue value = value(0);
                 if (tok.kind() != Kind.NEWLINE && tok.kind() != Kind.SEMI && tok.kind() != Kind.EOF) {
                     throw error();
                 }
@@ -279,7 +286,7 @@ public final class XlConfigParser {
                     "config parsing error near `" + key.text() + "': can't add [list] to \"string\" or vice versa", null);
         }
 
-        private XlValue value() {
+        private XlValue value(int depth) {
             if (tok.kind() == Kind.STRING || tok.kind() == Kind.NUMBER) {
                 XlValue v = new XlValue.Atom(tok.text(), tok.kind() == Kind.STRING, tok.line(), tok.column());
                 advance();
@@ -289,11 +296,16 @@ public final class XlConfigParser {
                 throw error();
             }
             Token open = tok;
+            if (depth >= MAX_LIST_DEPTH) {
+                // Found by XlInputFuzzTest: 50,000 '[' overflowed the Java stack.
+                throw new XlConfigException(fileName, open.line(), open.column(),
+                        "config parsing error near `[': memory exhausted (lists nested deeper than " + MAX_LIST_DEPTH + ")", null);
+            }
             advance();
             skipNewlines();
             List<XlValue> items = new ArrayList<>();
             while (tok.kind() != Kind.RBRACKET) {
-                items.add(value());
+                items.add(value(depth + 1));
                 skipNewlines();
                 if (tok.kind() == Kind.COMMA) {
                     advance();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.xenpci.core.testkit.FuzzRun;
 
 class XlConfigParserTest {
 
@@ -137,5 +138,30 @@ class XlConfigParserTest {
         assertThat(d.maxMemkbResolved()).isEqualTo(32 * 1024);
         assertThat(d.pciDevices()).isEqualTo(List.of());
         assertThatThrownBy(() -> XlConfigParser.parseSettings(null, "x")).isInstanceOf(NullPointerException.class);
+    }
+
+    @Test
+    @DisplayName("found by XlInputFuzzTest: lists nested 50,000 deep are a typed error, not a StackOverflowError")
+    void deepNesting() {
+        int max = XlConfigParser.MAX_LIST_DEPTH;
+        XlConfig ok = XlConfig.parse("x = " + "[".repeat(max) + "1" + "]".repeat(max) + "\n", "t.cfg");
+        assertThat(ok.setting("x")).isPresent();
+        XlConfigException e = error("x = " + "[".repeat(max + 1) + "1" + "]".repeat(max + 1) + "\n");
+        assertThat(e.getMessage()).isEqualTo("g.cfg:1:" + (5 + max) + ": config parsing error near `[': memory exhausted"
+                + " (lists nested deeper than " + max + ")");
+        assertThat(error("pci = " + "[".repeat(50_000)).line()).isEqualTo(1);
+    }
+
+    @Test
+    @DisplayName("found by XlInputFuzzTest: a 100,000-digit number is out of range after one scan, not gigabytes of BigIntegers")
+    void hugeNumber() {
+        String digits = "9".repeat(100_000);
+        long allocated = FuzzRun.allocatedBy(() -> {
+            XlConfigException e = error("memory = " + digits + "\n");
+            assertThat(e.reason()).isEqualTo("parameter `memory' could not be parsed as a number: Numerical result out of range");
+            assertThat(error("vcpus = \"" + digits + "x\"\n").reason()).isEqualTo("parameter `vcpus' is not a valid number");
+        });
+        assertThat(allocated).as("bytes allocated").isLessThan(8L << 20); // was 5.8 GB for such a value
+        assertThat(XlConfig.parse("memory = 0x" + "0".repeat(50_000) + "400\n", "t.cfg").memoryMib()).hasValue(1024);
     }
 }

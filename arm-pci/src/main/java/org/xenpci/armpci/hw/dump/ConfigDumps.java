@@ -62,12 +62,9 @@ public final class ConfigDumps {
      * @throws ConfigDumpException for a malformed line, a second device or no data at all
      */
     public static byte[] parseLspci(String text) {
-        List<Device> devices = parse(text, false);
+        List<Device> devices = parse(text, false, true);
         if (devices.isEmpty()) {
             throw new ConfigDumpException(0, "no config data lines");
-        }
-        if (devices.size() > 1) {
-            throw new ConfigDumpException(devices.get(1).firstLine, "a second device; expected one");
         }
         return devices.get(0).bytes();
     }
@@ -79,7 +76,7 @@ public final class ConfigDumps {
      */
     public static List<LspciDump> parseLspciAll(String text) {
         List<LspciDump> out = new ArrayList<>();
-        for (Device d : parse(text, true)) {
+        for (Device d : parse(text, true, false)) {
             out.add(new LspciDump(d.header, d.address, d.bytes()));
         }
         return out;
@@ -121,22 +118,42 @@ public final class ConfigDumps {
         final String header;
         final Sbdf address;
         final int firstLine;
-        final byte[] data = new byte[FULL];
+        /*
+         * Allocated with the first data line: a header line costs no 4 KiB image, so memory
+         * stays proportional to the data the text holds, however many headers it has.
+         */
+        private byte[] data;
         int highest = -1;
 
         Device(String header, Sbdf address, int firstLine) {
             this.header = header;
             this.address = address;
             this.firstLine = firstLine;
-            Arrays.fill(data, (byte) 0xff);
+        }
+
+        void put(int offset, byte value) {
+            if (data == null) {
+                data = new byte[FULL];
+                Arrays.fill(data, (byte) 0xff);
+            }
+            data[offset] = value;
         }
 
         byte[] bytes() {
+            if (data == null) {
+                byte[] none = new byte[LEGACY];
+                Arrays.fill(none, (byte) 0xff);
+                return none;
+            }
             return Arrays.copyOf(data, highest < LEGACY ? LEGACY : FULL);
         }
     }
 
-    private static List<Device> parse(String text, boolean headersRequired) {
+    /**
+     * @param single one device expected: a second one is an error at its first line, raised
+     *     there (so a text of many headers is not read to the end first)
+     */
+    private static List<Device> parse(String text, boolean headersRequired, boolean single) {
         List<Device> devices = new ArrayList<>();
         Device current = null;
         String[] lines = text.split("\n", -1);
@@ -149,6 +166,9 @@ public final class ConfigDumps {
             }
             Matcher h = HEADER.matcher(line);
             if (h.matches()) {
+                if (single && !devices.isEmpty()) {
+                    throw new ConfigDumpException(lineNo, "a second device; expected one");
+                }
                 current = new Device(line, address(h, lineNo), lineNo);
                 devices.add(current);
                 continue;
@@ -163,6 +183,9 @@ public final class ConfigDumps {
                 throw new ConfigDumpException(lineNo, "offset \"" + off + "\" must have 2 or 3 hex digits");
             }
             if (current == null) {
+                if (single && !devices.isEmpty()) {
+                    throw new ConfigDumpException(lineNo, "a second device; expected one");
+                }
                 if (headersRequired) {
                     throw new ConfigDumpException(lineNo, "data line before any device header");
                 }
@@ -184,7 +207,7 @@ public final class ConfigDumps {
                     throw new ConfigDumpException(lineNo, "token " + (t + 1) + " \"" + abbreviate(tokens[t])
                             + "\" is not a two-digit hex byte");
                 }
-                current.data[offset + t] = (byte) Integer.parseInt(tokens[t], 16);
+                current.put(offset + t, (byte) Integer.parseInt(tokens[t], 16));
             }
             current.highest = Math.max(current.highest, offset + tokens.length - 1);
         }

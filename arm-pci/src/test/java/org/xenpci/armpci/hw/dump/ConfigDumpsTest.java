@@ -9,6 +9,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.xenpci.armpci.hw.DeviceCatalog;
 import org.xenpci.core.pci.Sbdf;
+import org.xenpci.core.testkit.FuzzRun;
 
 @DisplayName("Config dumps: binary and lspci -xxxx text")
 class ConfigDumpsTest {
@@ -110,5 +111,23 @@ class ConfigDumpsTest {
                 .hasMessage("line 4: a second device; expected one");
         assertThatThrownBy(() -> ConfigDumps.parseLspciAll("00: 00\n")).hasMessage("line 1: data line before any device header");
         assertThatThrownBy(() -> ConfigDumps.parseLspci("\n\n")).hasMessage("no config data lines");
+    }
+
+    @Test
+    @DisplayName("found by ConfigDumpFuzzTest: a text of many header lines costs memory for its data, not 4 KiB per header")
+    void headerFloodIsCheap() {
+        String flood = "00:01.0 x\n".repeat(100_000) + "00: 86 80\n";
+        // One device expected: refused at the second header, before the rest is read.
+        long one = FuzzRun.allocatedBy(() -> assertThatThrownBy(() -> ConfigDumps.parseLspci(flood))
+                .isInstanceOf(ConfigDumpException.class).hasMessage("line 2: a second device; expected one"));
+        // Every device: 100,000 header-only devices read as 256 bytes of 0xff each, not 4 KiB.
+        long all = FuzzRun.allocatedBy(() -> {
+            List<LspciDump> dumps = ConfigDumps.parseLspciAll(flood);
+            assertThat(dumps).hasSize(100_000);
+            assertThat(dumps.get(0).config()).hasSize(256).containsOnly((byte) 0xff);
+            assertThat(dumps.get(99_999).config()[0]).isEqualTo((byte) 0x86);
+        });
+        assertThat(one).as("bytes allocated by parseLspci").isLessThan(8L << 20); // was 4 KiB x 100,000 = 410 MB
+        assertThat(all).as("bytes allocated by parseLspciAll").isLessThan(160L << 20); // was 820 MB
     }
 }

@@ -438,12 +438,12 @@ public final class Platform {
          * 15 stream ID bits, 48 stream match groups for v2 (MMU-500's usual configuration) and
          * 32 for v1, and as many context banks as the node has context interrupts beyond
          * {@code #global-interrupts} (what Xen's probe requires of a v2), else 8, capped by the
-         * frame's context bank pages and 128.
+         * frame's context bank pages (4 KiB, or 64 KiB for a frame above 2 MiB) and 128.
          */
         private static SmmuV2 smmuV2(Fdt fdt, String path, FdtNode node, SmmuV2.Version version, long[] reg) {
             int global = node.u32("#global-interrupts").orElse(1);
             int ctx = SmmuV2Driver.interruptCount(fdt, node) - global;
-            long pages = Long.bitCount(reg[1]) == 1 ? Math.max(1, (reg[1] / 2) >> 12) : 1;
+            long pages = Long.bitCount(reg[1]) == 1 ? Math.max(1, (reg[1] / 2) >> SmmuV2.pageShift(reg[1])) : 1;
             int banks = (int) Math.min(Math.min(ctx > 0 ? ctx : 8, pages), SmmuV2.MAX_CONTEXT_BANKS);
             return new SmmuV2(path, node.phandle().orElse(0), version, reg[0], reg[1], 15,
                     version == SmmuV2.Version.V2 ? 48 : 32, banks);

@@ -26,7 +26,10 @@ import org.xenpci.core.trace.TraceCategory;
  * Xen's driver ({@link SmmuV2Driver}) finds it on the bus at the node's {@code reg} and programs
  * it through its registers, as Xen's smmu.c does.
  *
- * <h2>Register file (4 KiB pages, sIDR1.PAGESIZE = 0)</h2>
+ * <h2>Register file (4 KiB pages, sIDR1.PAGESIZE = 0, for a frame up to 2 MiB; 64 KiB pages,
+ * PAGESIZE = 1, for a larger one: IHI 0062 10.6.2, "the SMMU address space" is
+ * 2 * NUMPAGE * PAGESIZE, so an MMU-500 frame of 4 to 32 MiB, such as LS1028A's 8 MiB, can only
+ * be 64 KiB pages)</h2>
  * <ul>
  * <li>GR0 at {@code base}: sCR0 0x0 (CLIENTPD bit 0, GFRE/GFIE/GCFGFRE/GCFGFIE, USFCFG bit 10,
  *     VMIDPNE, PTM, FB, BSU stored as written; reset CLIENTPD = 1: every transaction bypasses),
@@ -38,9 +41,9 @@ import org.xenpci.core.trace.TraceCategory;
  *     14:0, each field holding only the implemented stream-ID bits, which is how Xen's
  *     {@code arm_smmu_device_cfg_probe} discovers them), S2CR[n] 0xc00 + 4n (CBNDX 7:0, TYPE
  *     17:16 translate/bypass/fault, PRIVCFG 25:24).</li>
- * <li>GR1 at {@code base + 4 KiB}: CBAR[n] 0x0 + 4n (VMID 7:0, TYPE 17:16, IRPTNDX 31:24),
+ * <li>GR1 at {@code base + page}: CBAR[n] 0x0 + 4n (VMID 7:0, TYPE 17:16, IRPTNDX 31:24),
  *     CBFRSYNRA[n] 0x400 + 4n (stream ID of the bank's last fault), CBA2R[n] 0x800 + 4n.</li>
- * <li>Context bank n at {@code base + size/2 + n * 4 KiB}: SCTLR 0x0 (M, TRE, AFE, E, CFRE, CFIE
+ * <li>Context bank n at {@code base + size/2 + n * page}: SCTLR 0x0 (M, TRE, AFE, E, CFRE, CFIE
  *     stored), TTBR0 0x20 (64-bit), TTBCR 0x30 (the stage-2 VTCR-like walk setup, stored),
  *     FSR 0x58 (write-1-to-clear: TF bit 1, MULTI bit 31), FAR 0x60 (64-bit), FSYNR0 0x68 (WNR
  *     bit 4).</li>
@@ -91,8 +94,12 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
         V1, V2
     }
 
-    /** The translation-regime page: 4 KiB (sIDR1.PAGESIZE = 0). */
+    /** The 4 KiB register page (sIDR1.PAGESIZE = 0) of a frame up to 2 MiB. */
     static final int PAGE_SHIFT = 12;
+    /** The 64 KiB register page (sIDR1.PAGESIZE = 1) of a frame above 2 MiB. */
+    static final int PAGE_SHIFT_64K = 16;
+    /** sIDR1.PAGESIZE. */
+    static final int SIDR1_PAGESIZE = 1 << 31;
     /** Xen's {@code ARM_SMMU_MAX_CBS}; sIDR1.NUMCB is 8 bits. */
     public static final int MAX_CONTEXT_BANKS = 128;
 
@@ -158,6 +165,8 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
     private final Version version;
     private final long base;
     private final long size;
+    /** log2 of the register page: {@link #PAGE_SHIFT} or {@link #PAGE_SHIFT_64K}. */
+    private final int pageShift;
     private final int sidBits;
     private final int sidMask;
     private final int numSmrg;
@@ -197,8 +206,9 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
      * @param phandle the node's phandle (0 if it has none)
      * @param version what the compatible names
      * @param base machine address of the register frame (GR0)
-     * @param size bytes of the frame: a power of two from 16 KiB to 2 MiB, half global space
-     *        and half context banks (sIDR1.NUMPAGENDXB is derived from it)
+     * @param size bytes of the frame: a power of two from 16 KiB to 32 MiB, half global space
+     *        and half context banks, in 4 KiB pages up to 2 MiB and 64 KiB pages above
+     *        ({@link #pageShift(long)}; sIDR1.PAGESIZE and NUMPAGENDXB are derived from it)
      * @param sidBits stream ID width (sIDR0.NUMSIDB), 1..15 (16-bit IDs need the extended
      *        stream-matching of SMMUv2's EXIDS, which the model does not implement)
      * @param numSmrg stream match register groups (sIDR0.NUMSMRG), 1..127
@@ -210,14 +220,15 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
             int numCb) {
         this.path = Objects.requireNonNull(path, "path");
         this.version = Objects.requireNonNull(version, "version");
-        if (size < 4L << PAGE_SHIFT || size > 1L << 21 || Long.bitCount(size) != 1) {
+        if (size < 4L << PAGE_SHIFT || size > 1L << 25 || Long.bitCount(size) != 1) {
             throw new HardwareConfigException(path + ": SMMU frame size 0x" + Long.toHexString(size)
-                    + " is not a power of two from 16 KiB to 2 MiB");
+                    + " is not a power of two from 16 KiB to 32 MiB");
         }
+        this.pageShift = pageShift(size);
         if (sidBits < 1 || sidBits > 15) {
             throw new HardwareConfigException(path + ": " + sidBits + " stream ID bits (the model implements 1..15)");
         }
-        long cbPages = (size / 2) >> PAGE_SHIFT;
+        long cbPages = (size / 2) >> pageShift;
         if (numSmrg < 1 || numSmrg > 127) {
             throw new HardwareConfigException(path + ": " + numSmrg + " stream match groups (1..127)");
         }
@@ -251,6 +262,14 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
         for (int i = 0; i < numSmrg; i++) {
             s2cr.set(i, S2CR_TYPE_FAULT << 16);
         }
+    }
+
+    /**
+     * The register page of a frame of {@code size} bytes: 4 KiB ({@value #PAGE_SHIFT}) while the
+     * frame fits 2 to 256 such pages per half (up to 2 MiB), else 64 KiB ({@value #PAGE_SHIFT_64K}).
+     */
+    public static int pageShift(long size) {
+        return size > 1L << 21 ? PAGE_SHIFT_64K : PAGE_SHIFT;
     }
 
     /** Registers the register frame ({@code smmu@<base>}) on {@code space}. */
@@ -453,15 +472,15 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
             return read64(offset);
         }
         int off = (int) offset;
-        if (off < 1 << PAGE_SHIFT) {
+        if (off < 1 << pageShift) {
             return Integer.toUnsignedLong(readGr0(off));
         }
-        if (off < 2 << PAGE_SHIFT) {
-            return Integer.toUnsignedLong(readGr1(off - (1 << PAGE_SHIFT)));
+        if (off < 2 << pageShift) {
+            return Integer.toUnsignedLong(readGr1(off - (1 << pageShift)));
         }
         if (offset >= cbSpace) {
-            int cb = (int) ((offset - cbSpace) >> PAGE_SHIFT);
-            int reg = (int) ((offset - cbSpace) & ((1 << PAGE_SHIFT) - 1));
+            int cb = (int) ((offset - cbSpace) >> pageShift);
+            int reg = (int) ((offset - cbSpace) & ((1 << pageShift) - 1));
             if (cb < numCb) {
                 return Integer.toUnsignedLong(readCb(cb, reg));
             }
@@ -476,8 +495,8 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
             }
         }
         if (offset >= cbSpace) {
-            int cb = (int) ((offset - cbSpace) >> PAGE_SHIFT);
-            int reg = (int) ((offset - cbSpace) & ((1 << PAGE_SHIFT) - 1));
+            int cb = (int) ((offset - cbSpace) >> pageShift);
+            int reg = (int) ((offset - cbSpace) & ((1 << pageShift) - 1));
             if (cb < numCb && reg == CB_TTBR0) {
                 return ttbr0.get(cb);
             }
@@ -503,7 +522,7 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
             case SIDR0:
                 return SIDR0_S1TS | SIDR0_S2TS | SIDR0_NTS | SIDR0_SMS | (numCb & 0xff) << 16 | sidBits << 9 | numSmrg;
             case SIDR1:
-                return numPageNdxb << 28 | numCb << 16 | numCb;
+                return (pageShift == PAGE_SHIFT_64K ? SIDR1_PAGESIZE : 0) | numPageNdxb << 28 | numCb << 16 | numCb;
             case SIDR2:
                 // IAS = OAS = UBS = 48 bits (encoding 5), 4K and 64K granules (PTFS_4K bit 12, PTFS_64K bit 14).
                 return 5 | 5 << 4 | 5 << 8 | 1 << 12 | 1 << 14;
@@ -577,8 +596,8 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
         }
         if (width == 8) {
             if (offset >= cbSpace) {
-                int cb = (int) ((offset - cbSpace) >> PAGE_SHIFT);
-                int reg = (int) ((offset - cbSpace) & ((1 << PAGE_SHIFT) - 1));
+                int cb = (int) ((offset - cbSpace) >> pageShift);
+                int reg = (int) ((offset - cbSpace) & ((1 << pageShift) - 1));
                 if (cb < numCb && reg == CB_TTBR0) {
                     ttbr0.set(cb, value);
                 }
@@ -587,14 +606,14 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
         }
         int v = (int) value;
         int off = (int) offset;
-        if (off < 1 << PAGE_SHIFT) {
+        if (off < 1 << pageShift) {
             writeGr0(off, v);
-        } else if (off < 2 << PAGE_SHIFT) {
-            writeGr1(off - (1 << PAGE_SHIFT), v);
+        } else if (off < 2 << pageShift) {
+            writeGr1(off - (1 << pageShift), v);
         } else if (offset >= cbSpace) {
-            int cb = (int) ((offset - cbSpace) >> PAGE_SHIFT);
+            int cb = (int) ((offset - cbSpace) >> pageShift);
             if (cb < numCb) {
-                writeCb(cb, (int) ((offset - cbSpace) & ((1 << PAGE_SHIFT) - 1)), v);
+                writeCb(cb, (int) ((offset - cbSpace) & ((1 << pageShift) - 1)), v);
             }
         }
     }
@@ -700,7 +719,7 @@ public final class SmmuV2 implements InboundTranslator, MmioDevice {
         if (type != S2CR_TYPE_TRANS || cb >= contextBanks()) {
             return IommuContext.ABORT;
         }
-        if ((read(size() / 2 + ((long) cb << PAGE_SHIFT) + CB_SCTLR, 4) & SCTLR_M) == 0) {
+        if ((read(size() / 2 + ((long) cb << pageShift) + CB_SCTLR, 4) & SCTLR_M) == 0) {
             return new IommuContext.Bypass(path() + ": context bank " + cb + " SCTLR.M clear");
         }
         Domain d = stage2(cb);

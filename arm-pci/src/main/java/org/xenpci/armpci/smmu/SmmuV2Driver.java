@@ -96,6 +96,8 @@ public final class SmmuV2Driver implements PciIommu {
         final boolean streamMatch;
         final int numMappingGroups;
         final int numContextBanks;
+        /** {@code smmu->pgshift}: 16 if sIDR1.PAGESIZE, else 12 (GR1 and each context bank are one page). */
+        final int pgshift;
         final int[] smrId;
         final int[] smrMask;
         final boolean[] smrValid;
@@ -105,8 +107,9 @@ public final class SmmuV2Driver implements PciIommu {
         final BitSet contextMap = new BitSet();
         final Map<Pdev, Master> masters = new WeakHashMap<>();
 
-        Smmu(SmmuV2 hw, int streamMatchMask, boolean streamMatch, int groups, int banks) {
+        Smmu(SmmuV2 hw, int streamMatchMask, boolean streamMatch, int groups, int banks, int pgshift) {
             this.hw = hw;
+            this.pgshift = pgshift;
             this.streamMatchMask = streamMatchMask;
             this.streamMatch = streamMatch;
             this.numMappingGroups = groups;
@@ -220,7 +223,7 @@ public final class SmmuV2Driver implements PciIommu {
             LOG.error("(XEN) {}: found only {} context interrupt(s) but {} required", path, contextIrqs, banks);
             return Optional.empty();
         }
-        Smmu s = new Smmu(hw, streamidMask, sms, groups, banks);
+        Smmu s = new Smmu(hw, streamidMask, sms, groups, banks, pgshift);
         reset(s);
         LOG.debug("{}: {} stream match groups, {} context banks, stream ID mask 0x{}", path, groups, banks,
                 Integer.toHexString(streamidMask));
@@ -258,7 +261,7 @@ public final class SmmuV2Driver implements PciIommu {
     }
 
     private static long cbReg(Smmu s, int cb, int reg) {
-        return s.hw.size() / 2 + ((long) cb << SmmuV2.PAGE_SHIFT) + reg;
+        return s.hw.size() / 2 + ((long) cb << s.pgshift) + reg;
     }
 
     /** {@code arm_smmu_write_sme}: S2CR first, then the SMR. */
@@ -518,9 +521,10 @@ public final class SmmuV2Driver implements PciIommu {
         Smmu s = ctx.smmu;
         int cb = ctx.cbndx;
         int vmid = cb + 1; // ARM_SMMU_CB_VMID
-        s.hw.write(4096L + 4L * cb, 4, SmmuV2.CBAR_TYPE_S2_TRANS << 16 | vmid);
+        long gr1 = 1L << s.pgshift; // ARM_SMMU_GR1(smmu)
+        s.hw.write(gr1 + 4L * cb, 4, SmmuV2.CBAR_TYPE_S2_TRANS << 16 | vmid);
         if (s.hw.version() == SmmuV2.Version.V2) {
-            s.hw.write(4096L + 0x800 + 4L * cb, 4, 1); // CBA2R_RW64_64BIT
+            s.hw.write(gr1 + 0x800 + 4L * cb, 4, 1); // CBA2R_RW64_64BIT
         }
         s.hw.write(cbReg(s, cb, SmmuV2.CB_TTBCR), 4, Integer.toUnsignedLong(S2_TTBCR));
         // TTBR0 = the p2m root's machine address in Xen; the model's p2m has none: bind it instead.

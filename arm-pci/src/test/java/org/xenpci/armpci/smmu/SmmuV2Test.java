@@ -82,6 +82,30 @@ class SmmuV2Test {
     }
 
     @Test
+    @DisplayName("an 8 MiB frame (LS1028A's MMU-500) has 64 KiB pages: sIDR1.PAGESIZE, NUMPAGENDXB 5, GR1 and context banks one 64 KiB page each")
+    void sixtyFourKPages() {
+        SmmuV2 big = new SmmuV2("/soc/iommu@5000000", 7, SmmuV2.Version.V2, 0x500_0000L, 0x80_0000L, 15, 4, 64);
+        long id1 = big.read(SmmuV2.SIDR1, 4);
+        assertThat(id1 >>> 31).as("PAGESIZE 64K").isEqualTo(1);
+        assertThat((id1 >> 28) & 7).as("64 pages per half = 1 << (5 + 1)").isEqualTo(5);
+        assertThat(id1 & 0xff).isEqualTo(64);
+        // Xen's arm_smmu_device_cfg_probe: size = (1 << (NUMPAGENDXB + 1)) * (2 << pgshift) = the frame.
+        assertThat((1L << (((id1 >>> 28) & 7) + 1)) * (2L << 16)).isEqualTo(0x80_0000L);
+        // CBAR[1] lives in GR1 at base + 64 KiB, not at base + 4 KiB (which is GR0 space there).
+        big.write(0x1_0000L + 4, 4, 0x3);
+        assertThat(big.read(0x1_0000L + 4, 4)).isEqualTo(0x3);
+        assertThat(big.read(0x1000L + 4, 4)).as("base + 4 KiB is not GR1 with 64 KiB pages").isZero();
+        // Context bank 1's SCTLR at size/2 + 64 KiB.
+        big.write(0x40_0000L + 0x1_0000L + SmmuV2.CB_SCTLR, 4, SmmuV2.SCTLR_M);
+        assertThat(big.read(0x40_0000L + 0x1_0000L + SmmuV2.CB_SCTLR, 4) & SmmuV2.SCTLR_M).isNotZero();
+        assertThat(big.read(0x40_0000L + 0x1000L + SmmuV2.CB_SCTLR, 4)).isZero();
+        assertThatThrownBy(() -> new SmmuV2("/x", 0, SmmuV2.Version.V2, 0, 0x80_0000L, 15, 4, 65))
+                .as("65 banks do not fit 64 pages").isInstanceOf(HardwareConfigException.class);
+        assertThatThrownBy(() -> new SmmuV2("/x", 0, SmmuV2.Version.V2, 0, 0x400_0000L, 15, 4, 1))
+                .as("64 MiB is beyond 256 pages of 64 KiB per half").isInstanceOf(HardwareConfigException.class);
+    }
+
+    @Test
     @DisplayName("bad geometry is a HardwareConfigException")
     void geometry() {
         assertThatThrownBy(() -> new SmmuV2("/x", 0, SmmuV2.Version.V2, 0, 0x3000, 15, 4, 1))

@@ -283,12 +283,16 @@ public final class Platform {
             Map<Integer, Boolean> segmentUsed = new TreeMap<>();
             int auto = 0;
             List<Sbdf> placed = new ArrayList<>();
+            List<String> notBuilt = new ArrayList<>();
             for (HostBridgeNode node : HostBridgeNode.scan(fdt)) {
                 if (node.compatible().stream().noneMatch(MODELLED::contains)) {
+                    notBuilt.add(node.path() + " (compatible " + String.join(", ", node.compatible())
+                            + ": no host bridge model; modelled: " + String.join(", ", MODELLED) + ")");
                     continue;
                 }
                 Optional<RegEntry> cfg = node.configRegion();
                 if (cfg.isEmpty()) {
+                    notBuilt.add(node.path() + " (no config window in its reg)");
                     continue; // no config window described: nothing to build (Xen's probe fails too)
                 }
                 int segment;
@@ -367,7 +371,8 @@ public final class Platform {
                     boolean segmentKnown = segmentUsed.containsKey(s.segment());
                     throw new PlacementException(s, fields.get(s), segmentKnown
                             ? "device " + s + ": no listed bridge has secondary bus " + String.format("%02x", s.bus())
-                            : "device " + s + ": no host bridge in the device tree has segment " + s.segment());
+                            : "device " + s + ": no host bridge in the device tree has segment " + s.segment()
+                                    + (notBuilt.isEmpty() ? "" : "; host bridge nodes not built: " + String.join("; ", notBuilt)));
                 }
             }
             return new Platform(fdt, cmdline, hw, bridges, new LinkedHashMap<>(devices));

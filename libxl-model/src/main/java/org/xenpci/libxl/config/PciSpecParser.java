@@ -1,22 +1,25 @@
 package org.xenpci.libxl.config;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * Parser for xl's {@code PCI_SPEC_STRING} (xl-pci-configuration(5)), with the behaviour of
  * {@code xlu_pci_parse_spec_string} in tools/libs/util/libxlu_pci.c as described in
- * xen-toolstack.md 6.1-6.3, made strict where the real parser relies on {@code sscanf}
- * leniency or undefined behaviour. Every deliberate difference is listed in
- * docs/pci-spec-deviations.md.
+ * xen-toolstack.md 6.1-6.3: it accepts exactly what xl accepts, with the values xl computes,
+ * glibc's {@code sscanf("%x")} leniency included ({@link ScanfHex}). It differs only where xl's
+ * behaviour is undefined or where no xl input can reach it (docs/pci-spec-deviations.md).
+ * {@link PciSpecLint} reports the lenient spellings.
  *
  * <p>Procedure (spec 6.1): try a positional BDF ({@code [DDDD:]BB:DD.F}), optionally followed by
  * {@code @VSLOT}, then a ',' or the end; if the positional BDF does not parse, the whole string is
  * read as {@code key=value} pairs instead. Keys are exact and case-sensitive; the last duplicate
  * wins; at the end exactly one of "a BDF was given" and "a name was given" must hold.
  *
- * <p>Strict numeric fields: 1 or more ASCII hex digits, nothing else (no {@code 0x} prefix,
- * blanks or sign), value within the field's range. Stateless and thread-safe.
+ * <p>Numeric fields are read like glibc's {@code %x} on LP64: optional blanks, sign and
+ * {@code 0x}/{@code 0X}, then hex digits, converted by {@code strtoul} and cut to 32 bits; the
+ * range check applies to that value. Stateless and thread-safe.
  */
 public final class PciSpecParser {
     /** Largest domain (segment) number. */
@@ -54,7 +57,12 @@ public final class PciSpecParser {
     public static PciSpec parse(String spec, PciDefaults defaults) {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(defaults, "defaults");
-        return new Run(spec, defaults).parse();
+        return new Run(spec, defaults, null).parse();
+    }
+
+    /** {@link #parse(String, PciDefaults)}, also adding the lenient spellings read to {@code lint}. */
+    static PciSpec parse(String spec, PciDefaults defaults, List<PciSpecWarning> lint) {
+        return new Run(spec, defaults, lint).parse();
     }
 
     /**
@@ -67,7 +75,7 @@ public final class PciSpecParser {
      */
     public static PciSpec parseBdf(String text) {
         Objects.requireNonNull(text, "text");
-        Bdf b = Bdf.parse(text, 0);
+        Bdf b = Bdf.parse(text, 0, text.length());
         if (b == null) {
             throw new PciSpecException(text, LibxlError.ERROR_INVAL, null, "malformed BDF");
         }
@@ -77,75 +85,105 @@ public final class PciSpecParser {
 
     /** A BDF as parsed from position {@code start}; {@code end} is the index after the function. */
     private static final class Bdf {
+        private static final String[] NAMES_1 = {"bus", "device"};
+        private static final String[] NAMES_2 = {"domain", "bus", "device"};
+
         final int domain;
         final int bus;
         final int dev;
         final int func;
         final int vfuncMask;
         final int end;
+        /** The numbers as read, for the lint: [domain,] bus, device[, function]. */
+        final ScanfHex.Field[] fields;
+        final String[] names;
 
-        private Bdf(int domain, int bus, int dev, int func, int vfuncMask, int end) {
+        private Bdf(int domain, int bus, int dev, int func, int vfuncMask, int end, ScanfHex.Field[] fields,
+                    String[] names) {
             this.domain = domain;
             this.bus = bus;
             this.dev = dev;
             this.func = func;
             this.vfuncMask = vfuncMask;
             this.end = end;
+            this.fields = fields;
+            this.names = names;
         }
 
         /**
-         * The strict counterpart of libxlu_pci.c {@code parse_bdf}: returns null wherever that
-         * function fails, and also where it would only succeed through sscanf leniency or
-         * undefined behaviour (spec 6.3).
+         * libxlu_pci.c {@code parse_bdf} on {@code s[start, limit)}: returns null wherever that
+         * function fails, and where its result is undefined (spec 6.3).
          */
-        static Bdf parse(String s, int start) {
-            // Spec 6.1 step 1: the leading run of hex digits and ':' decides the form.
+        static Bdf parse(String s, int start, int limit) {
+            // The leading run of hex digits and ':' decides the form: 1 colon is bus:dev, 2 are
+            // domain:bus:dev. The numbers themselves are then read by %x, which may go past the
+            // run (blanks, signs, 0x): "01:0x1f.0" is device 0x1f.
             int i = start;
             int colons = 0;
-            while (i < s.length() && (Ascii.isHexDigit(s.charAt(i)) || s.charAt(i) == ':')) {
+            while (i < limit && (Ascii.isHexDigit(s.charAt(i)) || s.charAt(i) == ':')) {
                 if (s.charAt(i) == ':') {
                     colons++;
                 }
                 i++;
             }
-            // The run must be followed by '.', else there is no function (01:00 is undefined
-            // behaviour upstream; rejected here).
-            if ((colons != 1 && colons != 2) || i >= s.length() || s.charAt(i) != '.') {
+            if (colons != 1 && colons != 2) {
                 return null;
             }
-            String[] parts = s.substring(start, i).split(":", -1);
-            long[] v = new long[parts.length];
-            for (int k = 0; k < parts.length; k++) {
-                v[k] = hexField(parts[k]);
-                if (v[k] < 0) {
+            // sscanf("%x:%x.%n") or ("%x:%x:%x.%n"): each ':' must follow its number at once.
+            ScanfHex.Field[] f = new ScanfHex.Field[colons + 2];
+            int p = start;
+            for (int k = 0; k <= colons; k++) {
+                if (k > 0) {
+                    if (p >= limit || s.charAt(p) != ':') {
+                        return null; // sscanf returns fewer conversions: ERROR_INVAL
+                    }
+                    p++;
+                }
+                f[k] = ScanfHex.scan(s, p, limit);
+                if (f[k] == null) {
                     return null;
                 }
+                p = f[k].end();
             }
-            long domain = colons == 2 ? v[0] : 0;
-            long bus = v[colons - 1];
-            long dev = v[colons];
+            if (p >= limit || s.charAt(p) != '.') {
+                // Every number converted but the '.' is missing ("01:00", "1:2 .0"): sscanf still
+                // returns the full count, %n never runs and parse_bdf adds an uninitialised n.
+                // Undefined behaviour upstream; rejected here (docs/pci-spec-deviations.md row 1).
+                return null;
+            }
+            p++;
+            long domain = colons == 2 ? f[0].unsigned() : 0;
+            long bus = f[colons - 1].unsigned();
+            long dev = f[colons].unsigned();
             if (domain > MAX_DOMAIN || bus > MAX_BUS || dev > MAX_DEV) {
                 return null;
             }
-            i++; // the '.'
-            if (i < s.length() && s.charAt(i) == '*') {
-                return new Bdf((int) domain, (int) bus, (int) dev, 0, PciSpec.FUNC_ALL, i + 1);
+            String[] names = colons == 2 ? NAMES_2 : NAMES_1;
+            if (p < limit && s.charAt(p) == '*') {
+                return new Bdf((int) domain, (int) bus, (int) dev, 0, PciSpec.FUNC_ALL, p + 1,
+                        java.util.Arrays.copyOf(f, colons + 1), names);
             }
-            int digitsEnd = hexRunEnd(s, i);
-            if (digitsEnd == i || zeroXPrefix(s, i, digitsEnd)) {
+            ScanfHex.Field func = ScanfHex.scan(s, p, limit);
+            if (func == null || func.unsigned() > MAX_FUNC) {
                 return null;
             }
-            long func = hexField(s.substring(i, digitsEnd));
-            if (func < 0 || func > MAX_FUNC) {
-                return null;
+            f[colons + 1] = func;
+            return new Bdf((int) domain, (int) bus, (int) dev, func.value(), 1, func.end(), f, names);
+        }
+
+        /** Adds the lenient spellings of the numbers read to {@code lint}. */
+        void lint(Run run) {
+            for (int k = 0; k < fields.length; k++) {
+                run.lintField(fields[k], k < names.length ? names[k] : "function");
             }
-            return new Bdf((int) domain, (int) bus, (int) dev, (int) func, 1, digitsEnd);
         }
     }
 
     /** One parse: the libxl_device_pci being filled plus the two presence flags. */
     private static final class Run {
         private final String spec;
+        /** Where lenient spellings go, or null when nobody asked. */
+        private final List<PciSpecWarning> lint;
         private int func;
         private int dev;
         private int bus;
@@ -161,8 +199,9 @@ public final class PciSpecParser {
         private boolean bdfPresent;
         private boolean namePresent;
 
-        Run(String spec, PciDefaults d) {
+        Run(String spec, PciDefaults d, List<PciSpecWarning> lint) {
             this.spec = spec;
+            this.lint = lint;
             this.msitranslate = d.msitranslate();
             this.powerMgmt = d.powerMgmt();
             this.permissive = d.permissive();
@@ -172,37 +211,36 @@ public final class PciSpecParser {
 
         PciSpec parse() {
             if (spec.indexOf('\0') >= 0) {
-                // A C string would end at the NUL; refuse instead of silently truncating.
+                // No xl input delivers a NUL to the parser (docs/pci-spec-deviations.md row 2).
                 throw inval("contains a NUL character");
             }
+            int n = spec.length();
             int pos = 0;
-            Bdf positional = Bdf.parse(spec, 0);
+            Bdf positional = Bdf.parse(spec, 0, n);
             if (positional != null) {
                 setBdf(positional);
                 pos = positional.end;
-                if (pos < spec.length() && spec.charAt(pos) == '@') {
-                    int end = hexRunEnd(spec, pos + 1);
-                    vdevfn = vslot(pos + 1, end, true);
-                    pos = end;
+                if (pos < n && spec.charAt(pos) == '@') {
+                    ScanfHex.Field v = vslot(pos + 1, n, "@vslot");
+                    pos = v.end();
                 }
-                if (pos < spec.length() && spec.charAt(pos) == ',') {
+                if (pos < n && spec.charAt(pos) == ',') {
                     pos++;
-                } else if (pos < spec.length()) {
+                } else if (pos < n) {
                     throw inval("unexpected '" + spec.charAt(pos) + "' at offset " + pos + " after the BDF");
                 }
             }
             // Spec 6.1 step 3: the rest (or everything) as key=value pairs.
-            while (pos < spec.length()) {
+            while (pos < n) {
                 int eq = spec.indexOf('=', pos);
                 if (eq < 0) {
                     throw inval("no '=' in \"" + spec.substring(pos) + "\"");
                 }
                 String key = spec.substring(pos, eq);
                 int comma = spec.indexOf(',', eq + 1);
-                int valEnd = comma < 0 ? spec.length() : comma;
-                String val = spec.substring(eq + 1, valEnd);
-                pos = comma < 0 ? spec.length() : comma + 1;
-                keyValue(key, val, eq + 1);
+                int valEnd = comma < 0 ? n : comma;
+                pos = comma < 0 ? n : comma + 1;
+                keyValue(key, eq + 1, valEnd);
             }
             if (bdfPresent == namePresent) {
                 throw inval(bdfPresent ? "both a BDF and a name given" : "neither a BDF nor a name given");
@@ -211,21 +249,27 @@ public final class PciSpecParser {
                     seize, rdmPolicy, Optional.ofNullable(name), bdfPresent, namePresent);
         }
 
-        private void keyValue(String key, String val, int valStart) {
+        /** One key=value element; the value is spec[valStart, valEnd). */
+        private void keyValue(String key, int valStart, int valEnd) {
+            String val = spec.substring(valStart, valEnd);
             switch (key) {
                 case "bdf": {
-                    // Text after the function (e.g. "@5") is ignored, as upstream (spec 6.2).
-                    Bdf b = Bdf.parse(val, 0);
+                    Bdf b = Bdf.parse(spec, valStart, valEnd);
                     if (b == null) {
                         throw inval("malformed bdf= value \"" + val + "\"");
                     }
                     setBdf(b);
+                    // parse_bdf is called without endp: text after the function is ignored
+                    // (spec 6.2), so bdf=01:00.0@5 gives no vslot.
+                    ignored(b.end, valEnd, "after the bdf= function");
                     break;
                 }
-                case "vslot":
-                    // Text after the hex number is ignored, as upstream (spec 6.2).
-                    vdevfn = vslot(valStart, valStart + hexRunEnd(val, 0), false);
+                case "vslot": {
+                    // parse_vslot without endp: text after the number is ignored (spec 6.2).
+                    ScanfHex.Field v = vslot(valStart, valEnd, "vslot=");
+                    ignored(v.end(), valEnd, "after the vslot= number");
                     break;
+                }
                 case "permissive":
                     permissive = Ascii.atoi(val) != 0;
                     break;
@@ -265,63 +309,70 @@ public final class PciSpecParser {
             func = b.func;
             vfuncMask = b.vfuncMask;
             bdfPresent = true;
+            if (lint != null) {
+                b.lint(this);
+            }
         }
 
-        /** Parses the vslot digits spec[start, end) and returns vdevfn = vslot << 3. */
-        private int vslot(int start, int end, boolean positional) {
-            String what = positional ? "@vslot" : "vslot=";
-            if (end == start || zeroXPrefix(spec, start, end)) {
+        /** libxlu_pci.c parse_vslot on spec[start, limit): sets vdevfn = vslot << 3. */
+        private ScanfHex.Field vslot(int start, int limit, String what) {
+            ScanfHex.Field v = ScanfHex.scan(spec, start, limit);
+            if (v == null) {
                 throw inval("malformed " + what + " value");
             }
-            long v = hexField(spec.substring(start, end));
-            if (v < 0 || v > MAX_DEV) {
-                throw inval(what + " 0x" + spec.substring(start, end) + " is above 0x1f");
+            if (v.unsigned() > MAX_DEV) {
+                throw inval(what + " 0x" + Long.toHexString(v.unsigned()) + " is above 0x1f");
             }
-            return (int) v << 3;
+            vdevfn = v.value() << 3;
+            lintField(v, "vslot");
+            return v;
+        }
+
+        /** Reports spec[from, to), which xl never reads, if not empty. */
+        private void ignored(int from, int to, String where) {
+            if (lint != null && from < to) {
+                warn(from, PciSpecWarning.Kind.IGNORED_TEXT,
+                        "`" + spec.substring(from, to) + "' " + where + " is ignored by xl");
+            }
+        }
+
+        /** Reports the lenient spellings one %x conversion went through. */
+        void lintField(ScanfHex.Field f, String what) {
+            if (lint == null) {
+                return;
+            }
+            String text = spec.substring(f.start(), f.end());
+            if (f.blank()) {
+                warn(f.start(), PciSpecWarning.Kind.BLANK,
+                        "white space before the " + what + " number (`" + text + "'), skipped only by sscanf's %x");
+            }
+            if (f.signAt() >= 0) {
+                warn(f.signAt(), PciSpecWarning.Kind.SIGN, spec.charAt(f.signAt()) == '-'
+                        ? "'-' before the " + what + " number (`" + text + "'): strtoul negates it modulo 2^64"
+                        : "'+' before the " + what + " number (`" + text + "'), accepted only by strtoul");
+            }
+            if (f.barePrefix()) {
+                warn(f.prefixAt(), PciSpecWarning.Kind.BARE_HEX_PREFIX, "`"
+                        + spec.substring(f.prefixAt(), f.prefixAt() + 2) + "' without digits as the " + what
+                        + " number: glibc's %x reads it as 0 and consumes the x");
+            } else if (f.prefixAt() >= 0) {
+                warn(f.prefixAt(), PciSpecWarning.Kind.HEX_PREFIX, "`" + spec.substring(f.prefixAt(), f.prefixAt() + 2)
+                        + "' prefix on the " + what + " number (`" + text + "'), read only by glibc's %x; the "
+                        + "number is hex without it (" + Long.toHexString(f.unsigned()) + ")");
+            }
+            if (!f.exact()) {
+                warn(f.numberAt(), PciSpecWarning.Kind.WRAPPED, "the " + what + " number `"
+                        + spec.substring(f.numberAt(), f.end()) + "' is stored as 0x" + Long.toHexString(f.unsigned())
+                        + " (strtoul to 64 bits, then cut to the 32-bit unsigned int)");
+            }
+        }
+
+        private void warn(int offset, PciSpecWarning.Kind kind, String message) {
+            lint.add(new PciSpecWarning(spec, offset, kind, message));
         }
 
         private PciSpecException inval(String detail) {
             return new PciSpecException(spec, LibxlError.ERROR_INVAL, null, detail);
         }
-    }
-
-    /** Index after the run of hex digits starting at {@code i}. */
-    private static int hexRunEnd(String s, int i) {
-        int j = i;
-        while (j < s.length() && Ascii.isHexDigit(s.charAt(j))) {
-            j++;
-        }
-        return j;
-    }
-
-    /**
-     * True when digits s[start, end) are a lone "0" followed by 'x'/'X': the "0x" prefix sscanf's
-     * %x would accept (and consume even without digits after it). Rejected: spec 6.3.
-     */
-    private static boolean zeroXPrefix(String s, int start, int end) {
-        return end == start + 1 && s.charAt(start) == '0' && end < s.length()
-                && (s.charAt(end) == 'x' || s.charAt(end) == 'X');
-    }
-
-    /**
-     * Value of a strict hex field: 1+ hex digits (any number of leading zeros), or -1 if empty,
-     * not all hex digits, or above 0xffffffff (upstream would truncate silently).
-     */
-    private static long hexField(String digits) {
-        if (digits.isEmpty()) {
-            return -1;
-        }
-        long v = 0;
-        for (int k = 0; k < digits.length(); k++) {
-            char c = digits.charAt(k);
-            if (!Ascii.isHexDigit(c)) {
-                return -1;
-            }
-            v = (v << 4) | Ascii.hexValue(c);
-            if (v > 0xffffffffL) {
-                return -1;
-            }
-        }
-        return v;
     }
 }

@@ -20,7 +20,9 @@ import java.util.Set;
  * {@code kernel}, {@code ramdisk}, {@code cmdline}, {@code root}, {@code extra}, {@code pci},
  * {@code pci_permissive}, {@code pci_msitranslate}, {@code pci_seize}, {@code pci_power_mgmt}.
  * Every other key is kept in {@link #settings()} and reported in {@link #warnings()} as
- * {@code Unknown key `KEY'}.
+ * {@code Unknown key `KEY'}. Each accepted {@code pci} entry spelled in a way only glibc's
+ * leniency accepts adds {@link PciSpecLint}'s warnings, as
+ * {@code pci[I] `SPEC' at offset N: MESSAGE} (xl itself prints nothing for them).
  *
  * <p>Values are "as parsed", before libxl applies defaults, except {@link #type()} which xl
  * itself defaults to PVH on Arm. The {@code *Resolved} methods give the libxl defaults the
@@ -145,7 +147,6 @@ public record XlConfig(String fileName, Map<String, XlSetting> settings, List<Xl
                     warnings.add(new XlWarning(fileName, s.line(), msg));
                 }
             }
-            warnings.sort((a, b) -> Integer.compare(a.line(), b.line()));
 
             Optional<String> name = string("name");
             DomainType type = string("type").map(t -> DomainType.fromLibxlName(t)
@@ -172,7 +173,9 @@ public record XlConfig(String fileName, Map<String, XlSetting> settings, List<Xl
 
             PciDefaults defaults = new PciDefaults(flag("pci_msitranslate"), flag("pci_power_mgmt"),
                     flag("pci_permissive"), flag("pci_seize"), RdmReservePolicy.STRICT);
-            List<PciSpec> pcis = pci(defaults);
+            List<PciSpec> pcis = pci(defaults, warnings);
+            // Stable: on one line, unknown-key warnings come before pci= lint warnings.
+            warnings.sort((a, b) -> Integer.compare(a.line(), b.line()));
             return new XlConfig(fileName, settings, warnings, name, type, memory, maxmem, vcpus, maxvcpus, gic,
                     vuart, pt, kernel, ramdisk, cmdline, defaults, pcis);
         }
@@ -191,7 +194,8 @@ public record XlConfig(String fileName, Map<String, XlSetting> settings, List<Xl
             return extra;
         }
 
-        private List<PciSpec> pci(PciDefaults defaults) {
+        /** The pci= list; adds PciSpecLint's findings for each accepted entry to {@code warnings}. */
+        private List<PciSpec> pci(PciDefaults defaults, List<XlWarning> warnings) {
             XlSetting s = settings.get("pci");
             if (s == null) {
                 return List.of();
@@ -210,6 +214,10 @@ public record XlConfig(String fileName, Map<String, XlSetting> settings, List<Xl
                 String text = ((XlValue.Atom) item).text();
                 try {
                     out.add(PciSpecParser.parse(text, defaults));
+                    for (PciSpecWarning w : PciSpecLint.warnings(text)) {
+                        warnings.add(new XlWarning(fileName, item.line(), "pci[" + i + "] `" + text + "' at offset "
+                                + w.offset() + ": " + w.message()));
+                    }
                 } catch (PciSpecException e) {
                     throw new XlConfigException(fileName, item.line(), item.column(),
                             "unable to parse PCI_SPEC_STRING `" + text + "' for passthrough ("

@@ -20,7 +20,8 @@ import org.xenpci.core.testkit.Mutator;
  * ERROR_INVAL or ERROR_FAIL; {@link XlConfigException} naming file and line), never anything
  * else, in bounded time and memory.
  *
- * <p>Seeds: the spec strings of xl.cfg(5), docs/pci-spec-deviations.md and the parser tests;
+ * <p>Seeds: the spec strings of xl.cfg(5), docs/pci-spec-deviations.md and the parser tests
+ * (glibc-lenient spellings included, and {@link PciSpecLint} run on every spec);
  * the built-in demo guest config and the configs the toolstack tests use. Mutations: the generic
  * text ones of {@link Mutator} (boundary numbers, duplicated or removed lines, overlong tokens,
  * unicode, NULs, CRs, splices), plus key=value-aware ones for specs (a key duplicated, removed or
@@ -39,7 +40,8 @@ class XlInputFuzzTest {
             "01:00.0,permissive=0,rdm_policy=strict,seize=no", "bdf=01:00.0,vslot=3", "bdf=01:00.0@5", "name=nic0",
             "name=nic0,vslot=1f", "01:00.0@1f", "36:00.0@20", "01:00.0,", ",,permissive=1", "vslot=3zz,bdf=02:00.1",
             "01:00.0,rdm_policy=invalid", "0000:00:02.0", "0000:00:01.0", "01:00.0,power_mgmt=4294967296",
-            "01:00.0,permissive=99999999999999999999");
+            "01:00.0,permissive=99999999999999999999", "03:0x1f.0", "01:00. 3@ 0x1f,seize=1",
+            "1:-ffffffffffffffff.0", "bdf=01:00.0x7,vslot=+3");
 
     static final List<String> CONFIGS = List.of(demoGuest(),
             "name = \"g1\"\nmemory = 512\nvcpus = 1\npci = [ \"0000:01:00.0\" ]\n",
@@ -64,7 +66,11 @@ class XlInputFuzzTest {
             String spec = mutateSpec(SPECS.get(i % SPECS.size()), m);
             PciDefaults defaults = new PciDefaults(rnd.nextBoolean(), rnd.nextBoolean(), rnd.nextBoolean(),
                     rnd.nextBoolean(), RdmReservePolicy.STRICT);
-            return new FuzzRun.Labelled("spec of " + spec.length() + " chars", () -> PciSpecParser.parse(spec, defaults));
+            return new FuzzRun.Labelled("spec of " + spec.length() + " chars", () -> {
+                // The lint reads every spec the parser does and never throws.
+                PciSpecLint.warnings(spec);
+                PciSpecParser.parse(spec, defaults);
+            });
         });
         run.assertClean();
         assertThat(run.outcomes()).containsKeys("loaded", "PciSpecException");

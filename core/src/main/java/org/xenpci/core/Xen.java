@@ -314,9 +314,11 @@ public final class Xen {
             long[] regs = new long[5];
             System.arraycopy(args, 0, regs, 0, Math.min(args.length, 5));
             HypercallHandler h = hypercalls.get(op);
+            boolean traced = trace.enabled(TraceCategory.HYPERCALL);
+            long subOp = traced ? subOp(vcpu, op, regs) : -1;
             r = h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, regs);
-            if (trace.enabled(TraceCategory.HYPERCALL)) {
-                trace.emit(new Events.Hypercall(vcpu.domain().domid(), op, op == HYPERVISOR_PHYSDEV_OP ? regs[0] : -1, r.rc()));
+            if (traced) {
+                trace.emit(new Events.Hypercall(vcpu.domain().domid(), op, subOp, r.rc()));
             }
             vcpu.processPendingWork();
         } finally {
@@ -361,6 +363,23 @@ public final class Xen {
     private HypercallResult physdevOp(Vcpu vcpu, long[] args) {
         HypercallHandler h = physdevOps.get(args[0]);
         return h == null ? HypercallResult.failed(Errno.ENOSYS) : h.handle(vcpu, args);
+    }
+
+    /**
+     * The sub-op of a hypercall for its trace event, as Xen reads it before dispatching: the
+     * PHYSDEVOP number in the first argument register, the {@code cmd} field (offset 0) of the
+     * {@code struct xen_domctl} the first argument points to ({@code xen/include/public/domctl.h});
+     * -1 for other ops and for a domctl whose struct is not in guest RAM (do_domctl's -EFAULT).
+     */
+    private static long subOp(Vcpu vcpu, int op, long[] regs) {
+        if (op == HYPERVISOR_PHYSDEV_OP) {
+            return regs[0];
+        }
+        if (op == HYPERVISOR_DOMCTL) {
+            byte[] cmd = vcpu.domain().p2m().copyFromGuest(regs[0], 4);
+            return cmd == null ? -1 : (cmd[0] & 0xffL) | (cmd[1] & 0xffL) << 8 | (cmd[2] & 0xffL) << 16 | (cmd[3] & 0xffL) << 24;
+        }
+        return -1;
     }
 
     /**

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.xenpci.core.Hex;
+import org.xenpci.core.IoReason;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtException;
 import org.xenpci.core.fdt.FdtReader;
@@ -79,7 +80,7 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         try {
             json = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new PlatformFileException(name, "", null, "cannot read: " + e.getMessage(), e);
+            throw new PlatformFileException(name, "", null, "cannot read: " + IoReason.of(e), e);
         }
         Path dir = file.toAbsolutePath().getParent();
         return parse(name, json, rel -> {
@@ -91,7 +92,7 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
                 return Files.readAllBytes(p);
             } catch (IOException e) {
                 // Present but unreadable: say why, naming the file.
-                throw new PlatformFileException(name, "", rel, "cannot read " + p + ": " + e, e);
+                throw new PlatformFileException(name, "", rel, "cannot read " + p + ": " + IoReason.of(e), e);
             }
         });
     }
@@ -105,13 +106,32 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
         byte[] read(String relativePath);
     }
 
+    /**
+     * Jackson's reason on one line, without its source description ({@code [Source: ...]},
+     * which names nothing useful here and may be redacted), followed by the position Jackson
+     * reports, e.g. {@code Unexpected end-of-input: expected close marker for Object at line 3,
+     * column 1}.
+     */
+    static String jsonError(JsonProcessingException e) {
+        String m = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+        // Jackson nests "(start marker at [Source: ...; line: L, column: C])" in some messages.
+        m = m.replaceAll("\\s*\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
+                .replaceAll("\\s*at \\[Source:[^\\]]*\\]", "")
+                .replaceAll("\\s+", " ").strip();
+        com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+        if (at != null && at.getLineNr() > 0) {
+            m += " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+        }
+        return m;
+    }
+
     /** Parses platform JSON; {@code resolver} supplies referenced files. */
     public static PlatformFile parse(String source, byte[] json, Resolver resolver) {
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(json);
         } catch (JsonProcessingException e) {
-            throw new PlatformFileException(source, "", null, "not valid JSON: " + e.getOriginalMessage(), e);
+            throw new PlatformFileException(source, "", null, "not valid JSON: " + jsonError(e), e);
         } catch (IOException e) {
             throw new PlatformFileException(source, "", null, "cannot parse: " + e.getMessage(), e);
         }

@@ -31,7 +31,11 @@ public final class Events {
         }
     }
 
-    /** A hypercall and what it returned. {@code cmd} is the sub-op (-1 where the op has none). */
+    /**
+     * A hypercall and what it returned. {@code cmd} is the sub-op: the PHYSDEVOP number for
+     * {@code physdev_op}, the {@code XEN_DOMCTL_*} command for {@code domctl} (-1 where the op
+     * has none, or the domctl struct could not be read).
+     */
     public record Hypercall(int domid, int op, long cmd, long rc) implements TraceEvent {
         @Override
         public TraceCategory category() {

@@ -40,7 +40,11 @@ final class DtsCommand {
                 err.println(file + ": error: no such file");
                 failed = true;
                 continue;
-            } catch (IOException | java.nio.file.InvalidPathException e) {
+            } catch (IOException e) {
+                err.println(file + ": error: cannot read: " + org.xenpci.core.IoReason.of(e));
+                failed = true;
+                continue;
+            } catch (java.nio.file.InvalidPathException e) {
                 err.println(file + ": error: cannot read: " + e.getMessage());
                 failed = true;
                 continue;

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,17 +47,24 @@ final class GuestRun {
     private GuestRun() {
     }
 
-    /** Reads and parses an xl config; xl's messages and exit statuses on failure (spec 6.4). */
-    static XlConfig load(String file) {
+    /**
+     * Reads and parses an xl config; xl's messages and exit statuses on failure
+     * ({@code tools/xl/xl_vmcontrol.c: parse_config_data}). The config's warnings
+     * ({@link XlConfig#warnings()}) go to {@code err}, one {@code FILE:LINE: warning: MESSAGE}
+     * line each, as xl's config parser reports to stderr ({@code tools/libs/util/libxlu_cfg.c}).
+     */
+    static XlConfig load(String file, java.io.PrintStream err) {
         String text;
         try {
             text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new XlExit(1, "Failed to read config file: `" + file + "': No such file or directory\n");
         } catch (IOException e) {
-            throw new XlExit(1, "Failed to read config file: `" + file + "': " + e.getMessage() + "\n");
+            throw new XlExit(1, "Failed to read config file: `" + file + "': " + org.xenpci.core.IoReason.of(e) + "\n");
         }
-        return parse(text, file);
+        XlConfig c = parse(text, file);
+        for (org.xenpci.libxl.config.XlWarning w : c.warnings()) {
+            err.println(w);
+        }
+        return c;
     }
 
     /** Parses config text as xl does, turning rejections into xl's output. */
@@ -76,20 +82,46 @@ final class GuestRun {
         }
     }
 
-    /** Makes each config's devices assignable, creates the domain, runs its reference guest. */
+    /**
+     * Makes each config's devices assignable, creates the domain, runs its reference guest. On a
+     * libxl failure the {@link XlExit} carries what xl's stderr shows: every message libxl logged
+     * during the failed step ({@link #libxlLines}), and only when libxl logged none, one
+     * {@code xl: cannot create domain NAME: CODE} line so that the failure is never silent.
+     */
     static List<Created> createAll(Libxl libxl, List<XlConfig> configs) {
         List<Created> out = new ArrayList<>();
         for (XlConfig c : configs) {
+            int logged = libxl.log().size();
             try {
                 libxl.makeAssignable(c);
                 LibxlDomain d = libxl.createDomain(c);
                 out.add(new Created(d, new ReferenceGuest(d.domain()).probe()));
             } catch (LibxlException e) {
-                throw new XlExit(1, "libxl: error: " + (e.libxlMessage().isEmpty() ? e.getMessage() : e.libxlMessage())
-                        + "\nxl: cannot create domain " + c.name().orElse("?") + ": " + e.getMessage() + "\n");
+                String lines = libxlLines(libxl.log().subList(logged, libxl.log().size()));
+                throw new XlExit(1, lines.isEmpty()
+                        ? "xl: cannot create domain " + c.name().orElse("?") + ": " + e.getMessage() + "\n"
+                        : lines, e);
             }
         }
         return out;
+    }
+
+    /**
+     * libxl's log messages as xl prints them on stderr at its default level (xl's logger is a
+     * stdio logger at XTL_PROGRESS, so info, warn and error messages show): {@code libxl: LEVEL:
+     * MESSAGE}, with libxl's {@code Domain N:} prefix (LOGD) for a message about a domain. libxl's
+     * {@code file:line:function:} part is not modelled and not printed.
+     */
+    static String libxlLines(List<org.xenpci.libxl.toolstack.LibxlLogEntry> entries) {
+        StringBuilder b = new StringBuilder();
+        for (org.xenpci.libxl.toolstack.LibxlLogEntry e : entries) {
+            b.append("libxl: ").append(e.level()).append(": ");
+            if (e.domid() >= 0) {
+                b.append("Domain ").append(e.domid()).append(':');
+            }
+            b.append(e.message()).append('\n');
+        }
+        return b.toString();
     }
 
     /** A domain's view of its functions as {@code lspci -xxxx} text ({@code lspci -F} readable). */
@@ -146,6 +178,8 @@ final class GuestRun {
             probe.put("functions", c.probe().functions().size());
             probe.put("configAborts", c.probe().configAborts());
         }
+        // Added with trace.jsonl format 2 (docs/cli-toolstack.md): the format of the trace beside it.
+        root.put("traceFormat", TraceJsonl.VERSION);
         return root;
     }
 

@@ -54,8 +54,32 @@ public final class XenpciCli {
             "                              (docs/boards.md); --markdown also writes the counts and per-reason lists",
             "  dts FILE...                 decompile each DTB as dtc -I dtb -O dts does; a bad file prints",
             "                              FILE: error: REASON at offset 0xN and the next file follows",
-            "  help                        this text",
+            "  help                        this text (COMMAND --help: that command's usage)",
+            "  --version                   the xenpci version",
             "");
+
+    /** Per-command usage ({@code COMMAND --help}), keyed as typed ({@code "xl pci-list"}). */
+    static final Map<String, String> COMMAND_USAGE = Map.ofEntries(
+            Map.entry("boot", "usage: xenpci boot [--platform FILE] [--profile upstream|full] [--json]\n"
+                    + "  boot Xen, run dom0's PCI enumeration, list host bridges and pdevs (--json: docs/cli.md)\n"),
+            Map.entry("lspci", "usage: xenpci lspci [--platform FILE] [--profile P] [--config GUEST.cfg]... --domain N\n"
+                    + "  domain N's view of every function's config space (lspci -xxxx text)\n"),
+            Map.entry("create", "usage: xenpci create GUEST.cfg [--platform FILE] [--profile P] --out DIR\n"
+                    + "  build the guest and write guest.dtb, guest.dts, guest-lspci.txt, trace.jsonl, summary.json\n"),
+            Map.entry("classify", "usage: xenpci classify [--profile P] [--markdown FILE] DTB...\n"
+                    + "  boot each bare DTB and print one TSV line per DTB and profile\n"),
+            Map.entry("dts", "usage: xenpci dts FILE...\n  decompile each DTB as dtc -I dtb -O dts does\n"),
+            Map.entry("xl", "usage: xenpci xl SUBCOMMAND [OPTIONS]\n"
+                    + "  create -n GUEST.cfg, pci-assignable-list [-n], pci-list DOMAIN (xenpci xl SUBCOMMAND --help)\n"),
+            Map.entry("xl create", "usage: xenpci xl create -n GUEST.cfg\n  dry run: print the libxl domain config as JSON\n"),
+            Map.entry("xl pci-assignable-list", "usage: xenpci xl pci-assignable-list [-n|--show-names] [--platform F] "
+                    + "[--profile P] [--config GUEST.cfg]... [--assignable BDF[,name=N]]...\n"
+                    + "  list the functions bound to pciback and assigned to no domain\n"),
+            Map.entry("xl pci-list", "usage: xenpci xl pci-list DOMAIN [--platform F] [--profile P] [--config GUEST.cfg]... "
+                    + "[--assignable BDF[,name=N]]...\n  list the PCI devices of DOMAIN (a name or a domid; 0 is dom0)\n"));
+
+    /** The system property xenpci-cli-logback.xml takes its levels from; {@code --debug} sets DEBUG. */
+    static final String LOG_LEVEL_PROPERTY = "xenpci.log.level";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -70,6 +94,10 @@ public final class XenpciCli {
         if (System.getProperty("logback.configurationFile") == null) {
             System.setProperty("logback.configurationFile", "xenpci-cli-logback.xml");
         }
+        // Set before anything logs, so that logback starts at DEBUG (xenpci-cli-logback.xml).
+        if (Arrays.asList(args).contains("--debug") && System.getProperty(LOG_LEVEL_PROPERTY) == null) {
+            System.setProperty(LOG_LEVEL_PROPERTY, "DEBUG");
+        }
         System.exit(new XenpciCli(System.out, System.err).run(args));
     }
 
@@ -80,6 +108,11 @@ public final class XenpciCli {
         try {
             if (args.isEmpty()) {
                 return demo();
+            }
+            String help = helpFor(args);
+            if (help != null) {
+                out.print(help);
+                return 0;
             }
             String cmd = args.remove(0);
             switch (cmd) {
@@ -100,11 +133,18 @@ public final class XenpciCli {
                 case "-h":
                     out.print(USAGE);
                     return 0;
+                case "--version":
+                case "-V":
+                    out.println("xenpci " + version());
+                    return 0;
                 default:
                     throw new UsageException("unknown command \"" + cmd + "\"");
             }
         } catch (XlExit e) {
             err.print(e.stderr());
+            if (debug && e.getCause() != null) {
+                e.getCause().printStackTrace(err);
+            }
             return e.status();
         } catch (UsageException e) {
             err.println("xenpci: " + e.getMessage());
@@ -116,6 +156,39 @@ public final class XenpciCli {
                 e.printStackTrace(err);
             }
             return 1;
+        }
+    }
+
+    /**
+     * The usage of the command {@code args} names when it asks for help ({@code --help} or
+     * {@code -h} anywhere after it, as xl and the GNU tools take it), else null. An unknown
+     * command falls through to the usual "unknown command" error.
+     */
+    static String helpFor(List<String> args) {
+        if (!args.contains("--help") && !args.contains("-h")) {
+            return null;
+        }
+        String cmd = args.get(0);
+        if (cmd.equals("xl") && args.size() > 1 && COMMAND_USAGE.containsKey("xl " + args.get(1))) {
+            return COMMAND_USAGE.get("xl " + args.get(1));
+        }
+        return COMMAND_USAGE.get(cmd);
+    }
+
+    /**
+     * The version Maven wrote into {@code version.properties} (a filtered resource; the jar's
+     * manifest carries the same as {@code Implementation-Version}).
+     */
+    static String version() {
+        try (java.io.InputStream in = XenpciCli.class.getResourceAsStream("version.properties")) {
+            if (in == null) {
+                return "unknown";
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (java.io.IOException e) {
+            return "unknown";
         }
     }
 
@@ -141,7 +214,7 @@ public final class XenpciCli {
         if (outDir == null) {
             throw new UsageException("create needs --out DIR");
         }
-        XlConfig cfg = GuestRun.load(a.positional().get(0));
+        XlConfig cfg = GuestRun.load(a.positional().get(0), err);
         XenHost host = XenHost.boot(platform(a), profile(a));
         Libxl libxl = new Libxl(host);
         List<GuestRun.Created> created = GuestRun.createAll(libxl, List.of(cfg));
@@ -169,7 +242,7 @@ public final class XenpciCli {
                 if (a.positional().size() != 1) {
                     throw new UsageException("xl create -n needs exactly one GUEST.cfg");
                 }
-                out.println(LibxlJson.toPrettyJson(GuestRun.load(a.positional().get(0))));
+                out.println(LibxlJson.toPrettyJson(GuestRun.load(a.positional().get(0), err)));
                 return 0;
             }
             case "pci-assignable-list": {
@@ -190,9 +263,11 @@ public final class XenpciCli {
                 }
                 Libxl libxl = bootWithGuests(a);
                 String id = a.positional().get(0);
-                LibxlDomain d = libxl.domainByName(id).or(() -> parseDomid(id).flatMap(libxl::domain))
+                // dom0 is no LibxlDomain (the toolstack runs in it), but xl names it 0 or Domain-0.
+                int domid = id.equals("Domain-0") ? 0 : libxl.domainByName(id).map(LibxlDomain::domid)
+                        .or(() -> parseDomid(id).filter(n -> n == 0 || libxl.domain(n).isPresent()))
                         .orElseThrow(() -> new XlExit(1, "Invalid domain identifier: " + id + "\n"));
-                List<PciListEntry> list = libxl.pciList(d.domid());
+                List<PciListEntry> list = libxl.pciList(domid);
                 if (!list.isEmpty()) {
                     out.println("Vdev Device");
                 }
@@ -218,7 +293,7 @@ public final class XenpciCli {
     private Libxl bootWithGuests(Args a) {
         List<XlConfig> cfgs = new ArrayList<>();
         for (String f : a.all("config")) {
-            cfgs.add(GuestRun.load(f));
+            cfgs.add(GuestRun.load(f, err));
         }
         Libxl libxl = new Libxl(XenHost.boot(platform(a), profile(a)));
         for (String spec : a.all("assignable")) {
@@ -235,7 +310,7 @@ public final class XenpciCli {
             try {
                 libxl.pciAssignableAdd(sbdf, name, true);
             } catch (org.xenpci.libxl.toolstack.LibxlException e) {
-                throw new XlExit(1, "libxl: error: " + e.libxlMessage() + "\n");
+                throw new XlExit(1, "libxl: error: " + e.libxlMessage() + "\n", e);
             }
         }
         GuestRun.createAll(libxl, cfgs);
@@ -267,7 +342,7 @@ public final class XenpciCli {
             try {
                 bytes = java.nio.file.Files.readAllBytes(Path.of(dtb));
             } catch (java.io.IOException e) {
-                throw new IllegalArgumentException(dtb + ": cannot read: " + e.getMessage(), e);
+                throw new IllegalArgumentException(dtb + ": cannot read: " + org.xenpci.core.IoReason.of(e), e);
             }
             for (Profile p : profiles) {
                 org.xenpci.libxl.boards.BoardResult r = org.xenpci.libxl.boards.BoardClassifier.classify(dtb, bytes, p);
@@ -279,7 +354,7 @@ public final class XenpciCli {
             try {
                 java.nio.file.Files.writeString(Path.of(a.get("markdown")), org.xenpci.libxl.boards.BoardSweepReport.markdown(results));
             } catch (java.io.IOException e) {
-                throw new IllegalArgumentException(a.get("markdown") + ": cannot write: " + e.getMessage(), e);
+                throw new IllegalArgumentException(a.get("markdown") + ": cannot write: " + org.xenpci.core.IoReason.of(e), e);
             }
         }
         return 0;

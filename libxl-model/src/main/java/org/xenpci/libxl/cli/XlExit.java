@@ -12,7 +12,12 @@ final class XlExit extends RuntimeException {
     private final String stderr;
 
     XlExit(int status, String stderr) {
-        super(stderr.strip());
+        this(status, stderr, null);
+    }
+
+    /** As above, keeping the failure underneath for {@code --debug}. */
+    XlExit(int status, String stderr, Throwable cause) {
+        super(stderr.strip(), cause);
         this.status = status;
         this.stderr = stderr;
     }

@@ -936,9 +936,9 @@ public final class Libxl {
     private void log(String level, int domid, String message) {
         log.add(new LibxlLogEntry(level, domid, message));
         if (level.equals("error")) {
-            LOG.warn("libxl: d{}: {}", domid, message);
+            LOG.warn("libxl: {}{}", domid < 0 ? "" : "Domain " + domid + ":", message);
         } else {
-            LOG.debug("libxl: d{}: {}", domid, message);
+            LOG.debug("libxl: {}{}", domid < 0 ? "" : "Domain " + domid + ":", message);
         }
     }
 

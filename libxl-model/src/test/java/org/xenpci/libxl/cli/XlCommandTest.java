@@ -110,7 +110,7 @@ class XlCommandTest {
     void createFailure() throws Exception {
         String g = cfg("g.cfg", "name=\"g1\"\nmemory=256\npci=[\"name=ghost\"]\n");
         assertThat(run("xl", "pci-list", "g1", "--config", g)).isEqualTo(1);
-        assertThat(err.toString()).startsWith("libxl: error: ERROR_NOTFOUND (-23)\nxl: cannot create domain g1");
+        assertThat(err.toString()).isEqualTo("libxl: error: Domain 1:libxl__device_pci_add failed for PCI device 'ghost' (rc -23)\n");
     }
 
     @Test

@@ -57,7 +57,7 @@ public final class Vits implements MmioHandler {
     private final Map<Integer, VDevice> devices = new HashMap<>();
     /** Collection to vCPU. */
     private final Map<Integer, Integer> collections = new HashMap<>();
-    /** (DeviceID << 32 | EventID) to {vLPI, ICID}. */
+    /** {@code DeviceID << 32 | EventID} to {@code {vLPI, ICID}}. */
     private final Map<Long, int[]> ites = new HashMap<>();
 
     private record VDevice(HostIts its, int hostDevid, int eventBits) {

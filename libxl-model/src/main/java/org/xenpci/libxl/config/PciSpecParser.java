@@ -267,7 +267,7 @@ public final class PciSpecParser {
             bdfPresent = true;
         }
 
-        /** Parses the vslot digits spec[start, end) and returns vdevfn = vslot << 3. */
+        /** Parses the vslot digits spec[start, end) and returns {@code vdevfn = vslot << 3}. */
         private int vslot(int start, int end, boolean positional) {
             String what = positional ? "@vslot" : "vslot=";
             if (end == start || zeroXPrefix(spec, start, end)) {

@@ -315,7 +315,7 @@ public final class GuestDtBuilder {
         return n.build();
     }
 
-    /** make_cpus_node: one cpu@<mpidr> per vCPU up to max_vcpus. */
+    /** make_cpus_node: one {@code cpu@<mpidr>} per vCPU up to max_vcpus. */
     private FdtNode cpusNode(int vcpus) {
         FdtNode.Builder n = FdtNode.builder("cpus")
                 .property(FdtProperty.u32("#address-cells", 1))

@@ -55,7 +55,7 @@ public record VpciNodeExtras(Optional<MsiMap> msiMap, Optional<FdtNode> itsNode)
      * specifiers {@code msiBase + (rid - ridBase)} of the controller with phandle
      * {@code controllerPhandle}.
      *
-     * @param ridBase           first requester ID (bus << 8 | devfn)
+     * @param ridBase           first requester ID ({@code bus << 8 | devfn})
      * @param controllerPhandle phandle of the ITS node
      * @param msiBase           first DeviceID at the ITS
      * @param length            number of requester IDs covered

@@ -6,11 +6,11 @@ import java.util.Optional;
 /**
  * Parser for xl's {@code PCI_SPEC_STRING} (xl-pci-configuration(5)), with the behaviour of
  * {@code xlu_pci_parse_spec_string} in tools/libs/util/libxlu_pci.c as described in
- * xen-toolstack.md 6.1-6.3, made strict where the real parser relies on {@code sscanf}
+ * tools/libs/util/libxlu_pci.c, made strict where the real parser relies on {@code sscanf}
  * leniency or undefined behaviour. Every deliberate difference is listed in
  * docs/pci-spec-deviations.md.
  *
- * <p>Procedure (spec 6.1): try a positional BDF ({@code [DDDD:]BB:DD.F}), optionally followed by
+ * <p>Procedure (xlu_pci_parse_spec_string): try a positional BDF ({@code [DDDD:]BB:DD.F}), optionally followed by
  * {@code @VSLOT}, then a ',' or the end; if the positional BDF does not parse, the whole string is
  * read as {@code key=value} pairs instead. Keys are exact and case-sensitive; the last duplicate
  * wins; at the end exactly one of "a BDF was given" and "a name was given" must hold.
@@ -44,7 +44,7 @@ public final class PciSpecParser {
 
     /**
      * Parses a spec on top of the global defaults, as xl does for each {@code pci=} entry: the
-     * defaults are applied first, per-device keys override them (LM-CFG-2).
+     * defaults are applied first, per-device keys override them, as tools/xl/xl_parse.c does.
      *
      * @param spec     the string
      * @param defaults the global {@code pci_*} values
@@ -96,10 +96,10 @@ public final class PciSpecParser {
         /**
          * The strict counterpart of libxlu_pci.c {@code parse_bdf}: returns null wherever that
          * function fails, and also where it would only succeed through sscanf leniency or
-         * undefined behaviour (spec 6.3).
+         * undefined behaviour (docs/pci-spec-deviations.md).
          */
         static Bdf parse(String s, int start) {
-            // Spec 6.1 step 1: the leading run of hex digits and ':' decides the form.
+            // xlu_pci_parse_spec_string, first step: the leading run of hex digits and ':' decides the form.
             int i = start;
             int colons = 0;
             while (i < s.length() && (Ascii.isHexDigit(s.charAt(i)) || s.charAt(i) == ':')) {
@@ -191,7 +191,7 @@ public final class PciSpecParser {
                     throw inval("unexpected '" + spec.charAt(pos) + "' at offset " + pos + " after the BDF");
                 }
             }
-            // Spec 6.1 step 3: the rest (or everything) as key=value pairs.
+            // xlu_pci_parse_spec_string, last step: the rest (or everything) as key=value pairs.
             while (pos < spec.length()) {
                 int eq = spec.indexOf('=', pos);
                 if (eq < 0) {
@@ -214,7 +214,7 @@ public final class PciSpecParser {
         private void keyValue(String key, String val, int valStart) {
             switch (key) {
                 case "bdf": {
-                    // Text after the function (e.g. "@5") is ignored, as upstream (spec 6.2).
+                    // Text after the function (e.g. "@5") is ignored, as upstream (libxlu_pci.c: parse_bdf).
                     Bdf b = Bdf.parse(val, 0);
                     if (b == null) {
                         throw inval("malformed bdf= value \"" + val + "\"");
@@ -223,7 +223,7 @@ public final class PciSpecParser {
                     break;
                 }
                 case "vslot":
-                    // Text after the hex number is ignored, as upstream (spec 6.2).
+                    // Text after the hex number is ignored, as upstream (libxlu_pci.c: parse_bdf).
                     vdevfn = vslot(valStart, valStart + hexRunEnd(val, 0), false);
                     break;
                 case "permissive":
@@ -296,7 +296,7 @@ public final class PciSpecParser {
 
     /**
      * True when digits s[start, end) are a lone "0" followed by 'x'/'X': the "0x" prefix sscanf's
-     * %x would accept (and consume even without digits after it). Rejected: spec 6.3.
+     * %x would accept (and consume even without digits after it). Rejected: docs/pci-spec-deviations.md.
      */
     private static boolean zeroXPrefix(String s, int start, int end) {
         return end == start + 1 && s.charAt(start) == '0' && end < s.length()

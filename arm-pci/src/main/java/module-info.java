@@ -9,6 +9,9 @@ module org.xenpci.armpci {
     requires transitive org.xenpci.core;
     requires com.fasterxml.jackson.databind;
 
+    // Every package is API: users build boards from hardware models (hw, its, smmu), load
+    // config dumps (hw.dump) and platform files (platform), and enable or inspect Xen's
+    // extensions (armpci, gicv3: XenHost hands out GicV3Its and ItsLayer).
     exports org.xenpci.armpci;
     exports org.xenpci.armpci.hw;
     exports org.xenpci.armpci.hw.dump;

@@ -5,6 +5,7 @@
 module org.xenpci.core {
     requires transitive org.slf4j;
 
+    // Every package is API (the testkit is test-jar only, not in this module).
     exports org.xenpci.core;
     exports org.xenpci.core.fdt;
     exports org.xenpci.core.pci;

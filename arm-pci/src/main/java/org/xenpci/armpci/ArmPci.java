@@ -14,12 +14,12 @@ import org.xenpci.core.trace.TraceCategory;
  * The {@link XenExtension} that puts Xen's Arm PCI layer into a booted {@link Xen}:
  * <ol>
  *   <li>{@link #init}: {@code pci_init} (DT host bridge discovery) if the runtime gate is open
- *       ({@code pci-passthrough=on} or the IOMMU enabled; spec 0, 1.1), publishes
+ *       ({@code pci-passthrough=on} or the IOMMU enabled; xen/arch/arm/pci/pci.c: pci_init), publishes
  *       {@link ArmPciLayer}, and registers PHYSDEVOP_pci_device_add/remove/reset (registered
  *       even with the gate closed: they then return -EOPNOTSUPP);</li>
  *   <li>{@link #hardwareDomainDeviceTree}: adds {@code linux,pci-domain} to host bridge nodes
  *       (only with {@code pci-passthrough=on});</li>
- *   <li>{@link #domainCreated}: maps the hardware domain's host bridge regions (spec 1.7);</li>
+ *   <li>{@link #domainCreated}: maps the hardware domain's host bridge regions (xen/arch/arm/pci/pci-host-common.c: pci_host_bridge_mappings);</li>
  *   <li>{@link #domainRelinquishResources}: {@code pci_release_devices}.</li>
  * </ol>
  * {@link #init} also registers XEN_DOMCTL_assign_device / test_assign_device /

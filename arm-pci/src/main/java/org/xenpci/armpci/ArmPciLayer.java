@@ -95,7 +95,7 @@ public final class ArmPciLayer {
     }
 
     /**
-     * {@code pci_check_bar(pdev, start_mfn, end_mfn)} (spec 1.7): true only if the inclusive
+     * {@code pci_check_bar(pdev, start_mfn, end_mfn)} (xen/arch/arm/pci/pci-host-common.c): true only if the inclusive
      * byte range {@code [startMfn << 12, ((endMfn + 1) << 12) - 1]} lies entirely inside ONE
      * entry of the device's host bridge {@code ranges} (CPU addresses). False if
      * {@code startMfn > endMfn} or no bridge serves the device.

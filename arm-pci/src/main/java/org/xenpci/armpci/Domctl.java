@@ -4,7 +4,7 @@ import org.xenpci.core.Xen;
 
 /**
  * The device-assignment domctls' numbers, flags and argument layout
- * (xen/include/public/domctl.h; toolstack spec 8.1-8.2). Offsets are bytes within the 144-byte
+ * (xen/include/public/domctl.h; struct xen_domctl, struct xen_domctl_assign_device). Offsets are bytes within the 144-byte
  * {@code struct xen_domctl} (little-endian).
  *
  * <pre>

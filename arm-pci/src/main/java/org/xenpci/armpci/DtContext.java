@@ -14,9 +14,9 @@ import org.xenpci.core.fdt.FdtValueException;
  * as a parent pointer: cell counts and address translation need the parents. Immutable.
  */
 final class DtContext {
-    /** DT spec 2.3.5 / Xen's DT_ROOT_NODE_ADDR_CELLS_DEFAULT. */
+    /** Devicetree Specification v0.4 2.3.5 / Xen's DT_ROOT_NODE_ADDR_CELLS_DEFAULT. */
     static final int DEFAULT_ADDRESS_CELLS = 2;
-    /** DT spec 2.3.5 / Xen's DT_ROOT_NODE_SIZE_CELLS_DEFAULT. */
+    /** Devicetree Specification v0.4 2.3.5 / Xen's DT_ROOT_NODE_SIZE_CELLS_DEFAULT. */
     static final int DEFAULT_SIZE_CELLS = 1;
 
     final String path;

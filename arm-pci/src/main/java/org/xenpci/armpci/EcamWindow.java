@@ -13,7 +13,7 @@ import org.xenpci.core.Hex;
  * </pre>
  *
  * There is deliberately no check that {@code size} covers {@code busStart..busEnd}: Xen has none
- * (spec 1.5).
+ * (xen/arch/arm/pci/ecam.c: pci_ecam_map_bus).
  *
  * @param physBase machine address of the window's first byte
  * @param size window size in bytes, as the DT {@code reg} entry gives it

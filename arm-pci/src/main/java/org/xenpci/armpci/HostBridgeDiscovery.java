@@ -18,7 +18,7 @@ import org.xenpci.core.trace.TraceCategory;
 /**
  * Xen's DT host bridge discovery ({@code dt_pci_init} walking every node through
  * {@code device_init(node, DEVICE_PCI_HOSTBRIDGE)}, then {@code pci_host_common_probe} and
- * {@code gen_pci_init}; spec 1.1-1.3). Runs once at boot, single-threaded.
+ * {@code gen_pci_init}; xen/arch/arm/pci/pci.c, pci-host-common.c). Runs once at boot, single-threaded.
  */
 final class HostBridgeDiscovery {
     private static final Logger LOG = LoggerFactory.getLogger(HostBridgeDiscovery.class);
@@ -218,7 +218,7 @@ final class HostBridgeDiscovery {
     }
 
     /**
-     * {@code pci_dt_bus_range}-style parse (spec 1.2): absent/short gives 0..0xff; otherwise each
+     * {@code pci_dt_bus_range}-style parse (xen/arch/arm/pci/pci-host-common.c: gen_pci_init): absent/short gives 0..0xff; otherwise each
      * cell is stored straight into a u8, and only then is the {@code end > start + 0xff} clamp
      * applied, to the truncated values, so it can never fire.
      */

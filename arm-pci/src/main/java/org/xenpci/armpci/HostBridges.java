@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The registered host bridges in probe (DT) order, and Xen's lookups over them (spec 1.4).
+ * The registered host bridges in probe (DT) order, and Xen's lookups over them (xen/arch/arm/pci/pci-host-common.c: pci_find_host_bridge).
  * Immutable after boot, so lookups are lock-free; {@link #findHostBridge} is allocation-free
  * because it sits under the config-access path.
  */

@@ -7,7 +7,7 @@ import org.xenpci.core.pci.Sbdf;
 
 /**
  * Xen's host config accessors over the physical address space (xen/arch/arm/pci/pci-access.c,
- * spec 1.5-1.6): bridge lookup by (segment, bus), ECAM address from the bridge's window, then a
+ * xen/arch/arm/pci/ecam.c): bridge lookup by (segment, bus), ECAM address from the bridge's window, then a
  * physical load/store of the access width. No alignment check, as in Xen.
  *
  * <p>Thread-safe and allocation-free in steady state: the bridge list is immutable, the address

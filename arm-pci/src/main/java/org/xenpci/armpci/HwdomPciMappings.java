@@ -7,7 +7,7 @@ import org.xenpci.core.Hex;
 import org.xenpci.core.P2m;
 
 /**
- * What the hardware domain's p2m gets for each registered host bridge at boot (spec 1.7):
+ * What the hardware domain's p2m gets for each registered host bridge at boot (xen/arch/arm/pci/pci-host-common.c: pci_host_bridge_mappings):
  * <ul>
  *   <li>{@code pci_host_bridge_mappings}: every DT {@code reg} entry except the ECAM windows,
  *       1:1 as device memory;</li>

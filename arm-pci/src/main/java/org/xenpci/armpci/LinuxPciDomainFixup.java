@@ -7,7 +7,7 @@ import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.fdt.FdtProperty;
 
 /**
- * Xen's dom0 DT fix-up {@code handle_linux_pci_domain} (xen/arch/arm/domain_build.c, spec 1.3):
+ * Xen's dom0 DT fix-up {@code handle_linux_pci_domain} (xen/arch/arm/domain_build.c):
  * every top-level PCI host bridge node ({@code device_type = "pci"}, parent not a PCI node)
  * lacking {@code linux,pci-domain} gets one, so dom0 Linux numbers segments as Xen does.
  * Applies to disabled and passthrough-marked nodes too, in DT pre-order; the property is

@@ -19,7 +19,7 @@ import org.xenpci.core.trace.TraceCategory;
  * Device assignment for PCI: XEN_DOMCTL_assign_device / test_assign_device / deassign_device
  * ({@code iommu_do_domctl} and {@code iommu_do_pci_domctl}, {@code device_assigned},
  * {@code assign_device}, {@code deassign_device}, xen/drivers/passthrough/pci.c and iommu.c;
- * hypervisor spec 2.6, toolstack spec 8.3) and {@code pci_release_devices} at domain
+ * xen/drivers/passthrough/pci.c: iommu_do_pci_domctl, xen/common/domctl.c) and {@code pci_release_devices} at domain
  * destruction.
  *
  * <p>One deliberate difference from Xen: a failure after the old owner's vPCI state was removed
@@ -27,7 +27,7 @@ import org.xenpci.core.trace.TraceCategory;
  * context, the old owner's vPCI state), where Xen leaves the device half moved.
  *
  * <p>Thread-safe: every state change runs under Xen's pcidevs lock, then one domain's
- * {@code pciLock} for writing at a time, old owner before new (spec 2.7).
+ * {@code pciLock} for writing at a time, old owner before new (xen/drivers/passthrough/pci.c: reassign_device).
  */
 final class PciAssignment {
     private static final Logger LOG = LoggerFactory.getLogger(PciAssignment.class);
@@ -57,7 +57,7 @@ final class PciAssignment {
         return xen.iommuEnabled() && d.iommuEnabled();
     }
 
-    /** The three ops' shared checks, in Xen's order (toolstack spec 8.3 table). */
+    /** The three ops' shared checks, in Xen's order (xen/common/domctl.c, xen/drivers/passthrough/pci.c: iommu_do_pci_domctl). */
     HypercallResult domctl(int cmd, Vcpu caller, Domain target, GuestStruct op) {
         if (target == null && cmd != Domctl.TEST_ASSIGN_DEVICE) {
             // do_domctl already refused DOMID_INVALID for assign/deassign; this is Xen's ASSERT(d).

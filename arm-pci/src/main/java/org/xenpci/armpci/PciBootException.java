@@ -18,7 +18,7 @@ public class PciBootException extends BootException {
     /**
      * A host bridge node's {@code linux,pci-domain} style is inconsistent with the bridges probed
      * before it (some have the property, some do not). Xen hits {@code BUG()} in
-     * {@code pci_host_common_probe}: a hypervisor panic at boot (spec 1.3).
+     * {@code pci_host_common_probe}: a hypervisor panic at boot (xen/arch/arm/pci/pci-host-common.c: pci_bus_find_domain_nr).
      */
     public static final class InconsistentPciDomain extends PciBootException {
         private static final long serialVersionUID = 1L;
@@ -46,7 +46,7 @@ public class PciBootException extends BootException {
     /**
      * Dom0 DT construction needs a {@code linux,pci-domain} number for a host bridge node and none
      * is available ({@code handle_linux_pci_domain} returns -FDT_ERR_NOTFOUND; dom0 creation
-     * fails, spec 1.3).
+     * fails, xen/arch/arm/domain_build.c: handle_linux_pci_domain).
      */
     public static final class PciDomainUnavailable extends PciBootException {
         private static final long serialVersionUID = 1L;

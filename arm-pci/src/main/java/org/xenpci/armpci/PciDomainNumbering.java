@@ -4,7 +4,7 @@ import java.util.OptionalLong;
 
 /**
  * Xen's segment numbering state (xen/arch/arm/pci/pci-host-common.c: {@code use_dt_domains},
- * {@code domain_nr}, spec 1.3). Either every host bridge carries {@code linux,pci-domain} or
+ * {@code domain_nr}, xen/arch/arm/pci/pci-host-common.c: pci_bus_find_domain_nr). Either every host bridge carries {@code linux,pci-domain} or
  * none does and they are numbered 0, 1, 2... in probe order.
  *
  * <p>Not thread-safe: used only during single-threaded boot (the probe walk, then the dom0 DT

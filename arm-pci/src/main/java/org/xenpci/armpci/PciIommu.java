@@ -5,9 +5,9 @@ import org.xenpci.core.Domain;
 
 /**
  * The IOMMU seam of the pdev layer: the {@code iommu_ops} hooks xen/drivers/passthrough/pci.c
- * calls for PCI devices ({@code iommu_add_device} / {@code iommu_remove_device}, spec 2.3
+ * calls for PCI devices ({@code iommu_add_device} / {@code iommu_remove_device}, xen/drivers/passthrough/pci.c:
  * step 9 and 2.4; {@code assign_device} / {@code reassign_device} from the assignment domctls,
- * spec 2.6). An SMMU model registers one through {@link ArmPciLayer#iommu(PciIommu)}, or
+ * iommu_do_pci_domctl). An SMMU model registers one through {@link ArmPciLayer#iommu(PciIommu)}, or
  * publishes it as a {@code PciIommu} service that {@link ArmPci} installs at init. These are
  * called only when {@code xen.iommuEnabled()} is true; with the IOMMU off Xen returns 0 without
  * calling a driver.

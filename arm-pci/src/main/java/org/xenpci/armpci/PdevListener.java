@@ -7,7 +7,7 @@ package org.xenpci.armpci;
  * 0, as upstream Arm's {@code has_vpci() == false} path.
  *
  * <p>On add and remove, called with Xen's pcidevs lock held and then the owner's
- * {@code pciLock} held for writing, in that order (spec 2.7). On PHYSDEVOP_pci_device_reset
+ * {@code pciLock} held for writing, in that order (xen/drivers/passthrough/pci.c). On PHYSDEVOP_pci_device_reset
  * Xen drops the pcidevs lock once it holds the owner's lock, so there only the owner's write
  * lock is held. Implementations must not take the pcidevs lock on another thread.
  */

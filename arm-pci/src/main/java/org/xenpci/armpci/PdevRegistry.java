@@ -192,7 +192,7 @@ public final class PdevRegistry {
         }
     }
 
-    /** {@code pdev_type}: class word and PCIe capability (spec 2.3 step 5). */
+    /** {@code pdev_type}: class word and PCIe capability (xen/drivers/passthrough/pci.c). */
     PdevType classify(Sbdf sbdf, int expPos) {
         int cls = conf.read16(sbdf, PciRegs.PCI_CLASS_DEVICE);
         if (cls == PciRegs.PCI_CLASS_BRIDGE_PCI) {

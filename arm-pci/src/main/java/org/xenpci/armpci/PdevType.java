@@ -3,7 +3,7 @@ package org.xenpci.armpci;
 /**
  * Xen's {@code enum pdev_type} (xen/include/xen/pci.h), as {@code pdev_type()} in
  * xen/drivers/passthrough/pci.c classifies a function from its class word (config 0x0a) and
- * PCI Express capability (spec 2.3 step 5).
+ * PCI Express capability (xen/drivers/passthrough/pci.c: pdev_type).
  */
 public enum PdevType {
     /** Class 0xffff: nothing answered. */

@@ -20,7 +20,7 @@ import org.xenpci.core.trace.TraceCategory;
  * 2.3-2.5). Each handler checks in Xen's order and returns Xen's errno.
  *
  * <p>Thread-safe: any number of vCPUs may issue these concurrently; state changes happen under
- * Xen's pcidevs lock, then the owner's {@code pciLock} for writing (spec 2.7).
+ * Xen's pcidevs lock, then the owner's {@code pciLock} for writing (xen/drivers/passthrough/pci.c).
  */
 final class PhysdevOps {
     private static final Logger LOG = LoggerFactory.getLogger(PhysdevOps.class);
@@ -39,7 +39,7 @@ final class PhysdevOps {
         xen.registerPhysdevOp(Physdev.PCI_DEVICE_RESET, (vcpu, args) -> pciDeviceReset(vcpu, args[1]));
     }
 
-    /** The runtime gate (spec 0): pci-passthrough on, or {@code arch_pci_device_physdevop()} = iommu_enabled. */
+    /** The runtime gate (xen/arch/arm/pci/pci.c: pci_init, and xen/drivers/pci/physdev.c): pci-passthrough on, or {@code arch_pci_device_physdevop()} = iommu_enabled. */
     private boolean gateOpen() {
         return xen.bootOptions().pciPassthrough() || xen.iommuEnabled();
     }
@@ -71,7 +71,7 @@ final class PhysdevOps {
         return HypercallResult.ofRc(pciAddDevice(caller.domain(), sbdf, extfn, virtfn, s.u8(8), s.u8(9)));
     }
 
-    /** {@code pci_add_device} (spec 2.3 steps 4-12). */
+    /** {@code pci_add_device} (xen/drivers/passthrough/pci.c). */
     private int pciAddDevice(Domain caller, Sbdf sbdf, boolean extfn, boolean virtfn, int pfBus, int pfDevfn) {
         if (!xen.xsm().permits(XsmHook.RESOURCE_PLUG_PCI, caller, null, sbdf.sbdf())) {
             return Errno.EPERM.rc();
@@ -128,7 +128,7 @@ final class PhysdevOps {
         }
         int rc = iommuAddDevice(hwdom, pdev);
         if (rc != 0) {
-            // The pdev stays in Xen's list, ownerless (spec 2.3 step 9).
+            // The pdev stays in Xen's list, ownerless (pci_add_device: an iommu_add_device failure).
             detachFromOwner(pdev);
         }
         return rc;

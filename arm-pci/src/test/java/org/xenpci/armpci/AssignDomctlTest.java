@@ -30,7 +30,7 @@ import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.pci.Sbdf;
 import org.xenpci.core.trace.TraceCategory;
 
-@DisplayName("XEN_DOMCTL_assign/test_assign/deassign_device and quarantine (hypervisor spec 2.6, toolstack spec 8.3)")
+@DisplayName("XEN_DOMCTL_assign/test_assign/deassign_device and quarantine (xen/drivers/passthrough/pci.c: iommu_do_pci_domctl, xen/common/domctl.c)")
 class AssignDomctlTest {
     private static final long SCRATCH = 0x4000_1000L;
     private static final int DOMID_IO = Domain.DOMID_IO;

@@ -13,7 +13,7 @@ import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.fdt.FdtProperty;
 
-@DisplayName("Dom0 device tree: linux,pci-domain fix-up (spec 1.3)")
+@DisplayName("Dom0 device tree: linux,pci-domain fix-up (xen/arch/arm/domain_build.c: handle_linux_pci_domain)")
 class Dom0DeviceTreeTest {
 
     private static Fdt tree(FdtNode.Builder... nodes) {

@@ -17,7 +17,7 @@ import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.fdt.FdtProperty;
 import org.xenpci.core.trace.Events;
 
-@DisplayName("Host bridge discovery from the device tree (spec 1.1-1.4)")
+@DisplayName("Host bridge discovery from the device tree (xen/arch/arm/pci/pci.c, pci-host-common.c)")
 class HostBridgeDiscoveryTest {
 
     private static List<HostBridge> bridges(Fdt fdt) {

@@ -15,7 +15,7 @@ import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtProperty;
 import org.xenpci.core.pci.Sbdf;
 
-@DisplayName("What the hardware domain gets mapped for host bridges (spec 1.7)")
+@DisplayName("What the hardware domain gets mapped for host bridges (xen/arch/arm/pci/pci-host-common.c: pci_host_bridge_mappings)")
 class HwdomMappingTest {
 
     private static List<DirectMmio> mappings(Fdt fdt, Profile profile) {

@@ -12,7 +12,7 @@ import org.xenpci.core.Profile;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.pci.Sbdf;
 
-@DisplayName("pci_conf_read/write over the host ECAM (spec 1.5-1.6)")
+@DisplayName("pci_conf_read/write over the host ECAM (xen/arch/arm/pci/ecam.c, pci-access.c)")
 class PciConfTest {
     private static final long ECAM = 0x30_0000_0000L;
 

@@ -24,7 +24,7 @@ import org.xenpci.core.Xen;
 import org.xenpci.core.XenExtension;
 import org.xenpci.core.pci.Sbdf;
 
-@DisplayName("PHYSDEVOP pci_device_add / remove / reset (spec 2.1-2.5)")
+@DisplayName("PHYSDEVOP pci_device_add / remove / reset (xen/drivers/pci/physdev.c, xen/drivers/passthrough/pci.c)")
 class PhysdevOpsTest {
     /** Scratch GPA inside dom0's RAM (0x4000_0000 + 256 MiB, direct-mapped). */
     private static final long SCRATCH = 0x4000_1000L;

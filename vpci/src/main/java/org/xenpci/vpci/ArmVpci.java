@@ -120,7 +120,7 @@ public final class ArmVpci implements XenExtension {
     /**
      * Runs after every extension relinquished the domain's resources (arm-pci released its
      * devices, which detached their vPCI state): drops the guest ECAM handler and the domain's
-     * vPCI bookkeeping, so nothing is left behind (spec 3.6, {@code domain_vpci_init}'s
+     * vPCI bookkeeping, so nothing is left behind (xen/drivers/vpci/vpci.c: vpci_assign_device, {@code domain_vpci_init}'s
      * counterpart).
      */
     @Override

@@ -3,7 +3,7 @@ package org.xenpci.vpci;
 /**
  * A capability emulator plugin ({@code REGISTER_VPCI_CAP}/{@code REGISTER_VPCI_EXTCAP}, STYLE 13).
  * {@link Vpci} runs each registered emulator, in list order, for every capability the device
- * has (§6.3); extended ones only for the hardware domain. MSI, MSI-X and ReBAR plug in here.
+ * has (xen/drivers/vpci/cap.c: vpci_capability_hide); extended ones only for the hardware domain. MSI, MSI-X and ReBAR plug in here.
  */
 public interface CapabilityEmulator {
     /** The capability ID (legacy: 8-bit; extended: 16-bit). */
@@ -30,7 +30,7 @@ public interface CapabilityEmulator {
 
     /**
      * True if the capability currently delivers interrupts as messages (MSI/MSI-X enabled):
-     * a domU COMMAND write then forces INTX_DISABLE (§4.3). Default false.
+     * a domU COMMAND write then forces INTX_DISABLE (xen/drivers/vpci/header.c: cmd_write). Default false.
      */
     default boolean messagesEnabled(VpciDevice dev) {
         return false;

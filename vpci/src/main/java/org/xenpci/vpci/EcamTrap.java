@@ -9,7 +9,7 @@ import org.xenpci.core.trace.TraceCategory;
 
 /**
  * The Arm vPCI MMIO handler over one ECAM window (xen/arch/arm/vpci.c {@code vpci_mmio_read} /
- * {@code vpci_mmio_write} with {@code vpci_ecam_read/write}, spec 3.5 and 7).
+ * {@code vpci_mmio_write} with {@code vpci_ecam_read/write}; xen/arch/arm/vpci.c, xen/drivers/vpci/vpci.c).
  *
  * <p>Decode: offset = gpa - window base; bus = offset bits 27:20, devfn = 19:12, register =
  * 11:0 ({@link EcamAddress}). The hardware domain's windows add the bridge's first bus (8-bit

@@ -4,7 +4,7 @@ import static org.xenpci.core.pci.PciRegs.*;
 
 /**
  * Profile switch {@code vpciGuestIdentity}: read-only identity registers for a domU so that
- * enumeration works (upstream has none: they read all-ones, §4.5). Every choice here is listed
+ * enumeration works (upstream has none: they read all-ones, xen/drivers/vpci/header.c: vpci_init_header). Every choice here is listed
  * in vpci/PROFILE-NOTES.md. All writes to these registers are ignored.
  */
 final class GuestIdentity {

@@ -7,7 +7,7 @@ package org.xenpci.vpci;
  *
  * <p>{@code reg} is a byte offset into the function's 4 KiB config space; {@code size} is 1, 2
  * or 4 bytes; values are zero-extended. Like Xen's {@code pci_conf_read*}, no alignment is
- * enforced: vPCI may issue a 2-byte access at an odd offset for a split gap (§3.3).
+ * enforced: vPCI may issue a 2-byte access at an odd offset for a split gap (xen/drivers/vpci/vpci.c: vpci_read_hw).
  * Implementations must be thread-safe and must not allocate per access.
  */
 public interface HardwareConfig {

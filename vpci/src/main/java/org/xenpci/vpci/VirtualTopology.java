@@ -4,7 +4,7 @@ import org.xenpci.core.Errno;
 import org.xenpci.core.pci.Sbdf;
 
 /**
- * A domU's virtual PCI topology ({@code assign_virtual_sbdf}, §4.7): devices appear as
+ * A domU's virtual PCI topology ({@code assign_virtual_sbdf}, xen/drivers/vpci/vpci.c): devices appear as
  * integrated endpoints 0000:00:slot.fn on one virtual root bus, with slot taken from a 32-bit
  * map ({@code vpci_dev_assigned_map}, VPCI_MAX_VIRT_DEV = 32).
  *

@@ -12,8 +12,8 @@ import org.xenpci.core.pci.Sbdf;
 
 /**
  * The vPCI entry point for one {@link Xen}: attaches/detaches device state
- * ({@code vpci_assign_device}/{@code vpci_deassign_device}, §3.6) and serves config accesses
- * by SBDF with the device lookup of §3.3/§3.4 step 1-2.
+ * ({@code vpci_assign_device}/{@code vpci_deassign_device}, xen/drivers/vpci/vpci.c) and serves config accesses
+ * by SBDF with the device lookup of {@code vpci_read}/{@code vpci_write}.
  *
  * <p>Thread-safety: accesses take the domain's {@code pciLock} (read for reads, write for
  * writes); assign/deassign take it for writing. Callers of assign/deassign hold Xen's pcidevs
@@ -24,7 +24,7 @@ public final class Vpci {
     private static final Logger LOG = LoggerFactory.getLogger(Vpci.class);
 
     /**
-     * Where an access goes when no vPCI device matches (§3.3/3.4 step 2): for the hardware domain
+     * Where an access goes when no vPCI device matches ({@code vpci_read}/{@code vpci_write}): for the hardware domain
      * the PCI layer reads hardware and drops writes to read-only devices. Guests never reach it.
      */
     public interface Passthrough {
@@ -69,7 +69,7 @@ public final class Vpci {
 
     /**
      * {@code vpci_assign_device}: creates the device's vPCI state for {@code owner}, assigns the
-     * virtual SBDF (domU), inits the header (§4), the capabilities (§6) and, with
+     * virtual SBDF (domU), inits the header (xen/drivers/vpci/header.c), the capabilities (cap.c) and, with
      * {@code Profile.vpciGuestIdentity}, the guest identity registers. Any failure undoes
      * everything. The caller decides whether vPCI applies at all ({@code has_vpci}, read-only
      * devices).
@@ -160,7 +160,7 @@ public final class Vpci {
     /**
      * Model-level seam for xl's {@code vslot} (the one place the toolstack talks to vPCI outside
      * a hypercall). Xen's {@code XEN_DOMCTL_assign_device} has no field for a guest slot, and
-     * upstream ignores {@code vslot} on Arm (toolstack spec 4.5). Under
+     * upstream ignores {@code vslot} on Arm (xen/arch/arm/vpci.c, xen/drivers/vpci/vpci.c). Under
      * {@code Profile.vpciGuestTopology} the toolstack records the slot it wants here, per domain
      * and machine SBDF, right before it issues the domctl; {@link ArmVpci} reads it when it
      * attaches the device ({@link VpciDeviceSpec#withRequestedSlot}). Without the topology

@@ -1,7 +1,7 @@
 package org.xenpci.vpci;
 
 /**
- * One BAR slot of {@code struct vpci_header} (§3.1): 6 BARs plus the ROM at slot num_bars.
+ * One BAR slot of {@code struct vpci_header} (xen/include/xen/vpci.h): 6 BARs plus the ROM at slot num_bars.
  * Mutable emulation state, guarded by the owning {@link VpciDevice}'s monitor; getters are for
  * inspection (tests, the p2m owner).
  */

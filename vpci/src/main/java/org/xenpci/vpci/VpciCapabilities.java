@@ -6,7 +6,7 @@ import java.util.List;
 import org.xenpci.core.Errno;
 
 /**
- * Capability-list emulation (xen/drivers/vpci/cap.c, spec §6): the legacy list (hwdom: all
+ * Capability-list emulation (xen/drivers/vpci/cap.c): the legacy list (hwdom: all
  * caps with cached pointers; domU: only the exposed IDs), the domU STATUS register, the
  * extended list, and running/hiding {@link CapabilityEmulator}s. Init-time only.
  */
@@ -122,7 +122,7 @@ public final class VpciCapabilities {
         return 0;
     }
 
-    /** {@code vpci_init_capability_list} plus the domU STATUS handler (§6.1). */
+    /** {@code vpci_init_capability_list} plus the domU STATUS handler. */
     static int initCapabilityList(VpciDevice dev, int[] guestCaps) {
         HardwareConfig hw = dev.hardware();
         VpciRegisters regs = dev.registers();
@@ -168,7 +168,7 @@ public final class VpciCapabilities {
                 PCI_STATUS_RSVDZ_MASK);
     }
 
-    /** {@code vpci_init_ext_capability_list} (§6.2). */
+    /** {@code vpci_init_ext_capability_list}. */
     static int initExtCapabilityList(VpciDevice dev) {
         VpciRegisters regs = dev.registers();
         int pos = PCI_CFG_SPACE_SIZE;
@@ -195,7 +195,7 @@ public final class VpciCapabilities {
         return 0;
     }
 
-    /** {@code vpci_capability_hide} (§6.3): unlinks a legacy capability from the emulated list. */
+    /** {@code vpci_capability_hide}: unlinks a legacy capability from the emulated list. */
     static int hideCapability(VpciDevice dev, int capId) {
         int offset = findCapability(dev.hardware(), capId);
         if (offset == 0) {
@@ -234,7 +234,7 @@ public final class VpciCapabilities {
         return null;
     }
 
-    /** {@code vpci_ext_capability_hide} (§6.3). */
+    /** {@code vpci_ext_capability_hide}. */
     static int hideExtCapability(VpciDevice dev, int capId) {
         int offset = findExtCapability(dev.hardware(), capId);
         if (offset == 0) {

@@ -10,7 +10,7 @@ import org.xenpci.core.trace.Events;
 import org.xenpci.core.trace.TraceCategory;
 
 /**
- * One physical function's vPCI state ({@code pdev->vpci}, §3.1): its register table, header
+ * One physical function's vPCI state ({@code pdev->vpci}, struct vpci in xen/include/xen/vpci.h): its register table, header
  * state, guest SBDF, and the way back to its hardware. Created and attached by
  * {@link Vpci#assignDevice}, detached by {@link Vpci#deassignDevice}.
  *
@@ -63,7 +63,7 @@ public final class VpciDevice {
     }
 
     /**
-     * True if unhandled bytes go to hardware (§3.3 step 5): devices of the hardware domain and of
+     * True if unhandled bytes go to hardware (xen/drivers/vpci/vpci.c: vpci_read_hw): devices of the hardware domain and of
      * dom_xen (hidden devices, reached through hwdom's view).
      */
     public boolean hardwareDomainView() {

@@ -57,7 +57,7 @@ public final class VpciHandlers {
 
     /**
      * {@code vpci_read_val}: a constant held as the register's private data. Xen rewrites that
-     * data when it hides a capability (§6.3), so the value is mutable; reads are volatile.
+     * data when it hides a capability ({@code vpci_capability_hide}), so the value is mutable; reads are volatile.
      */
     public static final class CachedValue implements ReadHandler {
         private volatile int value;

@@ -11,7 +11,7 @@ import org.xenpci.core.Errno;
 import org.xenpci.core.P2m;
 
 /**
- * Header emulation (xen/drivers/vpci/header.c, spec §4): COMMAND, BARs, expansion ROM, and
+ * Header emulation (xen/drivers/vpci/header.c): COMMAND, BARs, expansion ROM, and
  * {@code modify_bars}/{@code modify_decoding}. Handler methods keep Xen's names
  * ({@link #cmdWrite}, {@link #barWrite}, {@link #guestMemBarRead}, {@link #guestMemBarWrite},
  * {@link #romWrite}) so the model can be diffed against header.c.
@@ -22,11 +22,11 @@ import org.xenpci.core.P2m;
 public final class VpciHeader {
     private static final Logger LOG = LoggerFactory.getLogger(VpciHeader.class);
 
-    /** Guest COMMAND RsvdP mask (§4.1): reserved 0xF800 | IO | PARITY | WAIT | SERR | FAST_BACK. */
+    /** Guest COMMAND RsvdP mask ({@code vpci_init_header}): reserved 0xF800 | IO | PARITY | WAIT | SERR | FAST_BACK. */
     public static final int GUEST_CMD_RSVDP = 0xF800 | PCI_COMMAND_IO | PCI_COMMAND_PARITY | PCI_COMMAND_WAIT
             | PCI_COMMAND_SERR | PCI_COMMAND_FAST_BACK;
 
-    /** Bits cleared from a domU's initial COMMAND (§4.1). */
+    /** Bits cleared from a domU's initial COMMAND ({@code vpci_init_header}). */
     static final int GUEST_CMD_CLEARED = PCI_COMMAND_VGA_PALETTE | PCI_COMMAND_INVALIDATE | PCI_COMMAND_SPECIAL
             | PCI_COMMAND_MASTER | PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
 
@@ -76,7 +76,7 @@ public final class VpciHeader {
     }
 
     // ---------------------------------------------------------------------------------------
-    // Init (§4.1, vpci_init_header)
+    // Init (vpci_init_header)
     // ---------------------------------------------------------------------------------------
 
     /**
@@ -235,11 +235,11 @@ public final class VpciHeader {
     }
 
     // ---------------------------------------------------------------------------------------
-    // Register handlers (§4.2, §4.3)
+    // Register handlers (bar_write, guest_mem_bar_*, rom_write, cmd_write)
     // ---------------------------------------------------------------------------------------
 
     /**
-     * {@code cmd_write} (§4.3). A domU's value is stored in {@code guest_cmd} at once. If MEMORY
+     * {@code cmd_write}. A domU's value is stored in {@code guest_cmd} at once. If MEMORY
      * differs from {@code bars_mapped} the hardware write is left to the p2m owner (after the
      * mapping); otherwise hardware COMMAND is written now.
      */
@@ -267,7 +267,7 @@ public final class VpciHeader {
         dev.hardware().write(PCI_COMMAND, 2, dev.hardware().read(PCI_COMMAND, 2) | PCI_COMMAND_INTX_DISABLE);
     }
 
-    /** hwdom {@code bar_write} (§4.2): identity address update, ignored while mapped. */
+    /** hwdom {@code bar_write}: identity address update, ignored while mapped. */
     WriteOutcome barWrite(VpciDevice dev, int slot, int reg, int val) {
         VpciBar bar = bars[slot];
         boolean hi = false;
@@ -296,7 +296,7 @@ public final class VpciHeader {
         return old == bar.addr ? WriteOutcome.NO_EFFECT : new WriteOutcome.BarMoved(bar.index(), old, bar.addr, bar.size);
     }
 
-    /** domU {@code guest_mem_bar_read} (§4.2): guest address plus type and prefetch bits. */
+    /** domU {@code guest_mem_bar_read}: guest address plus type and prefetch bits. */
     int guestMemBarRead(int slot) {
         VpciBar bar = bars[slot];
         if (bar.type == VpciBar.Type.MEM64_HI) {
@@ -312,7 +312,7 @@ public final class VpciHeader {
     }
 
     /**
-     * domU {@code guest_mem_bar_write} (§4.2): replaces one 32-bit half of guest_addr, aligns it
+     * domU {@code guest_mem_bar_write}: replaces one 32-bit half of guest_addr, aligns it
      * to the BAR size (so sizing reads back ~(size-1)); ignored while mapped. Never touches hardware.
      */
     WriteOutcome guestMemBarWrite(VpciDevice dev, int slot, int val) {
@@ -341,7 +341,7 @@ public final class VpciHeader {
         return old == guestAddr ? WriteOutcome.NO_EFFECT : new WriteOutcome.BarMoved(bar.index(), old, guestAddr, bar.size);
     }
 
-    /** hwdom {@code rom_write} (§4.2). */
+    /** hwdom {@code rom_write}. */
     WriteOutcome romWrite(VpciDevice dev, int slot, int reg, int val) {
         VpciBar rom = bars[slot];
         boolean newEnabled = (val & PCI_ROM_ADDRESS_ENABLE) != 0;
@@ -372,7 +372,7 @@ public final class VpciHeader {
     }
 
     // ---------------------------------------------------------------------------------------
-    // modify_bars / modify_decoding (§4.4)
+    // modify_bars / modify_decoding
     // ---------------------------------------------------------------------------------------
 
     /**
@@ -415,7 +415,7 @@ public final class VpciHeader {
                 }
             }
         }
-        // §4.4 step 2: the MSI-X table and PBA pages stay trapped (VpciMsix serves them).
+        // modify_bars: the MSI-X table and PBA pages stay trapped (VpciMsix serves them).
         VpciMsix.State msix = dev.msix;
         if (msix != null) {
             for (long[] r : VpciMsix.guestFrames(dev, msix)) {
@@ -486,7 +486,7 @@ public final class VpciHeader {
     }
 
     /**
-     * {@code modify_decoding} (§4.4 step 6): records the new mapped state and writes the hardware
+     * {@code modify_decoding}: records the new mapped state and writes the hardware
      * (the ROM register for a ROM-only change, else COMMAND).
      */
     void modifyDecoding(VpciDevice dev, int cmd, boolean romOnly) {

@@ -12,7 +12,7 @@ import org.xenpci.core.Xen;
 import org.xenpci.core.XsmHook;
 
 /**
- * The p2m owner's side of {@code modify_bars} (§4.4 steps 4-5): applies a {@link MapPlan} to the
+ * The p2m owner's side of {@code modify_bars} (xen/drivers/vpci/header.c: apply_map, map_range): applies a {@link MapPlan} to the
  * owning domain's {@link P2m}, then runs {@code modify_decoding}. While Xen is booting the work
  * runs at once ({@code apply_map}); afterwards it is deferred to the trapping vCPU's exit path
  * ({@code defer_map} / {@code vpci_process_pending}) through {@link Vcpu#deferWork}, so the p2m

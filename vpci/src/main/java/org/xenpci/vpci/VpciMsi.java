@@ -5,7 +5,7 @@ import static org.xenpci.core.pci.PciRegs.*;
 import org.xenpci.armpci.gicv3.PhysicalMsi;
 
 /**
- * MSI capability emulation (xen/drivers/vpci/msi.c, spec 5.1), registered when
+ * MSI capability emulation (xen/drivers/vpci/msi.c), registered when
  * {@code Profile.vpciMsi}: control, address, data and mask are emulated; the pending bits are
  * left unhandled (hwdom reads hardware, a domU reads all-ones).
  *
@@ -95,7 +95,7 @@ public final class VpciMsi implements CapabilityEmulator {
                 | (s.address64 ? PCI_MSI_FLAGS_64BIT : 0);
     }
 
-    /** {@code control_write} (spec 5.1). */
+    /** {@code control_write} (msi.c). */
     private static WriteOutcome controlWrite(VpciDevice dev, int val) {
         State s = dev.msi;
         int vectors = Math.min(1 << ((val & PCI_MSI_FLAGS_QSIZE) >> 4), s.maxvec);

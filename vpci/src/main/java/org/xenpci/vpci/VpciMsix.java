@@ -12,12 +12,12 @@ import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.Vcpu;
 
 /**
- * MSI-X capability emulation (xen/drivers/vpci/msix.c, spec 5.2), registered when
+ * MSI-X capability emulation (xen/drivers/vpci/msix.c), registered when
  * {@code Profile.vpciMsi}.
  *
  * <p>Config space: control (pos+2) is emulated: reads {@code (entries - 1) | ENABLE | MASKALL}
  * as the guest set them. Table and PBA Offset/BIR (pos+4, pos+8) are hardware reads, writes
- * ignored, for a domU too (spec 5.2 leaves them all-ones for a domU, which would keep any guest
+ * ignored, for a domU too (msix.c leaves them all-ones for a domU, which would keep any guest
  * from finding its table; see docs/msi.md).
  *
  * <p>Table and PBA (guest BAR address + offset): while the BAR is mapped, the pages holding
@@ -150,7 +150,7 @@ public final class VpciMsix implements CapabilityEmulator {
         return (s.entries - 1) | (s.enabled ? PCI_MSIX_FLAGS_ENABLE : 0) | (s.masked ? PCI_MSIX_FLAGS_MASKALL : 0);
     }
 
-    /** {@code control_write} (spec 5.2). */
+    /** {@code control_write} (msix.c). */
     private static WriteOutcome controlWrite(VpciDevice dev, int val) {
         State s = dev.msix;
         boolean enable = (val & PCI_MSIX_FLAGS_ENABLE) != 0;

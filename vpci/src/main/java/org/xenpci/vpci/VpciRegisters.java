@@ -6,7 +6,7 @@ import org.xenpci.core.Errno;
 /**
  * A device's emulated-register table and Xen's access merge rules (xen/drivers/vpci/vpci.c:
  * {@code vpci_add_register_mask}, {@code vpci_remove_registers}, {@code vpci_read},
- * {@code vpci_write}; spec §3.2-3.4).
+ * {@code vpci_write}; xen/drivers/vpci/vpci.c).
  *
  * <p>Registers are kept in an immutable array sorted by offset, replaced on every add/remove
  * (copy-on-write). STYLE 2 suggests a {@code NavigableMap}; an array is used instead because the
@@ -40,7 +40,7 @@ public final class VpciRegisters {
     }
 
     /**
-     * {@code vpci_add_register_mask} (§3.2). All -EINVAL checks come first, then the overlap
+     * {@code vpci_add_register_mask}. All -EINVAL checks come first, then the overlap
      * check (-EEXIST). A null read means "reads all-ones", a null write "writes ignored".
      *
      * @param offset byte offset in config space
@@ -144,7 +144,7 @@ public final class VpciRegisters {
     }
 
     /**
-     * {@code vpci_read} step 3-4 (§3.3): merges every handler overlapping {@code [reg, reg+size)}
+     * {@code vpci_read}: merges every handler overlapping {@code [reg, reg+size)}
      * and fills gaps through {@link #readHw}. Allocation-free.
      *
      * @param size 1 to 4 bytes
@@ -177,7 +177,7 @@ public final class VpciRegisters {
     }
 
     /**
-     * {@code vpci_write} steps 3-6 (§3.4): each overlapping handler gets the masked, possibly
+     * {@code vpci_write}: each overlapping handler gets the masked, possibly
      * partial write; gaps go through {@link #writeHw}.
      *
      * @return the last outcome other than NoEffect that a handler returned, else NO_EFFECT
@@ -212,7 +212,7 @@ public final class VpciRegisters {
     }
 
     /**
-     * {@code vpci_write_helper}: the partial/masked write rule of §3.4 step 6 for {@code len}
+     * {@code vpci_write_helper}: the partial/masked write rule of {@code vpci_write} for {@code len}
      * bytes at byte {@code offset} within register {@code r}.
      */
     private static WriteOutcome writeHelper(VpciDevice dev, VpciRegister r, int len, int offset, int data) {
@@ -228,7 +228,7 @@ public final class VpciRegisters {
     }
 
     /**
-     * "Hardware" read of a gap (§3.3 step 5): hwdom reads real config space (3 bytes as 1+2 or
+     * "Hardware" read of a gap ({@code vpci_read_hw}): hwdom reads real config space (3 bytes as 1+2 or
      * 2+1 by alignment); a guest always gets all-ones (deny by default, Xen 80b0eb095a).
      */
     static int readHw(VpciDevice dev, int reg, int size) {
@@ -245,7 +245,7 @@ public final class VpciRegisters {
         return hw.read(reg, size);
     }
 
-    /** "Hardware" write of a gap (§3.4 step 5): hwdom writes real config space; a guest's is dropped. */
+    /** "Hardware" write of a gap ({@code vpci_write_hw}): hwdom writes real config space; a guest's is dropped. */
     static void writeHw(VpciDevice dev, int reg, int size, int data) {
         if (!dev.hardwareDomainView()) {
             dev.traceDroppedWrite(reg, size, data);

@@ -2,7 +2,7 @@ package org.xenpci.vpci;
 
 /**
  * A register's write callback ({@code vpci_write_t}). It receives the full-width value already
- * merged and masked by the table (§3.4) and returns what the write means for the p2m owner
+ * merged and masked by the table ({@code vpci_write}) and returns what the write means for the p2m owner
  * (STYLE 6); most handlers return {@link WriteOutcome#NO_EFFECT}.
  */
 @FunctionalInterface

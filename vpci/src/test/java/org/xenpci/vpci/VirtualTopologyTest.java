@@ -11,7 +11,7 @@ import org.xenpci.core.Profile;
 import org.xenpci.core.Xen;
 import org.xenpci.core.pci.Sbdf;
 
-/** Spec §4.7 and the vpciGuestTopology switch. */
+/** xen/drivers/vpci/vpci.c: assign_virtual_sbdf and the vpciGuestTopology switch. */
 class VirtualTopologyTest {
     private final VirtualTopology t = new VirtualTopology();
 

@@ -12,7 +12,7 @@ import org.xenpci.core.Profile;
 import org.xenpci.core.Xen;
 import org.xenpci.core.pci.Sbdf;
 
-/** Spec §6 (capability lists, STATUS, extended space) and the vpciGuestIdentity switch. */
+/** xen/drivers/vpci/cap.c (capability lists, STATUS, extended space) and the vpciGuestIdentity switch. */
 class VpciCapabilitiesTest {
     private static final Sbdf DEV = Sbdf.of(3, 0, 0);
 

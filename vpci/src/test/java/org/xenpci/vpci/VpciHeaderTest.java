@@ -17,7 +17,7 @@ import org.xenpci.core.Xen;
 import org.xenpci.core.XenExtension;
 import org.xenpci.core.pci.Sbdf;
 
-/** Spec §4: header init, BAR registers, COMMAND, modify_bars and the p2m. */
+/** xen/drivers/vpci/header.c: header init, BAR registers, COMMAND, modify_bars and the p2m. */
 class VpciHeaderTest {
     private static final Sbdf DEV_A = Sbdf.of(1, 0, 0);
     private static final Sbdf DEV_B = Sbdf.of(2, 0, 0);

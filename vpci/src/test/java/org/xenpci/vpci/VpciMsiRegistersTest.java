@@ -12,7 +12,7 @@ import org.xenpci.core.Domain;
 import org.xenpci.core.Profile;
 import org.xenpci.core.pci.Sbdf;
 
-@DisplayName("vPCI MSI and MSI-X register semantics (spec 5.1, 5.2)")
+@DisplayName("vPCI MSI and MSI-X register semantics (xen/drivers/vpci/msi.c, msix.c)")
 class VpciMsiRegistersTest {
     private MsiPlatform p;
     private Domain g;

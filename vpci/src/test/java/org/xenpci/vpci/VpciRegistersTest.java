@@ -12,7 +12,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.xenpci.core.Errno;
 import org.xenpci.core.Xen;
 
-/** Spec §3.2-3.4: the register table's validation and merge rules. */
+/** xen/drivers/vpci/vpci.c: vpci_add_register_mask, vpci_read, vpci_write: the register table's validation and merge rules. */
 class VpciRegistersTest {
     private static final int EINVAL = Errno.EINVAL.rc();
     private static final int EEXIST = Errno.EEXIST.rc();
@@ -45,7 +45,7 @@ class VpciRegistersTest {
     private final VpciRegisters t = new VpciRegisters();
 
     @Nested
-    @DisplayName("addRegister / addRegisterMask (§3.2)")
+    @DisplayName("addRegister / addRegisterMask (vpci_add_register_mask)")
     class Add {
         @ParameterizedTest(name = "size {0} at 0x{1} is rejected with -EINVAL")
         @CsvSource({"0,0", "3,0", "8,0", "2,1", "4,2", "4,4096", "1,4096", "1,-1"})
@@ -116,7 +116,7 @@ class VpciRegistersTest {
     }
 
     @Nested
-    @DisplayName("removeRegisters (§3.2)")
+    @DisplayName("removeRegisters (vpci_remove_registers)")
     class Remove {
         @BeforeEach
         void fill() {
@@ -156,7 +156,7 @@ class VpciRegistersTest {
     }
 
     @Nested
-    @DisplayName("reads and writes across handlers and gaps (§3.3, §3.4)")
+    @DisplayName("reads and writes across handlers and gaps (vpci_read, vpci_write)")
     class Access {
         private Xen xen;
         private FakeConfig hw;
@@ -284,7 +284,7 @@ class VpciRegistersTest {
     }
 
     @Nested
-    @DisplayName("masks (§3.4 step 6)")
+    @DisplayName("masks (vpci_write_helper)")
     class Masks {
         private VpciDevice dev;
 

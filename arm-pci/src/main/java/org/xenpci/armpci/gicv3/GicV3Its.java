@@ -104,7 +104,7 @@ public final class GicV3Its implements XenExtension {
              * A device that changed hands keeps no ITS mapping of any previous owner
              * (deassignment, quarantine, destruction). This runs on attach to the NEW owner,
              * not on detach: PHYSDEVOP_pci_device_reset detaches and re-attaches vPCI for the
-             * same owner (spec 2.5 rebuilds vPCI state only) and must leave its MSIs working.
+             * same owner (xen/drivers/pci/physdev.c: PHYSDEVOP_pci_device_reset rebuilds vPCI state only) and must leave its MSIs working.
              */
             @Override
             public int vpciAssign(Pdev pdev) {

@@ -21,7 +21,7 @@ import org.xenpci.core.pci.Sbdf;
  * bookkeeping of guest devices ({@code struct its_device}): host DeviceID, the guest's doorbell
  * and DeviceID, the host LPIs of every event.
  *
- * <p>Rules of {@link #mapGuestDevice} follow {@code gicv3_its_map_guest_device} (spec 5.3).
+ * <p>Rules of {@link #mapGuestDevice} follow {@code gicv3_its_map_guest_device} (xen/arch/arm/gic-v3-its.c).
  * Host LPIs are eagerly mapped for every event, routed to collection 0 = pCPU 0. ITT memory
  * comes from an {@link IttAllocator} over Xen's memory after the command queue: freed on unmap
  * and reused, as Xen's {@code xfree} of the ITT. A guest's device gets its ITT memory and LPIs

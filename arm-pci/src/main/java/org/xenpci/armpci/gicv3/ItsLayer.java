@@ -122,7 +122,7 @@ public final class ItsLayer {
      * ({@code guestAddress}, {@code guestData} as the guest wrote them).
      * <ul>
      * <li>Hardware domain: unchanged: its vITSes sit at the host ITS addresses and it uses host
-     *     DeviceIDs, so its messages are already physical (spec 5.3).</li>
+     *     DeviceIDs, so its messages are already physical (xen/arch/arm/vgic-v3-its.c).</li>
      * <li>Guest: only a message to ITS own vITS doorbell is routable; it becomes a write of the
      *     same EventID to the doorbell of the host ITS that serves the function (the event's host
      *     LPI then carries the guest binding). Anything else (another domain's doorbell, the
@@ -194,7 +194,7 @@ public final class ItsLayer {
 
     /**
      * {@code gicv3_its_map_guest_device(d, host_doorbell, host_devid, guest_doorbell, guest_devid,
-     * nr_events, valid)} (spec 5.3): finds the host ITS by its doorbell address and maps or
+     * nr_events, valid)} (xen/arch/arm/gic-v3-its.c): finds the host ITS by its doorbell address and maps or
      * unmaps the device there, eagerly mapping every event to a host LPI.
      *
      * @return 0, -ENOENT (no host ITS has that doorbell, or unmapping an unmapped device),

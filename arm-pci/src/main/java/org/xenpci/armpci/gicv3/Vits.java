@@ -23,7 +23,7 @@ import org.xenpci.core.trace.TraceCategory;
  * ITS operations:
  * <ul>
  * <li>MAPD(V=1) maps the device on the host ITS ({@code gicv3_its_map_guest_device}): for the
- *     hardware domain the host DeviceID is the guest's (spec 5.3); for a guest it is found from
+ *     hardware domain the host DeviceID is the guest's (xen/arch/arm/vgic-v3-its.c); for a guest it is found from
  *     the guest DeviceID (= guest RID) through {@link GuestPciDevices} and the host bridge's
  *     {@code msi-map}, so a guest can only map functions it owns. MAPD(V=0) unmaps it.</li>
  * <li>MAPC maps a collection to a vCPU (RDbase = vCPU number, GITS_TYPER.PTA = 0).</li>
@@ -57,7 +57,7 @@ public final class Vits implements MmioHandler {
     private final Map<Integer, VDevice> devices = new HashMap<>();
     /** Collection to vCPU. */
     private final Map<Integer, Integer> collections = new HashMap<>();
-    /** (DeviceID << 32 | EventID) to {vLPI, ICID}. */
+    /** {@code DeviceID << 32 | EventID} to {@code {vLPI, ICID}}. */
     private final Map<Long, int[]> ites = new HashMap<>();
 
     private record VDevice(HostIts its, int hostDevid, int eventBits) {
@@ -217,7 +217,7 @@ public final class Vits implements MmioHandler {
             return Errno.EINVAL.rc();
         }
         if (c.eventIdBits() > evidBits) {
-            return Errno.EINVAL.rc(); // spec 5.3: a size above the vITS evid_bits is rejected
+            return Errno.EINVAL.rc(); // vgic-v3-its.c: its_handle_mapd: a size above the vITS evid_bits is rejected
         }
         if (devices.containsKey(devid)) {
             // Remapping a mapped device: drop the old mapping first, as a real ITS replaces the ITT.

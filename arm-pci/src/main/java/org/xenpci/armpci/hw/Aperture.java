@@ -7,10 +7,13 @@ import org.xenpci.core.Hex;
  * describes it: CPU accesses to {@code [cpuAddress, cpuAddress+size)} become PCI accesses at
  * {@code pciAddress + (cpu - cpuAddress)} in {@code kind}'s address space. Addresses and size
  * in bytes.
- *
- * @throws HardwareConfigException for a non-positive size or a wrapping range
  */
 public record Aperture(long cpuAddress, long pciAddress, long size, ApertureKind kind, boolean prefetchable) {
+    /**
+     * Checks the window is usable.
+     *
+     * @throws HardwareConfigException for a null kind, a non-positive size or a wrapping range
+     */
     public Aperture {
         if (kind == null) {
             throw new HardwareConfigException("aperture at " + Hex.of(cpuAddress) + ": kind is null");

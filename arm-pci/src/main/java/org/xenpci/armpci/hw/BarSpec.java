@@ -11,13 +11,16 @@ import org.xenpci.core.pci.PciRegs;
  * 6.2.5.2: ROM 2 KiB). A 32-bit memory BAR is at most 2 GiB (one address bit must stay
  * writable). {@code index} is 0..5 for BARs ({@link #ROM_INDEX} for the ROM); a MEM64 BAR also
  * occupies {@code index + 1}. Only memory BARs may be prefetchable.
- *
- * @throws HardwareConfigException naming the BAR and the bad value
  */
 public record BarSpec(int index, BarKind kind, long size, boolean prefetchable) {
     /** The index used for the expansion ROM (Linux's {@code PCI_ROM_RESOURCE}). */
     public static final int ROM_INDEX = 6;
 
+    /**
+     * Checks the BAR against the limits above.
+     *
+     * @throws HardwareConfigException naming the BAR and the bad value
+     */
     public BarSpec {
         if (kind == null) {
             throw new HardwareConfigException("BAR " + index + ": kind is null");

@@ -89,7 +89,7 @@ public record MemoryBanks(List<Bank> banks) {
         return at;
     }
 
-    /** Tells which banks of {@code banks} overlap, as the index pair {i, j} with i < j, or null. */
+    /** Tells which banks of {@code banks} overlap, as the index pair {@code {i, j}} with {@code i < j}, or null. */
     static int[] firstOverlap(List<Bank> banks) {
         List<Bank> seen = new ArrayList<>();
         for (int j = 0; j < banks.size(); j++) {

@@ -38,7 +38,7 @@ public sealed interface DmaTranslation permits DmaTranslation.Ram, DmaTranslatio
     record Fault(int sid, long iova, Reason reason) implements DmaTranslation {
     }
 
-    /** SMMUv3 fault classes the model produces (SMMUv3 spec 7.3 event names in brackets). */
+    /** SMMUv3 fault classes the model produces (event names of the Arm SMMUv3 architecture specification, IHI 0070, section 7.3, in brackets). */
     enum Reason {
         /** The SID is at or above 2^SIDSIZE [C_BAD_STREAMID]. */
         BAD_STREAMID,

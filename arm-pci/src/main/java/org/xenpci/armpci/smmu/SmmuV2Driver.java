@@ -124,7 +124,7 @@ public final class SmmuV2Driver implements PciIommu {
         }
     }
 
-    /** {@code struct iommu_fwspec}: the IOMMU node the sideband ID names, and the fwid (ID | mask << 16). */
+    /** {@code struct iommu_fwspec}: the IOMMU node the sideband ID names, and the fwid ({@code ID | mask << 16}). */
     private record Fwspec(int iommuPhandle, Smmu smmu, int fwid) {
     }
 

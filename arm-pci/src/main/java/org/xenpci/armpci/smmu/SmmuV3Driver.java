@@ -24,7 +24,7 @@ import org.xenpci.core.pci.Sbdf;
  * <p>Per device it keeps the {@code iommu_fwspec} (the stream ID on one SMMU); per SMMU the
  * stream table ({@link SmmuV3}). Contexts: an owner other than dom_io gets an STE translating
  * through its p2m; dom_io (quarantine) gets an aborting STE ("for dom_io it simply detaches",
- * spec 2.6).
+ * xen/drivers/passthrough/pci.c: iommu_do_pci_domctl).
  *
  * <p>Thread-safety: the {@link PciIommu} hooks run under Xen's pcidevs lock; they and the
  * queries also synchronize on this driver, so queries from any thread see a consistent fwspec
@@ -59,7 +59,7 @@ public final class SmmuV3Driver implements PciIommu {
     }
 
     /**
-     * {@code add_device} for a PCI function (spec 2.3 step 9). Checks, in order: a fwspec already
+     * {@code add_device} for a PCI function (xen/drivers/passthrough/arm/smmu-v3.c: arm_smmu_add_device). Checks, in order: a fwspec already
      * present: -EEXIST; no host bridge: -ENODEV; a malformed {@code iommu-map}: -EINVAL / -EFAULT
      * (as {@code dt_map_id}); no {@code iommu-map} or no entry covering the RID (not behind an
      * IOMMU, so no fwspec): -ENODEV; the entry's phandle not an SMMU this driver drives: -ENODEV;

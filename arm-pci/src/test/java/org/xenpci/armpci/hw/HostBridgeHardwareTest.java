@@ -34,7 +34,7 @@ class HostBridgeHardwareTest {
         return ConfigImage.bridge(0x1b36, 0x0001).classCode(0x060400).build().newFunction();
     }
 
-    /** QEMU virt's high ECAM and windows (interop.md), bus-range starting at {@code firstBus}. */
+    /** QEMU virt's high ECAM and windows (QEMU hw/arm/virt.c: create_pcie), bus-range starting at {@code firstBus}. */
     static final class Platform {
         final PhysicalAddressSpace pas = new PhysicalAddressSpace();
         final PciFunction ep0 = endpoint(0x1234, 0x5678);

@@ -4,7 +4,7 @@ import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
 import org.xenpci.core.fdt.FdtProperty;
 
-/** Host device trees for the tests, from the facts in interop.md (QEMU 7.2 virt, ZCU102). */
+/** Host device trees for the tests, as QEMU 7.2 virt and the ZCU102 DTB have them. */
 public final class Trees {
     public static final long QEMU_ECAM = 0x40_1000_0000L;
     public static final long QEMU_ECAM_SIZE = 0x1000_0000L;

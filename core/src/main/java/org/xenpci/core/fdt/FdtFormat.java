@@ -5,10 +5,10 @@ package org.xenpci.core.fdt;
  * {@link FdtReader} and {@link FdtWriter} so both sides agree on one definition.
  */
 final class FdtFormat {
-    /** Header magic, spec 5.2. */
+    /** Header magic, Devicetree Specification v0.4 5.2. */
     static final int MAGIC = 0xd00dfeed;
 
-    /** Header field offsets, in bytes from the start of the blob (spec 5.2). */
+    /** Header field offsets, in bytes from the start of the blob (Devicetree Specification v0.4 5.2). */
     static final int OFF_MAGIC = 0x00;
     static final int OFF_TOTALSIZE = 0x04;
     static final int OFF_DT_STRUCT = 0x08;
@@ -25,14 +25,14 @@ final class FdtFormat {
     static final int HEADER_SIZE_V16 = 0x24;
     static final int HEADER_SIZE_V17 = 0x28;
 
-    /** Structure block tokens, spec 5.4.1. */
+    /** Structure block tokens, Devicetree Specification v0.4 5.4.1. */
     static final int FDT_BEGIN_NODE = 0x1;
     static final int FDT_END_NODE = 0x2;
     static final int FDT_PROP = 0x3;
     static final int FDT_NOP = 0x4;
     static final int FDT_END = 0x9;
 
-    /** Size of one memory reservation entry (two 64-bit numbers), in bytes, spec 5.3.2. */
+    /** Size of one memory reservation entry (two 64-bit numbers), in bytes, Devicetree Specification v0.4 5.3.2. */
     static final int MEM_RESERVE_ENTRY_SIZE = 16;
 
     private FdtFormat() {

@@ -46,7 +46,7 @@ public final class FdtFormatException extends FdtException {
         UNTERMINATED_STRING,
         /** A node name is not NUL-terminated inside the structure block. */
         UNTERMINATED_NODE_NAME,
-        /** The first node has a non-empty name; the root node's name must be empty (spec 5.4.1). */
+        /** The first node has a non-empty name; the root node's name must be empty (Devicetree Specification v0.4 5.4.1). */
         ROOT_NAME_NOT_EMPTY,
         /** A node or property name is not valid (see {@link FdtNames}). */
         INVALID_NAME,

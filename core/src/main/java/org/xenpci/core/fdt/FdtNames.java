@@ -11,7 +11,7 @@ package org.xenpci.core.fdt;
  * a digit ({@code 1p8v}), and either part may be empty ({@code foo@}, {@code @10}); only the
  * whole name may not be empty, since such a node would have no path.
  *
- * <p>Property names follow spec 2.2.4 ({@code [0-9a-zA-Z,._+?#-]}), widened to the character
+ * <p>Property names follow the Devicetree Specification v0.4 2.2.4 ({@code [0-9a-zA-Z,._+?#-]}), widened to the character
  * set dtc's lexer accepts for property names (adds {@code *} and {@code @}). The spec's 31
  * character limit is not enforced for properties because Linux bindings exceed it
  * (e.g. {@code snps,dis-del-phy-power-chg-quirk}).

@@ -246,7 +246,7 @@ public record FdtProperty(String name, byte[] value) {
 
     /**
      * Reads a number spread over consecutive cells, most significant cell first, as used by
-     * {@code reg} and {@code ranges} with {@code #address-cells}/{@code #size-cells} (spec 2.3.5).
+     * {@code reg} and {@code ranges} with {@code #address-cells}/{@code #size-cells} (Devicetree Specification v0.4 2.3.5).
      *
      * @param cellIndex index of the first cell
      * @param cellCount number of cells, 0 to 2 (a zero-cell number is 0)

@@ -233,7 +233,7 @@ public final class FdtReader {
                         pos = tagAlign(dataStart + len);
                     }
                     case FDT_NOP -> {
-                        // Spec 5.4.1: ignored by any program parsing the tree; but once the root
+                        // Devicetree Specification v0.4 5.4.1: ignored by any program parsing the tree; but once the root
                         // node is closed only FDT_END may follow (fdt_check_full's expect_end,
                         // dtc's "doesn't end with FDT_END").
                         if (root != null) {

@@ -38,7 +38,7 @@ public final class FdtWriter {
         writeNode(fdt.root(), struct, strings);
         writeWord(struct, FDT_END);
 
-        int rsvOff = HEADER_SIZE_V17; // 0x28 is already 8-byte aligned, as spec 5.3.1 requires
+        int rsvOff = HEADER_SIZE_V17; // 0x28 is already 8-byte aligned, as the Devicetree Specification v0.4 5.3.1 requires
         int rsvSize = (fdt.memReserves().size() + 1) * MEM_RESERVE_ENTRY_SIZE;
         int structOff = rsvOff + rsvSize;
         int structSize = struct.size();
@@ -88,7 +88,7 @@ public final class FdtWriter {
         writeWord(out, FDT_END_NODE);
     }
 
-    /** Zero-pads after {@code written} bytes so the next token is 4-byte aligned (spec 5.4.2). */
+    /** Zero-pads after {@code written} bytes so the next token is 4-byte aligned (Devicetree Specification v0.4 5.4.2). */
     private static void padTo4(ByteArrayOutputStream out, int written) {
         out.writeBytes(new byte[align4(written) - written]);
     }

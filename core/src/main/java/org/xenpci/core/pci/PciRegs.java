@@ -198,7 +198,7 @@ public final class PciRegs {
         return (header >>> 20) & 0xffc;
     }
 
-    /** Class codes (base class << 8 | subclass) used by the model. */
+    /** Class codes ({@code base class << 8 | subclass}) used by the model. */
     public static final int PCI_CLASS_BRIDGE_HOST = 0x0600;
     public static final int PCI_CLASS_BRIDGE_PCI = 0x0604;
 }

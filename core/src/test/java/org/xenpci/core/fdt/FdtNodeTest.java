@@ -78,7 +78,7 @@ class FdtNodeTest {
     }
 
     @Test
-    @DisplayName("node names are validated as dtc validates them: spec 2.2.1 characters, one '@', no length limit")
+    @DisplayName("node names are validated as dtc validates them: Devicetree Specification v0.4 2.2.1 characters, one '@', no length limit")
     void nodeNames() {
         for (String ok : new String[] {"virtio_mmio@a000000", "pl061@9030000", "dev@0,0", "1p8v", "gpio-keys",
                 "fw-cfg@9020000", "a.b+c", "x".repeat(31) + "@1", "qup-spi10-cs-gpio-init-high-pins", "x".repeat(200),

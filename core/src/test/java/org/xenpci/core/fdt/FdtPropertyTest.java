@@ -89,7 +89,7 @@ class FdtPropertyTest {
     }
 
     @Test
-    @DisplayName("property names follow spec 2.2.4 plus the characters dtc accepts")
+    @DisplayName("property names follow the Devicetree Specification v0.4 2.2.4 plus the characters dtc accepts")
     void names() {
         assertThat(FdtProperty.empty("#address-cells").name()).isEqualTo("#address-cells");
         assertThat(FdtProperty.empty("linux,pci-domain").isEmpty()).isTrue();

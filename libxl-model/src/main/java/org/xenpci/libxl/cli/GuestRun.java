@@ -74,7 +74,7 @@ final class GuestRun {
         } catch (XlConfigException e) {
             if (e.getCause() instanceof PciSpecException) {
                 PciSpecException p = (PciSpecException) e.getCause();
-                // The parser's own message has no newline (spec 6.3/6.4); xl's line follows it.
+                // The parser's own message has no newline (tools/libs/util/libxlu_pci.c, tools/xl/xl_parse.c); xl's line follows it.
                 throw new XlExit(-p.code(), p.xlMessage().orElse("")
                         + "unable to parse PCI_SPEC_STRING `" + p.spec() + "' for passthrough\n");
             }

@@ -3,7 +3,7 @@ package org.xenpci.libxl.cli;
 /**
  * An xl-style failure: the exact text xl prints on stderr (line ends included) and the exit
  * status xl uses for it, e.g. status 6 for a {@code PCI_SPEC_STRING} xl rejects with
- * ERROR_INVAL (spec 6.4: exit status = -rc).
+ * ERROR_INVAL (tools/xl/xl_parse.c: exit status = -rc).
  */
 final class XlExit extends RuntimeException {
     private static final long serialVersionUID = 1L;

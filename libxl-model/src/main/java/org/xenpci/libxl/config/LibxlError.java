@@ -2,7 +2,7 @@ package org.xenpci.libxl.config;
 
 /**
  * libxl's negative error codes (tools/libs/light/libxl_types.idl, {@code libxl_error}) that the
- * toolstack model returns or carries in exceptions. Spec: xen-toolstack.md 7.7.
+ * toolstack model returns or carries in exceptions. Codes: libxl_error in tools/libs/light/libxl_types.idl.
  */
 public final class LibxlError {
     /** Generic failure; also what libxl's enum-from-string lookups return. */

@@ -4,7 +4,7 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * libxl's {@code libxl_passthrough} (libxl_types.idl), xl key {@code passthrough} (spec 5).
+ * libxl's {@code libxl_passthrough} (libxl_types.idl), xl key {@code passthrough} (xl.cfg(5)).
  */
 public enum PassthroughMode {
     /** 0: libxl picks enabled if any pci/dtdev is configured, else disabled. */

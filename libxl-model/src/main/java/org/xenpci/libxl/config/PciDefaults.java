@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * The per-device defaults xl copies into every {@code pci=} entry before parsing its
- * {@code PCI_SPEC_STRING} (xl_parse.c; spec 5 and LM-CFG-2): the global {@code pci_msitranslate},
+ * {@code PCI_SPEC_STRING} (tools/xl/xl_parse.c: parse_pci_config; the defaults first, per-device keys override them): the global {@code pci_msitranslate},
  * {@code pci_power_mgmt}, {@code pci_permissive}, {@code pci_seize} keys and the RDM policy.
  *
  * @param msitranslate default {@code msitranslate}
@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param permissive   default {@code permissive}
  * @param seize        default {@code seize}
  * @param rdmPolicy    default {@code rdm_policy}; {@link RdmReservePolicy#STRICT} on Arm, because
- *                     xl copies the zero-filled HVM {@code rdm.policy} of a PVH config (spec 5)
+ *                     xl copies the zero-filled HVM {@code rdm.policy} of a PVH config (xl_parse.c)
  */
 public record PciDefaults(boolean msitranslate, boolean powerMgmt, boolean permissive, boolean seize,
                           RdmReservePolicy rdmPolicy) {

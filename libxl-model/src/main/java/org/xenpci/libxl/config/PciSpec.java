@@ -6,7 +6,7 @@ import org.xenpci.core.pci.Sbdf;
 
 /**
  * One parsed {@code PCI_SPEC_STRING}: the fields of libxl's {@code libxl_device_pci}
- * (libxl_types.idl, spec xen-toolstack.md 7.1) as xl leaves them after
+ * (tools/libs/light/libxl_types.idl) as xl leaves them after
  * {@code xlu_pci_parse_spec_string}, plus which of BDF and name the string gave.
  *
  * <p>Exactly one of {@link #bdfGiven()} and {@link #nameGiven()} is true for a value produced by
@@ -73,7 +73,7 @@ public record PciSpec(int func, int dev, int bus, int domain, int vdevfn, int vf
 
     /**
      * Returns the machine SBDF libxl passes to {@code XEN_DOMCTL_assign_device}
-     * ({@code pci_encode_bdf}, spec 7.2): {@code domain << 16 | bus << 8 | dev << 3 | func}.
+     * ({@code pci_encode_bdf}, tools/libs/light/libxl_pci.c): {@code domain << 16 | bus << 8 | dev << 3 | func}.
      *
      * @return the packed value
      */

@@ -6,13 +6,13 @@ import java.util.Optional;
 
 /**
  * Parser for xl's {@code PCI_SPEC_STRING} (xl-pci-configuration(5)), with the behaviour of
- * {@code xlu_pci_parse_spec_string} in tools/libs/util/libxlu_pci.c as described in
- * xen-toolstack.md 6.1-6.3: it accepts exactly what xl accepts, with the values xl computes,
+ * {@code xlu_pci_parse_spec_string} in tools/libs/util/libxlu_pci.c ({@code parse_bdf},
+ * {@code parse_vslot}): it accepts exactly what xl accepts, with the values xl computes,
  * glibc's {@code sscanf("%x")} leniency included ({@link ScanfHex}). It differs only where xl's
  * behaviour is undefined or where no xl input can reach it (docs/pci-spec-deviations.md).
  * {@link PciSpecLint} reports the lenient spellings.
  *
- * <p>Procedure (spec 6.1): try a positional BDF ({@code [DDDD:]BB:DD.F}), optionally followed by
+ * <p>Procedure (xlu_pci_parse_spec_string): try a positional BDF ({@code [DDDD:]BB:DD.F}), optionally followed by
  * {@code @VSLOT}, then a ',' or the end; if the positional BDF does not parse, the whole string is
  * read as {@code key=value} pairs instead. Keys are exact and case-sensitive; the last duplicate
  * wins; at the end exactly one of "a BDF was given" and "a name was given" must hold.
@@ -47,7 +47,7 @@ public final class PciSpecParser {
 
     /**
      * Parses a spec on top of the global defaults, as xl does for each {@code pci=} entry: the
-     * defaults are applied first, per-device keys override them (LM-CFG-2).
+     * defaults are applied first, per-device keys override them, as tools/xl/xl_parse.c does.
      *
      * @param spec     the string
      * @param defaults the global {@code pci_*} values
@@ -112,7 +112,7 @@ public final class PciSpecParser {
 
         /**
          * libxlu_pci.c {@code parse_bdf} on {@code s[start, limit)}: returns null wherever that
-         * function fails, and where its result is undefined (spec 6.3).
+         * function fails, and where its result is undefined (docs/pci-spec-deviations.md).
          */
         static Bdf parse(String s, int start, int limit) {
             // The leading run of hex digits and ':' decides the form: 1 colon is bus:dev, 2 are
@@ -230,7 +230,7 @@ public final class PciSpecParser {
                     throw inval("unexpected '" + spec.charAt(pos) + "' at offset " + pos + " after the BDF");
                 }
             }
-            // Spec 6.1 step 3: the rest (or everything) as key=value pairs.
+            // xlu_pci_parse_spec_string, last step: the rest (or everything) as key=value pairs.
             while (pos < n) {
                 int eq = spec.indexOf('=', pos);
                 if (eq < 0) {
@@ -260,12 +260,12 @@ public final class PciSpecParser {
                     }
                     setBdf(b);
                     // parse_bdf is called without endp: text after the function is ignored
-                    // (spec 6.2), so bdf=01:00.0@5 gives no vslot.
+                    //, so bdf=01:00.0@5 gives no vslot.
                     ignored(b.end, valEnd, "after the bdf= function");
                     break;
                 }
                 case "vslot": {
-                    // parse_vslot without endp: text after the number is ignored (spec 6.2).
+                    // parse_vslot without endp: text after the number is ignored (libxlu_pci.c: parse_vslot).
                     ScanfHex.Field v = vslot(valStart, valEnd, "vslot=");
                     ignored(v.end(), valEnd, "after the vslot= number");
                     break;

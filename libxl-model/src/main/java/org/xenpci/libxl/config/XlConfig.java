@@ -93,7 +93,7 @@ public record XlConfig(String fileName, Map<String, XlSetting> settings, List<Xl
     /**
      * Returns {@code b_info.max_memkb} after libxl defaulting: {@code maxmem}, else
      * {@code memory}, else 32 MiB. On Arm this is also what the domain builder populates
-     * (spec 16).
+     * (tools/libs/guest/xg_dom_arm.c).
      *
      * @return KiB
      */

@@ -2,7 +2,7 @@ package org.xenpci.libxl.dt;
 
 /**
  * The guest's architecture as libxl's {@code arch_info} table keys it (xc_dom guest_type),
- * selecting the CPU and timer compatibles (spec 3.1 items 3 and 7).
+ * selecting the CPU and timer compatibles (tools/libs/light/libxl_arm.c: make_cpus_node, make_timer_node).
  */
 public enum GuestArch {
     /** {@code xen-3.0-aarch64}. */

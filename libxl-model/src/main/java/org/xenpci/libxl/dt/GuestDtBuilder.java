@@ -22,12 +22,12 @@ import org.xenpci.libxl.dt.VpciNodeExtras.MsiMap;
 /**
  * Builds an Arm guest's device tree the way libxl does ({@code libxl__prepare_dtb} followed by
  * {@code libxl__arch_domain_finalise_hw_description}, tools/libs/light/libxl_arm.c; spec
- * xen-toolstack.md 3 and 4): same nodes, same order, same property order, same cell values.
+ * tools/libs/light/libxl_arm.c: libxl__prepare_dtb, make_vpci_node): same nodes, same order, same property order, same cell values.
  * The result is the finalised tree: memory nodes carry their populated size, a NOP-ed (empty)
  * bank is simply absent, and {@code /hypervisor/reg} holds the grant table plus the extended
  * regions.
  *
- * <p>Root node order (spec 3.1): root properties, {@code chosen}, {@code cpus}, {@code psci},
+ * <p>Root node order ({@code libxl__prepare_dtb}): root properties, {@code chosen}, {@code cpus}, {@code psci},
  * {@code memory@40000000}, {@code memory@200000000} (if bank 1 is populated),
  * {@code interrupt-controller@3001000}, {@code timer}, {@code hypervisor}, {@code sbsa-pl011}
  * (vuart = "sbsa_uart"), {@code pcie@10000000} (at least one pci= entry). Not modelled:
@@ -246,7 +246,7 @@ public final class GuestDtBuilder {
             root.child(pl011Node());
         }
         if (!config.pciDevices().isEmpty()) {
-            // LM-DT-1: present iff at least one pci= entry, independent of everything else.
+            // libxl_arm.c: the vPCI node is present iff at least one pci= entry, independent of everything else.
             root.child(vpciNode(vpciExtras));
         }
         return Fdt.of(root.build());
@@ -254,7 +254,7 @@ public final class GuestDtBuilder {
 
     /**
      * Returns the guest vPCI host-bridge node with the given additions: the 8 upstream
-     * properties of spec 4.2 in order, then (non-upstream only) {@code msi-map}.
+     * properties of {@code make_vpci_node} in order, then (non-upstream only) {@code msi-map}.
      *
      * @param extras additions; {@link VpciNodeExtras#NONE} for upstream's node
      * @return the {@code pcie@10000000} node
@@ -273,7 +273,7 @@ public final class GuestDtBuilder {
         return n.build();
     }
 
-    /** Spec 4.3: two 7-cell entries, 1:1 bus to CPU addresses; only the flag's low 32 bits matter. */
+    /** {@code make_vpci_node}'s {@code ranges}: two 7-cell entries, 1:1 bus to CPU addresses; only the flag's low 32 bits matter. */
     private static int[] rangesCells() {
         List<Integer> cells = new ArrayList<>(14);
         addRange(cells, GuestMemoryMap.GUEST_VPCI_ADDR_TYPE_MEM, GuestMemoryMap.GUEST_VPCI_MEM_ADDR,
@@ -315,7 +315,7 @@ public final class GuestDtBuilder {
         return n.build();
     }
 
-    /** make_cpus_node: one cpu@<mpidr> per vCPU up to max_vcpus. */
+    /** make_cpus_node: one {@code cpu@<mpidr>} per vCPU up to max_vcpus. */
     private FdtNode cpusNode(int vcpus) {
         FdtNode.Builder n = FdtNode.builder("cpus")
                 .property(FdtProperty.u32("#address-cells", 1))
@@ -424,7 +424,7 @@ public final class GuestDtBuilder {
     }
 
     /**
-     * Encodes a GIC interrupt specifier as libxl's {@code set_interrupt} does (spec 3.2):
+     * Encodes a GIC interrupt specifier as libxl's {@code set_interrupt} does:
      * {@code <is_ppi, irq - (ppi ? 16 : 32), 0xf << 8 | type>}; the CPU mask is always 0xf.
      *
      * @param irq  the interrupt ID (16..31 PPI, 32.. SPI)

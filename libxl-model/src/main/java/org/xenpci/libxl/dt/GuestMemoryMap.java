@@ -2,7 +2,7 @@ package org.xenpci.libxl.dt;
 
 /**
  * The fixed Arm guest physical memory map and DT constants of
- * xen/include/public/arch-arm.h and device_tree_defs.h (Xen 4.23; spec xen-toolstack.md 2).
+ * xen/include/public/arch-arm.h and device_tree_defs.h (Xen 4.23).
  * Addresses and sizes are guest physical, in bytes.
  *
  * <p>Xen documents these as consistency values between the tools and the hypervisor, not as

@@ -13,8 +13,8 @@ import java.util.List;
 /**
  * Where a guest's RAM goes and what is left for extended regions.
  *
- * <p>Bank split (tools/libs/guest/xg_dom_arm.c, spec 3.3): bank 0 takes min(ram, 3 GiB), bank 1
- * the rest. Extended regions (libxl_arm.c finalisation, spec 3.3): for each bank, the unpopulated
+ * <p>Bank split (tools/libs/guest/xg_dom_arm.c): bank 0 takes min(ram, 3 GiB), bank 1
+ * the rest. Extended regions (libxl_arm.c: libxl__arch_domain_finalise_hw_description): for each bank, the unpopulated
  * tail {@code [base + ALIGN_UP_2MiB(populated), min(bank end, 2^gpaddr_bits - 1)]}, minus every
  * {@code iomem=} range, keeping pieces of at least 64 MiB, at most 256 in all.
  *

@@ -3,7 +3,7 @@ package org.xenpci.libxl.dt;
 import java.util.SplittableRandom;
 
 /**
- * Where the 128 bytes of {@code /chosen/rng-seed} come from (LM-DT-4). libxl uses the host's
+ * Where the 128 bytes of {@code /chosen/rng-seed} come from, injectable so DTBs are reproducible in tests. libxl uses the host's
  * random source; the model injects one so that DTBs are reproducible.
  */
 @FunctionalInterface

@@ -10,7 +10,7 @@ import org.xenpci.core.fdt.FdtProperty;
  * What a non-upstream profile adds to the guest's vPCI host-bridge node, after the 8 upstream
  * properties and without changing them: an {@code msi-map} to a virtual ITS and, optionally, the
  * ITS node itself. {@link #NONE} reproduces upstream Xen, whose node has no MSI description
- * (spec 4.4).
+ * (tools/libs/light/libxl_arm.c: make_vpci_node).
  *
  * @param msiMap  the {@code msi-map} entry, appended to {@code pcie@10000000} when present
  * @param itsNode a node appended under the GIC node (e.g. {@code its@...} with
@@ -55,7 +55,7 @@ public record VpciNodeExtras(Optional<MsiMap> msiMap, Optional<FdtNode> itsNode)
      * specifiers {@code msiBase + (rid - ridBase)} of the controller with phandle
      * {@code controllerPhandle}.
      *
-     * @param ridBase           first requester ID (bus << 8 | devfn)
+     * @param ridBase           first requester ID ({@code bus << 8 | devfn})
      * @param controllerPhandle phandle of the ITS node
      * @param msiBase           first DeviceID at the ITS
      * @param length            number of requester IDs covered

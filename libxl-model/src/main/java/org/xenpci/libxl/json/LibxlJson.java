@@ -15,7 +15,7 @@ import org.xenpci.libxl.config.XlConfig;
 
 /**
  * Renders a parsed config as libxl's JSON form of {@code libxl_domain_config}, what
- * {@code xl create -n} prints (spec xen-toolstack.md 7.1), for the fields the model knows.
+ * {@code xl create -n} prints (libxl_device_pci in tools/libs/light/libxl_types.idl; docs/cli-json.md), for the fields the model knows.
  * The format is a stable contract documented in docs/cli-json.md.
  *
  * <p>Rules, all from libxl's JSON generator: keys in IDL order; a field holding its IDL default

@@ -4,7 +4,7 @@ import java.util.Objects;
 import org.xenpci.core.pci.Sbdf;
 
 /**
- * One {@code libxl__device_pci_reset} the toolstack made (toolstack spec 7.5 step 7, 7.6), and
+ * One {@code libxl__device_pci_reset} the toolstack made (tools/libs/light/libxl_pci.c, add and remove flows), and
  * how dom0 carried it out ({@link Pciback#reset}).
  *
  * @param sbdf the function reset

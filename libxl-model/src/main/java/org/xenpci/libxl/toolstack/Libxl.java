@@ -47,8 +47,7 @@ import org.xenpci.libxl.host.XenHost;
 import org.xenpci.vpci.Vpci;
 
 /**
- * The libxl toolstack model running in dom0 (tools/libs/light/libxl_create.c, libxl_pci.c;
- * toolstack spec 5 and 7): builds domains from an {@link XlConfig}, makes PCI functions
+ * The libxl toolstack model running in dom0 (tools/libs/light/libxl_create.c, libxl_pci.c): builds domains from an {@link XlConfig}, makes PCI functions
  * assignable (pciback + quarantine in DOMID_IO), attaches and detaches them, destroys
  * domains. Every hypercall goes through the hardware domain's vCPU 0 with its arguments laid
  * out in dom0's RAM ({@link DomctlCalls}), as the real toolstack's do through privcmd.
@@ -66,9 +65,9 @@ import org.xenpci.vpci.Vpci;
  *     virtual slot given by {@code vslot}, and each gets its {@code /libxl/pci/<bdf>/domid}.</li>
  * <li>{@code vslot} reaches vPCI through {@link Vpci#requestVirtualSlot} right before the assign
  *     domctl (Xen's ABI has no field for it).</li>
- * <li>iomem/ioport permission (spec 7.5 step 9) is recorded ({@link #permissions()}), not
+ * <li>iomem/ioport permission (libxl_pci.c: pci_add_dm_done, xc_domain_iomem_permission) is recorded ({@link #permissions()}), not
  *     issued: the model has no {@code XEN_DOMCTL_iomem_permission} yet.</li>
- * <li>The device reset ({@code libxl__device_pci_reset}, spec 7.5 step 7 and 7.6, before
+ * <li>The device reset ({@code libxl__device_pci_reset} in the add and remove flows of libxl_pci.c, before
  *     {@code xc_deassign_device} as in {@code pci_remove_detached}) is carried out by dom0
  *     ({@link Pciback#reset}: {@code pci_reset_function} through dom0's ECAM window, then
  *     xen-pciback's disable sequence) and recorded with its method ({@link #resets()}).
@@ -203,13 +202,13 @@ public final class Libxl {
     // ---------------------------------------------------------------------------------------
 
     /**
-     * {@code libxl_domain_create_new}: validates the config (spec 5), creates the domain
+     * {@code libxl_domain_create_new}: validates the config ({@code libxl__domain_config_setdefault}), creates the domain
      * (CDF_iommu unless passthrough is disabled), gives it its RAM banks (GuestRamLayout,
      * SparseMemory at the guest addresses), builds and sets its device tree, then attaches the
-     * {@code pci=} devices in config order (spec 7.5; DT first, devices after, 4.1). A failure
+     * {@code pci=} devices in config order ({@code libxl__device_pci_add}; DT first, devices after: libxl_arm.c make_vpci_node). A failure
      * after the domain exists destroys it again, as libxl does, and returns its devices.
      *
-     * @throws LibxlException ERROR_INVAL for the checks of spec 5, ERROR_FAIL/ERROR_NOTFOUND for
+     * @throws LibxlException ERROR_INVAL for the config checks, ERROR_FAIL/ERROR_NOTFOUND for
      *         device attach failures
      */
     public synchronized LibxlDomain createDomain(XlConfig config) {
@@ -260,7 +259,7 @@ public final class Libxl {
 
     /**
      * The checks of libxl__domain_config_setdefault and libxl__arch_passthrough_mode_setdefault
-     * (spec 5), in libxl's order; returns the resolved mode (Arm: enabled becomes share_pt).
+     * in libxl's order; returns the resolved mode (Arm: enabled becomes share_pt).
      */
     private PassthroughMode passthroughSetdefault(XlConfig config) {
         boolean needPt = !config.pciDevices().isEmpty();
@@ -313,7 +312,7 @@ public final class Libxl {
 
     /**
      * {@code libxl_domain_destroy}: detaches every PCI device with force (each goes back to
-     * DOMID_IO through XEN_DOMCTL_deassign_device, the quarantine rule of spec 8.3), removes the
+     * DOMID_IO through XEN_DOMCTL_deassign_device, the quarantine rule of xen/common/domctl.c), removes the
      * domain's xenstore directories, then destroys the domain in Xen.
      *
      * @throws LibxlException ERROR_INVAL if this toolstack has no such domain
@@ -351,7 +350,7 @@ public final class Libxl {
     }
 
     // ---------------------------------------------------------------------------------------
-    // Assignable devices (libxl_device_pci_assignable_add/remove/list, spec 7.4)
+    // Assignable devices (libxl_device_pci_assignable_add/remove/list, libxl_pci.c)
     // ---------------------------------------------------------------------------------------
 
     /**
@@ -511,7 +510,7 @@ public final class Libxl {
     }
 
     // ---------------------------------------------------------------------------------------
-    // Attach / detach (libxl__device_pci_add, libxl_device_pci_remove/destroy, spec 7.5, 7.6)
+    // Attach / detach (libxl__device_pci_add, libxl_device_pci_remove/destroy, libxl_pci.c)
     // ---------------------------------------------------------------------------------------
 
     /**
@@ -567,7 +566,7 @@ public final class Libxl {
         return out;
     }
 
-    /** The add flow of spec 7.5 for one {@code pci=} entry. */
+    /** The add flow of {@code libxl__device_pci_add} for one {@code pci=} entry. */
     private void pciAdd(LibxlDomain ld, PciSpec spec, boolean starting) {
         int domid = ld.domid();
         // Step 12 removes /libxl/pci/<bdf>/domid for whatever BDF the request holds on failure.
@@ -651,7 +650,7 @@ public final class Libxl {
         LOG.debug("libxl: {} assigned to d{} (vdevfn 0x{})", fn, domid, Integer.toHexString(vdevfn));
     }
 
-    /** {@code libxl__device_pci_add_xenstore} (spec 7.3). */
+    /** {@code libxl__device_pci_add_xenstore}. */
     private void addXenstore(LibxlDomain ld, Sbdf fn, int vdevfn, PciSpec spec, boolean starting) {
         int domid = ld.domid();
         String be = backendPath(domid);
@@ -683,7 +682,7 @@ public final class Libxl {
         xs.write(be + "/num_devs", Integer.toString(num + 1));
     }
 
-    /** The remove flow of spec 7.6. */
+    /** The remove flow of {@code libxl__device_pci_remove_common}. */
     private void pciRemove(Domain d, PciSpec spec, boolean force) {
         int domid = d.domid();
         Sbdf bdf = spec.sbdf();

@@ -11,7 +11,7 @@ import org.xenpci.libxl.config.XlConfig;
 /**
  * A domain the toolstack built: the config it was created from, the hypervisor's domain, the
  * guest device tree written for it, and the devices the saved config lists (creation-time
- * {@code pci=} entries plus every later {@code pci-attach}, spec 7.3).
+ * {@code pci=} entries plus every later {@code pci-attach}, libxl__device_pci_add_xenstore).
  *
  * <p>Thread-safety: the device list is guarded by the owning {@link Libxl}'s lock.
  */

@@ -6,7 +6,7 @@ import org.xenpci.libxl.config.LibxlError;
 
 /**
  * A libxl operation failed. Carries libxl's negative error code ({@link LibxlError}, toolstack
- * spec 7.7) and the last error message libxl logged for it (e.g. {@code PCI device 0:1:0.0 is
+ * libxl_types.idl) and the last error message libxl logged for it (e.g. {@code PCI device 0:1:0.0 is
  * not assignable}); every message of the operation is also in {@link Libxl#log()}. The model
  * throws where libxl returns the code, so that a failed step cannot be ignored by accident;
  * state is left as libxl leaves it (documented per operation).

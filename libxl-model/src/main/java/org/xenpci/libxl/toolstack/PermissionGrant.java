@@ -2,7 +2,7 @@ package org.xenpci.libxl.toolstack;
 
 /**
  * One {@code xc_domain_iomem_permission} / {@code xc_domain_ioport_permission} call the
- * toolstack made for a device resource (toolstack spec 7.5 step 9, 7.6). Recorded by the model
+ * toolstack made for a device resource (tools/libs/light/libxl_pci.c, add and remove flows). Recorded by the model
  * only: Xen's {@code XEN_DOMCTL_iomem_permission} (20) and {@code ioport_permission} (21) are
  * not modelled yet, so no hypercall is issued and no permission is enforced.
  *

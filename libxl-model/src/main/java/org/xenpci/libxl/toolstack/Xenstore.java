@@ -9,7 +9,7 @@ import java.util.TreeMap;
 
 /**
  * A minimal xenstore: a tree of absolute paths ({@code /libxl/pci/0000-01-00-0/domid}) holding
- * string values, enough for the entries libxl writes for PCI passthrough (toolstack spec 7.3).
+ * string values, enough for the entries libxl writes for PCI passthrough ({@code libxl__device_pci_add_xenstore}, tools/libs/light/libxl_pci.c).
  * No transactions, watches or permissions: the model's toolstack is the only writer.
  *
  * <p>Writing a path creates its parents with empty values, as xenstored does. Thread-safe:

@@ -156,7 +156,7 @@ class CreateCommandTest {
     }
 
     @Test
-    @DisplayName("upstream: the vPCI node is byte-identical to spec 12 for any memory, vCPUs, GIC and device list; the guest sees nothing")
+    @DisplayName("upstream: the vPCI node is byte-identical to libxl's (make_vpci_node) for any memory, vCPUs, GIC and device list; the guest sees nothing")
     void upstreamNodeIsFixed() throws Exception {
         String[] cfgs = {
             "name=\"a\"\nmemory=1024\nvcpus=2\ngic_version=\"v3\"\npci=[\"0000:01:00.0\"]\n",

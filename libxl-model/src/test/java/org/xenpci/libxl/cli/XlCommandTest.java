@@ -33,7 +33,7 @@ class XlCommandTest {
     }
 
     @Test
-    @DisplayName("xl create -n prints libxl's JSON with the pcidevs element of spec 7.1 and exits 0")
+    @DisplayName("xl create -n prints libxl's JSON with the pcidevs element of libxl_device_pci (libxl_types.idl) and exits 0")
     void dryRun() throws Exception {
         String c = cfg("g.cfg", "name=\"g1\"\nmemory=1024\npci=[\"0000:01:00.0\"]\n");
         assertThat(run("xl", "create", "-n", c)).isZero();

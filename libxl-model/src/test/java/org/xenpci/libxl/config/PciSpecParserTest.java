@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * PCI_SPEC_STRING vectors written from xen-toolstack.md 6.1-6.3 and xl-pci-configuration(5).
+ * PCI_SPEC_STRING vectors written from tools/libs/util/libxlu_pci.c (xlu_pci_parse_spec_string), docs/pci-spec-deviations.md and xl-pci-configuration(5).
  * Expected parses use a compact form: {@code dddd:bb:dd.f mask=M [vdevfn=0xV] [msi] [pm] [perm]
  * [seize] [rdm=P] [name=N] given=bdf|name}; strict is the Arm default RDM policy and not shown.
  */
@@ -67,7 +67,7 @@ class PciSpecParserTest {
 
     static Stream<Arguments> invalid() {
         return Stream.of(
-                // No ".F": undefined behaviour upstream, rejected (spec 6.3).
+                // No ".F": undefined behaviour upstream, rejected (docs/pci-spec-deviations.md).
                 Arguments.of("01:00", -6, null),
                 Arguments.of("0000:01:00", -6, null),
                 Arguments.of("01:00,name=x", -6, "Unknown PCI_SPEC_STRING option: 01:00,name"),

@@ -33,7 +33,7 @@ class GuestDtBuilderTest {
     }
 
     @Test
-    @DisplayName("The worked example of spec 12.3 has libxl's node order")
+    @DisplayName("The worked example (g1: 2 vCPUs, GICv3, 1 GiB, one device) has libxl's node order")
     void workedExampleNodeOrder() {
         Fdt fdt = build(WORKED_EXAMPLE);
         assertThat(fdt.root().children().stream().map(FdtNode::name))
@@ -174,7 +174,7 @@ class GuestDtBuilderTest {
     }
 
     @Test
-    @DisplayName("No extended region ever intersects a vPCI window (LM-DT-5)")
+    @DisplayName("No extended region ever intersects a vPCI window")
     void extendedRegionsAvoidVpciWindows() {
         for (long mib : new long[] {32, 1024, 3072, 3073, 5120, 1040384}) {
             for (int bits : new int[] {32, 36, 40, 44, 48}) {

@@ -18,7 +18,7 @@ import org.xenpci.core.fdt.FdtReader;
 import org.xenpci.core.testkit.DtcTool;
 
 /**
- * Host bridge discovery from device-tree source written from the facts in the interop notes
+ * Host bridge discovery from device-tree source written from
  * (QEMU 7.2 virt's /pcie@10000000; the Linux zynqmp.dtsi /axi/pcie@fd0e0000), compiled by the
  * real dtc, read back by our reader and probed by Xen's drivers.
  */

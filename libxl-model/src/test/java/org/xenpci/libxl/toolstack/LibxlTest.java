@@ -168,7 +168,7 @@ class LibxlTest {
     }
 
     @Test
-    @DisplayName("section 5 checks: passthrough disabled with pci=, sync_pt and PoD each fail with ERROR_INVAL before any domain exists")
+    @DisplayName("libxl__domain_config_setdefault checks: passthrough disabled with pci=, sync_pt and PoD each fail with ERROR_INVAL before any domain exists")
     void domainLevelChecks() {
         Libxl l = boot(Profile.FULL);
         LibxlException disabled = thrown(() -> l.createDomain(cfgText(

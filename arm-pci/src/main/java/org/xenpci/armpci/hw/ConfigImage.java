@@ -350,6 +350,35 @@ public final class ConfigImage {
             return this;
         }
 
+        /**
+         * The SR-IOV extended capability (ID 0x0010, version 1; see {@link SriovCapability} for
+         * the registers), 0x40 bytes: InitialVFs = TotalVFs, NumVFs 0, VF Enable clear,
+         * Supported Page Sizes 4 KiB to 4 MiB (0x553, as Linux's {@code PCI_SRIOV_SUP_PGSIZE}
+         * examples), System Page Size 4 KiB. Each {@code vfBars} entry writes that VF BAR's type
+         * and prefetch bits (memory only; its size is the {@link SriovCapability}'s to know).
+         */
+        public Builder sriov(int totalVfs, int firstVfOffset, int vfStride, int vfDeviceId, BarSpec... vfBars) {
+            if (totalVfs < 0 || totalVfs > 0xffff || firstVfOffset < 0 || firstVfOffset > 0xffff
+                    || vfStride < 0 || vfStride > 0xffff) {
+                throw new HardwareConfigException("SR-IOV TotalVFs, First VF Offset and VF Stride are 16-bit values");
+            }
+            int at = extended(PciRegs.PCI_EXT_CAP_ID_SRIOV, 1, 0x40);
+            put(at + SriovCapability.INITIAL_VF, 2, totalVfs);
+            put(at + SriovCapability.TOTAL_VF, 2, totalVfs);
+            put(at + SriovCapability.VF_OFFSET, 2, firstVfOffset);
+            put(at + SriovCapability.VF_STRIDE, 2, vfStride);
+            put(at + SriovCapability.VF_DID, 2, vfDeviceId);
+            put(at + SriovCapability.SUP_PGSIZE, 4, 0x553);
+            put(at + SriovCapability.SYS_PGSIZE, 4, 0x1);
+            for (BarSpec b : vfBars) {
+                if (b.kind() != BarKind.MEM32 && b.kind() != BarKind.MEM64) {
+                    throw new HardwareConfigException("SR-IOV VF BAR " + b.index() + ": VF BARs are memory BARs");
+                }
+                put(at + SriovCapability.BAR + 4 * b.index(), 4, b.flags());
+            }
+            return this;
+        }
+
         /** A raw extended capability: ID, version, then {@code body} after the 4-byte header. */
         public Builder extendedCapability(int id, int version, byte[] body) {
             int at = extended(id, version, (4 + body.length + 3) & ~3);

@@ -35,7 +35,19 @@ public enum DeviceCatalog {
     /** Function 1 of that device: QEMU PCI 16550A serial (1b36:0002, class 0x070002), BAR0 I/O 8 bytes, conventional PCI. */
     PCI_SERIAL_FN1("ich9-hda-plus-serial.lspci", 1, Map.of(0, 0x8L), 0),
     /** QEMU ivshmem-plain (1af4:1110, class 0x050000) with 8 GiB of shared memory: BAR0 mem32 256 bytes, BAR2 mem64 prefetchable 8 GiB. */
-    IVSHMEM_8G("ivshmem-plain-8g.lspci", 0, Map.of(0, 0x100L, 2, 8L << 30), 0);
+    IVSHMEM_8G("ivshmem-plain-8g.lspci", 0, Map.of(0, 0x100L, 2, 8L << 30), 0),
+    /**
+     * An SR-IOV physical function shaped like QEMU's igb, an Intel 82576 (8086:10c9, class
+     * 0x020000; QEMU {@code hw/net/igb.c}): BAR0 mem32 128 KiB, BAR1 mem32 128 KiB (flash), BAR2
+     * I/O 32 bytes, BAR3 mem32 16 KiB (MSI-X 10 entries, table 0, PBA 0x2000), PM, MSI, PCIe
+     * endpoint with FLR, AER, ARI and the SR-IOV capability: TotalVFs 8, First VF Offset 0x80,
+     * VF Stride 2 ({@code IGB_VF_OFFSET}, {@code IGB_VF_STRIDE}), VF Device ID 0x10ca, VF BAR0
+     * and VF BAR3 mem64 prefetchable 16 KiB per VF. The file's second entry is a VF's config
+     * space as lspci shows it (Vendor/Device ID 0xffff, BARs 0): MSI-X 3 entries in VF BAR3
+     * (table 0, PBA 0x2000), PCIe endpoint with FLR, AER, as QEMU's {@code hw/net/igbvf.c}.
+     * {@link #newFunction} installs the {@link SriovCapability} with that VF image.
+     */
+    QEMU_IGB("igb.lspci", 0, Map.of(0, 0x20000L, 1, 0x20000L, 2, 0x20L, 3, 0x4000L), 0, 1, Map.of(0, 0x4000L, 3, 0x4000L));
 
     /** Resource folder of the catalog texts. */
     public static final String RESOURCE_DIR = "catalog/";
@@ -45,11 +57,22 @@ public enum DeviceCatalog {
     private final Map<Integer, Long> barSizes;
     private final long romSize;
 
+    /** For an SR-IOV PF: the entry of the VF image in the same file, and each VF BAR's per-VF size. */
+    private final int vfInFile;
+    private final Map<Integer, Long> vfBarSizes;
+
     DeviceCatalog(String resource, int deviceInFile, Map<Integer, Long> barSizes, long romSize) {
+        this(resource, deviceInFile, barSizes, romSize, -1, Map.of());
+    }
+
+    DeviceCatalog(String resource, int deviceInFile, Map<Integer, Long> barSizes, long romSize, int vfInFile,
+            Map<Integer, Long> vfBarSizes) {
         this.resource = resource;
         this.deviceInFile = deviceInFile;
         this.barSizes = barSizes;
         this.romSize = romSize;
+        this.vfInFile = vfInFile;
+        this.vfBarSizes = vfBarSizes;
     }
 
     /** The resource file name (relative to {@link #RESOURCE_DIR}). */
@@ -78,9 +101,14 @@ public enum DeviceCatalog {
         return ConfigImage.of(dump().config(), barSizes, romSize);
     }
 
-    /** A fresh function powered up from the image. */
+    /** A fresh function powered up from the image (an SR-IOV PF with its {@link SriovCapability} installed). */
     public PciFunction newFunction() {
-        return image().newFunction();
+        PciFunction f = image().newFunction();
+        if (vfInFile >= 0) {
+            byte[] vf = ConfigDumps.parseLspciAll(text()).get(vfInFile).config();
+            f.installCapability(org.xenpci.core.pci.PciRegs.PCI_EXT_CAP_ID_SRIOV, true, new SriovCapability(vf, vfBarSizes));
+        }
+        return f;
     }
 
     /** The whole resource text. */

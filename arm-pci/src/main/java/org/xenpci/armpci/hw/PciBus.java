@@ -21,9 +21,25 @@ import org.xenpci.core.Hex;
  */
 public final class PciBus {
     private final PciDevice[] slots;
+    /** The SR-IOV physical functions on this bus and their devfns, for routing to their VFs. */
+    private final SriovCapability[] pfs;
+    private final int[] pfDevfns;
 
-    private PciBus(PciDevice[] slots) {
+    private PciBus(PciDevice[] slots, SriovCapability[] pfs, int[] pfDevfns) {
         this.slots = slots;
+        this.pfs = pfs;
+        this.pfDevfns = pfDevfns;
+    }
+
+    /** The VF present now at {@code devfn} on this bus, or null (SR-IOV routing ID = PF RID + offset + n * stride). */
+    private PciFunction virtualFunctionAt(int devfn) {
+        for (int i = 0; i < pfs.length; i++) {
+            PciFunction vf = pfs[i].vfAtDelta(devfn - pfDevfns[i]);
+            if (vf != null) {
+                return vf;
+            }
+        }
+        return null;
     }
 
     /** A builder for a bus (the subtree behind a bridge, or a host bridge's root bus). */
@@ -43,7 +59,8 @@ public final class PciBus {
     PciFunction routeConfig(int busNumber, int targetBus, int dev, int fn) {
         if (targetBus == busNumber) {
             PciDevice d = slots[dev];
-            return d == null ? null : d.functionOrNull(fn);
+            PciFunction f = d == null ? null : d.functionOrNull(fn);
+            return f != null || pfs.length == 0 ? f : virtualFunctionAt(dev << 3 | fn);
         }
         for (int s = 0; s < slots.length; s++) {
             PciDevice d = slots[s];
@@ -89,6 +106,14 @@ public final class PciBus {
                 if (fn.decodeBar(pciAddress, io) >= 0) {
                     return fn;
                 }
+                SriovCapability sriov = fn.sriovOrNull();
+                if (sriov != null) {
+                    for (PciFunction vf : sriov.vfArray()) {
+                        if (vf.decodeBar(pciAddress, io) >= 0) {
+                            return vf;
+                        }
+                    }
+                }
                 if (fn.isBridge() && fn.forwards(pciAddress, io)) {
                     // A positively decoded window: what nobody claims below is a master abort there.
                     return fn.secondaryBusSlots().routeMemory(pciAddress, io);
@@ -116,6 +141,15 @@ public final class PciBus {
                 }
                 if (fn == target) {
                     return (busNumber & 0xff) << 8 | s << 3 | f;
+                }
+                SriovCapability sriov = fn.sriovOrNull();
+                if (sriov != null && target.vfOfOrNull() == sriov) {
+                    PciFunction[] vfs = sriov.vfArray();
+                    for (int k = 0; k < vfs.length; k++) {
+                        if (vfs[k] == target) {
+                            return (busNumber & 0xff) << 8 | ((s << 3 | f) + sriov.ridDelta(k));
+                        }
+                    }
                 }
                 if (fn.isBridge() && fn.secondaryBusSlots() != null) {
                     int rid = fn.secondaryBusSlots().locate(target, fn.secondaryBus());
@@ -223,12 +257,33 @@ public final class PciBus {
                     if (sub != null) {
                         sub.validate(seen);
                     }
+                    SriovCapability sriov = f.sriovOrNull();
+                    if (sriov != null) {
+                        validateVfs(f, dev << 3 | fn, sriov);
+                    }
+                }
+            }
+        }
+
+        /** Every VF the PF could bring up must land on this bus, in a slot no function holds. */
+        private void validateVfs(PciFunction pf, int devfn, SriovCapability sriov) {
+            for (int k = 0; k < sriov.totalVfs(); k++) {
+                int vf = devfn + sriov.ridDelta(k);
+                if (vf > 0xff) {
+                    throw new HardwareConfigException(pf + " at slot " + Hex.of(devfn >> 3) + "." + (devfn & 7) + ": VF " + k
+                            + " would be at routing ID +" + Hex.of(vf) + ", beyond this bus (the model places VFs on the PF's bus)");
+                }
+                if (functions[vf >> 3] != null && functions[vf >> 3][vf & 7] != null) {
+                    throw new HardwareConfigException(pf + " at slot " + Hex.of(devfn >> 3) + "." + (devfn & 7) + ": VF " + k
+                            + " would collide with " + functions[vf >> 3][vf & 7] + " at slot " + Hex.of(vf >> 3) + "." + (vf & 7));
                 }
             }
         }
 
         private PciBus place() {
             PciDevice[] slots = new PciDevice[32];
+            java.util.List<SriovCapability> pfs = new java.util.ArrayList<>();
+            java.util.List<Integer> pfDevfns = new java.util.ArrayList<>();
             for (int dev = 0; dev < 32; dev++) {
                 if (functions[dev] == null) {
                     continue;
@@ -239,6 +294,10 @@ public final class PciBus {
                         continue;
                     }
                     f.markPlaced();
+                    if (f.sriov().isPresent()) {
+                        pfs.add(f.sriov().get());
+                        pfDevfns.add(dev << 3 | fn);
+                    }
                     if (f.isBridge()) {
                         Builder sub = subtrees[dev * 8 + fn];
                         f.attachSecondary(sub == null ? new Builder().place() : sub.place());
@@ -246,7 +305,8 @@ public final class PciBus {
                 }
                 slots[dev] = new PciDevice(functions[dev]);
             }
-            return new PciBus(slots);
+            return new PciBus(slots, pfs.toArray(new SriovCapability[0]),
+                    pfDevfns.stream().mapToInt(Integer::intValue).toArray());
         }
     }
 }

@@ -63,6 +63,11 @@ public final class PciFunction {
     private final int[] powerOn;
     /** Installed behaviours, reset with the function; replaced whole (installs are rare). */
     private volatile CapabilityBehaviour[] behaviours = new CapabilityBehaviour[0];
+    /** The SR-IOV capability's behaviour on a physical function, or null. */
+    private volatile SriovCapability sriov;
+    /** On a virtual function: the PF's SR-IOV capability and the VF's number; null otherwise. */
+    private SriovCapability vfOf;
+    private int vfNumber = -1;
     /** PMCSR PowerState (0 = D0 .. 3 = D3hot), kept by {@link PowerManagementCapability}. */
     private volatile int powerState;
 
@@ -122,21 +127,62 @@ public final class PciFunction {
     public static PciFunction fromConfig(byte[] config, Map<Integer, Long> barSizes, long romSize,
             boolean messageBehaviours) {
         PciFunction f = build(config, barSizes, romSize);
-        if (f.capability(PciRegs.PCI_CAP_ID_EXP, false).isPresent()) {
-            f.installCapability(PciRegs.PCI_CAP_ID_EXP, false, new PcieCapability());
+        f.installStandardBehaviours(messageBehaviours);
+        return f;
+    }
+
+    /**
+     * A virtual function of {@code pf}, numbered {@code n}, powered up from {@code vfConfig}:
+     * Vendor and Device ID read 0xFFFF, BAR registers read 0 and ignore writes, COMMAND.MEMORY
+     * is hardwired to 0 (the PF's VF MSE decides), and the memory behind each VF BAR is the VF's
+     * own. See {@link SriovCapability}.
+     */
+    static PciFunction virtualFunction(byte[] vfConfig, BarSpec[] vfBars, SriovCapability pf, int n,
+            HostBridgeHardware upstream) {
+        ConfigSpace cs = new ConfigSpace(vfConfig);
+        if ((cs.read(PciRegs.PCI_HEADER_TYPE, 1) & PciRegs.PCI_HEADER_TYPE_MASK) != PciRegs.PCI_HEADER_TYPE_NORMAL) {
+            throw new HardwareConfigException("a virtual function has a type 0 header");
         }
-        if (f.capability(PciRegs.PCI_CAP_ID_PM, false).isPresent()) {
-            f.installCapability(PciRegs.PCI_CAP_ID_PM, false, new PowerManagementCapability());
+        cs.setInternal(PciRegs.PCI_VENDOR_ID, 2, 0xffff);
+        cs.setInternal(PciRegs.PCI_DEVICE_ID, 2, 0xffff);
+        for (int i = 0; i < 6; i++) {
+            cs.setInternal(PciRegs.PCI_BASE_ADDRESS_0 + 4 * i, 4, 0);
+        }
+        cs.setInternal(PciRegs.PCI_ROM_ADDRESS, 4, 0);
+        BarSpec[] specs = new BarSpec[SLOTS];
+        System.arraycopy(vfBars, 0, specs, 0, Math.min(vfBars.length, 6));
+        List<Capability> caps = findCapabilities(cs);
+        boolean pcie = false;
+        for (Capability c : caps) {
+            pcie |= !c.extended() && c.id() == PciRegs.PCI_CAP_ID_EXP;
+        }
+        // No BAR declared: the VF's BAR registers are RO zero; no I/O or memory BAR: COMMAND.IO
+        // and COMMAND.MEMORY are RO zero.
+        StandardHeader.declare(new ConfigLayout(cs), PciRegs.PCI_HEADER_TYPE_NORMAL, new BarSpec[SLOTS], pcie, false, false);
+        PciFunction f = new PciFunction(cs, PciRegs.PCI_HEADER_TYPE_NORMAL, specs, caps);
+        f.vfOf = pf;
+        f.vfNumber = n;
+        f.placed = true;
+        f.upstream = upstream;
+        f.installStandardBehaviours(true);
+        return f;
+    }
+
+    private void installStandardBehaviours(boolean messageBehaviours) {
+        if (capability(PciRegs.PCI_CAP_ID_EXP, false).isPresent()) {
+            installCapability(PciRegs.PCI_CAP_ID_EXP, false, new PcieCapability());
+        }
+        if (capability(PciRegs.PCI_CAP_ID_PM, false).isPresent()) {
+            installCapability(PciRegs.PCI_CAP_ID_PM, false, new PowerManagementCapability());
         }
         if (messageBehaviours) {
-            if (f.capability(PciRegs.PCI_CAP_ID_MSI, false).isPresent()) {
-                f.installCapability(PciRegs.PCI_CAP_ID_MSI, false, new MsiCapability());
+            if (capability(PciRegs.PCI_CAP_ID_MSI, false).isPresent()) {
+                installCapability(PciRegs.PCI_CAP_ID_MSI, false, new MsiCapability());
             }
-            if (f.capability(PciRegs.PCI_CAP_ID_MSIX, false).isPresent()) {
-                f.installCapability(PciRegs.PCI_CAP_ID_MSIX, false, new MsixCapability());
+            if (capability(PciRegs.PCI_CAP_ID_MSIX, false).isPresent()) {
+                installCapability(PciRegs.PCI_CAP_ID_MSIX, false, new MsixCapability());
             }
         }
-        return f;
     }
 
     private static PciFunction build(byte[] config, Map<Integer, Long> barSizes, long romSize) {
@@ -324,6 +370,44 @@ public final class PciFunction {
     /** The PCIe device/port type from the PCI Express capability, or -1 for conventional PCI. */
     public int pcieType() {
         return pcieType;
+    }
+
+    /** The SR-IOV capability's behaviour if this is a physical function with one installed. */
+    public Optional<SriovCapability> sriov() {
+        return Optional.ofNullable(sriov);
+    }
+
+    void sriov(SriovCapability c) {
+        sriov = c;
+    }
+
+    /** The SR-IOV behaviour or null, without allocating (bus walks). */
+    SriovCapability sriovOrNull() {
+        return sriov;
+    }
+
+    /** The PF's SR-IOV behaviour of a VF or null, without allocating. */
+    SriovCapability vfOfOrNull() {
+        return vfOf;
+    }
+
+    /** The PF's SR-IOV capability if this is a virtual function, or empty. */
+    public Optional<SriovCapability> physicalFunctionOf() {
+        return Optional.ofNullable(vfOf);
+    }
+
+    /** True for an SR-IOV virtual function. */
+    public boolean isVirtualFunction() {
+        return vfOf != null;
+    }
+
+    /** This VF's number (0 for the first VF), or -1 for a function that is not a VF. */
+    public int vfNumber() {
+        return vfNumber;
+    }
+
+    HostBridgeHardware upstreamBridge() {
+        return upstream;
     }
 
     /**
@@ -547,12 +631,17 @@ public final class PciFunction {
 
     /**
      * The address currently programmed in BAR {@code index}: a PCI bus address in bytes, flag
-     * bits removed, both halves for MEM64. Unimplemented BARs give 0.
+     * bits removed, both halves for MEM64. Unimplemented BARs give 0. For a virtual function:
+     * the PF's VF BAR {@code index} plus this VF's number times the VF BAR size.
      */
     public long barAddress(int index) {
         BarSpec b = index >= 0 && index < SLOTS ? bars[index] : null;
         if (b == null) {
             return 0;
+        }
+        SriovCapability pf = vfOf;
+        if (pf != null) {
+            return pf.vfBarAddress(index, vfNumber);
         }
         int off = b.registerOffset(headerType);
         int low = config.read(off, 4);
@@ -580,9 +669,17 @@ public final class PciFunction {
         if (powerState != PciRegs.PCI_D0) {
             return -1;
         }
-        int cmd = config.read(PciRegs.PCI_COMMAND, 2);
-        if ((cmd & (io ? PciRegs.PCI_COMMAND_IO : PciRegs.PCI_COMMAND_MEMORY)) == 0) {
-            return -1;
+        SriovCapability pf = vfOf;
+        if (pf != null) {
+            // A VF's memory decode is the PF's VF MSE, not its own COMMAND.MEMORY (hardwired 0).
+            if (io || !pf.vfMemoryEnabled()) {
+                return -1;
+            }
+        } else {
+            int cmd = config.read(PciRegs.PCI_COMMAND, 2);
+            if ((cmd & (io ? PciRegs.PCI_COMMAND_IO : PciRegs.PCI_COMMAND_MEMORY)) == 0) {
+                return -1;
+            }
         }
         for (int i = 0; i < SLOTS; i++) {
             BarSpec b = bars[i];
@@ -779,6 +876,10 @@ public final class PciFunction {
 
     @Override
     public String toString() {
+        if (vfOf != null) {
+            return String.format("PciFunction[VF %d of %04x:%04x, VF device %04x]", vfNumber, vfOf.physicalFunction().vendorId(),
+                    vfOf.physicalFunction().deviceId(), vfOf.vfDeviceId());
+        }
         return String.format("PciFunction[%04x:%04x class %06x type %d]", vendorId(), deviceId(), classCode(), headerType);
     }
 }

@@ -28,8 +28,13 @@ final class StandardHeader {
      * back {@code ~(size-1) | flags} (PCI Local Bus 3.0 6.2.5.1; ROM: 6.2.5.2, enable bit 0 RW).
      */
     private static void declareBar(ConfigLayout layout, BarSpec bar, int off) {
+        declareBar(layout, bar, off, "BAR");
+    }
+
+    /** {@link #declareBar(ConfigLayout, BarSpec, int)} naming the registers {@code prefix + index} (an SR-IOV VF BAR). */
+    static void declareBar(ConfigLayout layout, BarSpec bar, int off, String prefix) {
         int sizeBit = Long.numberOfTrailingZeros(bar.size());
-        String name = bar.kind() == BarKind.ROM ? "ROM" : "BAR" + bar.index();
+        String name = bar.kind() == BarKind.ROM ? "ROM" : prefix + bar.index();
         ConfigLayout.Register low = layout.dword(off, name);
         switch (bar.kind()) {
             case IO:
@@ -47,7 +52,7 @@ final class StandardHeader {
         }
         if (bar.kind() == BarKind.MEM64) {
             int highBit = Math.max(0, sizeBit - 32);
-            layout.dword(off + 4, "BAR" + (bar.index() + 1) + "_UPPER").field(highBit, 32 - highBit, "ADDRESS", RW);
+            layout.dword(off + 4, prefix + (bar.index() + 1) + "_UPPER").field(highBit, 32 - highBit, "ADDRESS", RW);
         }
     }
 

@@ -80,6 +80,37 @@ final class CatalogImages {
                 .build();
     }
 
+    /** QEMU igb (hw/net/igb.c): an 82576-like SR-IOV PF. */
+    static ConfigImage igbPf() {
+        return ConfigImage.endpoint(0x8086, 0x10c9).revision(0x01).classCode(0x020000)
+                .subsystem(0x8086, 0x0000).interruptPin(1)
+                .bar(0, BarKind.MEM32, 0x20000, false)
+                .bar(1, BarKind.MEM32, 0x20000, false)
+                .bar(2, BarKind.IO, 0x20, false)
+                .bar(3, BarKind.MEM32, 0x4000, false)
+                .capabilityAt(0x40).powerManagement(false)
+                .capabilityAt(0x50).msi(true, 0, true)
+                .capabilityAt(0x70).msix(10, 3, 0x0000, 3, 0x2000)
+                .capabilityAt(0xa0).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT).flr()
+                .aer()
+                .extendedCapability(PciRegs.PCI_EXT_CAP_ID_ARI, 1, new byte[4])
+                // IGB_TOTAL_VFS 8, IGB_VF_OFFSET 0x80, IGB_VF_STRIDE 2, VF BARs 0 and 3 (mmio, msix).
+                .sriov(8, 0x80, 2, 0x10ca,
+                        new BarSpec(0, BarKind.MEM64, 0x4000, true), new BarSpec(3, BarKind.MEM64, 0x4000, true))
+                .build();
+    }
+
+    /** A VF of that PF as its own config space reads (hw/net/igbvf.c): IDs 0xffff, no BAR registers. */
+    static ConfigImage igbVf() {
+        return ConfigImage.endpoint(0xffff, 0xffff).revision(0x01).classCode(0x020000)
+                .subsystem(0x8086, 0x0000)
+                .capabilityAt(0x70).msix(3, 3, 0x0000, 3, 0x2000)
+                .capabilityAt(0xa0).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT).flr()
+                .aer()
+                .extendedCapability(PciRegs.PCI_EXT_CAP_ID_ARI, 1, new byte[4])
+                .build();
+    }
+
     /** Resource file name to its text. */
     static Map<String, String> texts() {
         Map<String, String> m = new LinkedHashMap<>();
@@ -95,6 +126,10 @@ final class CatalogImages {
                         pciSerialFn1().bytes()));
         m.put("ivshmem-plain-8g.lspci", ConfigDumps.formatLspci(
                 "00:05.0 RAM memory: Red Hat, Inc. Inter-VM shared memory (rev 01)", ivshmem8g().bytes()));
+        m.put("igb.lspci", ConfigDumps.formatLspci(
+                "01:00.0 Ethernet controller: Intel Corporation 82576 Gigabit Network Connection (rev 01)", igbPf().bytes())
+                + ConfigDumps.formatLspci("01:10.0 Ethernet controller: Intel Corporation 82576 Virtual Function (rev 01)",
+                        igbVf().bytes()));
         return m;
     }
 }

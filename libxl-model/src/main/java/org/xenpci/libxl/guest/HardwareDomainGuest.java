@@ -4,11 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.xenpci.armpci.Physdev;
 import org.xenpci.armpci.PhysdevCalls;
 import org.xenpci.core.Domain;
 import org.xenpci.core.HypercallResult;
 import org.xenpci.core.P2m;
 import org.xenpci.core.Vcpu;
+import org.xenpci.core.pci.Sbdf;
 
 /**
  * The reference hardware-domain guest: what dom0 Linux does for PCI on a Xen Arm host. For each
@@ -16,7 +18,8 @@ import org.xenpci.core.Vcpu;
  * addresses are the host's: dom0 is direct-mapped), numbers bridges, sizes and assigns BARs,
  * reports every function to Xen with {@code PHYSDEVOP_pci_device_add} (Linux's
  * {@code xen_add_device} bus notifier, parents before children), and then enables decoding as
- * drivers would.
+ * drivers would. SR-IOV PFs named at construction then get their VFs enabled and reported
+ * with {@code XEN_PCI_DEV_VIRTFN}.
  */
 public final class HardwareDomainGuest {
     private static final Logger LOG = LoggerFactory.getLogger(HardwareDomainGuest.class);
@@ -26,20 +29,43 @@ public final class HardwareDomainGuest {
     }
 
     /** What the enumeration saw: the host bridge nodes it drove and every function reported. */
-    public record Enumeration(List<PciHostNode> hostBridges, List<Reported> functions, int configAborts) {
+    public record Enumeration(List<PciHostNode> hostBridges, List<Reported> functions, int configAborts,
+            List<Sbdf> sriovRefused) {
         public Enumeration {
             hostBridges = List.copyOf(hostBridges);
             functions = List.copyOf(functions);
+            sriovRefused = List.copyOf(sriovRefused);
+        }
+
+        /** An enumeration without SR-IOV requests. */
+        public Enumeration(List<PciHostNode> hostBridges, List<Reported> functions, int configAborts) {
+            this(hostBridges, functions, configAborts, List.of());
         }
     }
 
     private final Domain hwdom;
+    private final java.util.Map<Sbdf, Integer> sriovNumVfs;
 
     public HardwareDomainGuest(Domain hwdom) {
+        this(hwdom, java.util.Map.of());
+    }
+
+    /**
+     * A dom0 that, after enumerating, enables SR-IOV on each PF in {@code sriovNumVfs} with that
+     * many VFs, as {@code echo N > /sys/bus/pci/devices/PF/sriov_numvfs} (or a PF driver's
+     * {@code max_vfs}) does, and reports every VF to Xen with {@code PHYSDEVOP_pci_device_add}
+     * and {@code XEN_PCI_DEV_VIRTFN} naming its PF (Linux {@code drivers/xen/pci.c:
+     * xen_add_device}). A PF that is not found, has no SR-IOV capability, or is asked for 0 or
+     * more than TotalVFs VFs is left alone and listed in {@link Enumeration#sriovRefused}.
+     *
+     * @throws IllegalArgumentException if {@code hwdom} is not the hardware domain
+     */
+    public HardwareDomainGuest(Domain hwdom, java.util.Map<Sbdf, Integer> sriovNumVfs) {
         if (!hwdom.isHardwareDomain()) {
             throw new IllegalArgumentException(hwdom + " is not the hardware domain");
         }
         this.hwdom = hwdom;
+        this.sriovNumVfs = java.util.Map.copyOf(sriovNumVfs);
     }
 
     /** Probes every host bridge, reports each function to Xen and enables decoding. */
@@ -48,6 +74,8 @@ public final class HardwareDomainGuest {
         long scratch = scratchPage(vcpu);
         List<PciHostNode> nodes = PciHostNode.find(hwdom.deviceTree());
         List<Reported> reported = new ArrayList<>();
+        List<Sbdf> refused = new ArrayList<>();
+        java.util.Set<Sbdf> handled = new java.util.HashSet<>();
         int aborts = 0;
         int autoDomain = 0;
         for (PciHostNode node : nodes) {
@@ -66,9 +94,36 @@ public final class HardwareDomainGuest {
             for (ProbedFunction f : found) {
                 probe.enable(f);
             }
+            for (ProbedFunction f : found) {
+                Integer n = sriovNumVfs.get(f.sbdf());
+                if (n == null) {
+                    continue;
+                }
+                handled.add(f.sbdf());
+                List<ProbedFunction> vfs = probe.enableSriov(f, n).orElse(null);
+                if (vfs == null) {
+                    LOG.warn("dom0: cannot enable {} VFs on {}", n, f.sbdf());
+                    refused.add(f.sbdf());
+                    continue;
+                }
+                for (ProbedFunction vf : vfs) {
+                    HypercallResult r = PhysdevCalls.pciDeviceAdd(vcpu, scratch, vf.sbdf(), Physdev.XEN_PCI_DEV_VIRTFN,
+                            f.sbdf().bus(), f.sbdf().devfn());
+                    if (!r.isOk()) {
+                        LOG.warn("dom0: PHYSDEVOP_pci_device_add VF {} failed: {}", vf.sbdf(), r);
+                    }
+                    reported.add(new Reported(vf, r));
+                    probe.enable(vf);
+                }
+            }
             aborts += port.aborts();
         }
-        return new Enumeration(nodes, reported, aborts);
+        for (Sbdf s : sriovNumVfs.keySet()) {
+            if (!handled.contains(s)) {
+                refused.add(s);
+            }
+        }
+        return new Enumeration(nodes, reported, aborts, refused);
     }
 
     /**

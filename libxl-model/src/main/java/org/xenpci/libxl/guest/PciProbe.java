@@ -36,6 +36,12 @@ public final class PciProbe {
     private final long memLimit;
     private final long prefLimit;
     private int nextBus;
+    /** Per SR-IOV PF ({@code bus << 8 | devfn}): its capability offset and the VF BARs reserved for TotalVFs. */
+    private final java.util.Map<Integer, SriovPf> sriovPfs = new java.util.HashMap<>();
+
+    /** An SR-IOV PF as the probe saw it: VF BAR {@code i} reserved at {@code vfBars[i].address()} for TotalVFs VFs. */
+    private record SriovPf(int cap, int totalVfs, int offset, int stride, int vfDevice, List<ProbedBar> vfBars) {
+    }
 
     /** @param segment the segment number the guest uses for this bridge */
     public PciProbe(ConfigPort port, PciHostNode node, int segment) {
@@ -92,6 +98,9 @@ public final class PciProbe {
         int cmd = port.read(bus, devfn, PciRegs.PCI_COMMAND, 2);
         port.write(bus, devfn, PciRegs.PCI_COMMAND, 2, cmd & ~(PciRegs.PCI_COMMAND_MEMORY | PciRegs.PCI_COMMAND_IO));
         List<ProbedBar> bars = sizeBars(bus, devfn, bridge ? 2 : 6, bridge ? PciRegs.PCI_ROM_ADDRESS1 : PciRegs.PCI_ROM_ADDRESS);
+        if (!bridge) {
+            probeSriov(bus, devfn);
+        }
         int index = found.size();
         Sbdf sbdf = Sbdf.ofDevfn(segment, bus, devfn);
         found.add(new ProbedFunction(sbdf, id & 0xffff, id >>> 16, classRev >>> 8, classRev & 0xff, header, bars, -1, -1));
@@ -124,6 +133,96 @@ public final class PciProbe {
         found.set(index, new ProbedFunction(sbdf, id & 0xffff, id >>> 16, classRev >>> 8, classRev & 0xff, header, bars,
                 secondary, max));
         return max;
+    }
+
+    /** The extended capability {@code id}'s offset, or -1 (Linux's {@code pci_find_ext_capability}). */
+    private int findExtCapability(int bus, int devfn, int id) {
+        int pos = PciRegs.PCI_EXT_CAP_START;
+        for (int ttl = 480; ttl > 0 && pos >= PciRegs.PCI_EXT_CAP_START; ttl--) {
+            int header = port.read(bus, devfn, pos, 4);
+            if (header == 0 || header == -1) {
+                return -1;
+            }
+            if (PciRegs.extCapId(header) == id) {
+                return pos;
+            }
+            pos = PciRegs.extCapNext(header);
+        }
+        return -1;
+    }
+
+    /**
+     * Linux's {@code sriov_init} and resource assignment: size each VF BAR (all-ones, VF Enable
+     * and VF MSE clear) and reserve room for TotalVFs VFs, so the PF's bridge windows cover them.
+     */
+    private void probeSriov(int bus, int devfn) {
+        int cap = findExtCapability(bus, devfn, PciRegs.PCI_EXT_CAP_ID_SRIOV);
+        if (cap < 0) {
+            return;
+        }
+        int total = port.read(bus, devfn, cap + 0x0e, 2);
+        List<ProbedBar> vfBars = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            int reg = cap + 0x24 + 4 * i;
+            port.write(bus, devfn, reg, 4, -1);
+            int probe = port.read(bus, devfn, reg, 4);
+            if (probe == 0 || (probe & PciRegs.PCI_BASE_ADDRESS_SPACE_IO) != 0) {
+                continue; // unimplemented (Xen and Linux warn about and skip I/O VF BARs)
+            }
+            boolean pref = (probe & PciRegs.PCI_BASE_ADDRESS_MEM_PREFETCH) != 0;
+            boolean is64 = (probe & PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PciRegs.PCI_BASE_ADDRESS_MEM_TYPE_64;
+            long mask = probe & 0xfffffff0L;
+            if (is64 && i < 5) {
+                port.write(bus, devfn, reg + 4, 4, -1);
+                mask |= (port.read(bus, devfn, reg + 4, 4) & 0xffffffffL) << 32;
+            } else {
+                mask |= 0xffffffff00000000L;
+            }
+            long size = ~mask + 1;
+            long addr = size == 0 || total == 0 ? -1 : allocateMem(size * total, is64, pref);
+            port.write(bus, devfn, reg, 4, (int) Math.max(addr, 0));
+            if (is64) {
+                port.write(bus, devfn, reg + 4, 4, (int) (Math.max(addr, 0) >>> 32));
+            }
+            vfBars.add(new ProbedBar(i, is64 ? "mem64" : "mem32", pref, size, Math.max(addr, 0)));
+            if (is64) {
+                i++;
+            }
+        }
+        sriovPfs.put(bus << 8 | devfn, new SriovPf(cap, total, port.read(bus, devfn, cap + 0x14, 2),
+                port.read(bus, devfn, cap + 0x16, 2), port.read(bus, devfn, cap + 0x1a, 2), vfBars));
+    }
+
+    /**
+     * Linux's {@code sriov_enable} ({@code echo numVfs > sriov_numvfs}): writes NumVFs, sets VF
+     * Enable and VF MSE, and returns the VFs as Linux's {@code pci_iov_add_virtfn} creates them:
+     * routing ID PF + First VF Offset + n * VF Stride, vendor the PF's, device the VF Device ID
+     * (a VF's own ID registers read 0xffff), BARs carved from the VF BARs the probe reserved.
+     *
+     * @return the VFs, or empty with nothing written when {@code pf} has no SR-IOV capability
+     *     or {@code numVfs} is not 1..TotalVFs (Linux: -ENOENT, -ERANGE)
+     */
+    public java.util.Optional<List<ProbedFunction>> enableSriov(ProbedFunction pf, int numVfs) {
+        SriovPf s = sriovPfs.get(pf.sbdf().bus() << 8 | pf.sbdf().devfn());
+        if (s == null || numVfs < 1 || numVfs > s.totalVfs()) {
+            return java.util.Optional.empty();
+        }
+        int bus = pf.sbdf().bus();
+        int devfn = pf.sbdf().devfn();
+        port.write(bus, devfn, s.cap() + 0x10, 2, numVfs);
+        port.write(bus, devfn, s.cap() + 0x08, 2, 0x0001 | 0x0008);
+        List<ProbedFunction> vfs = new ArrayList<>();
+        for (int n = 0; n < numVfs; n++) {
+            int rid = (bus << 8 | devfn) + s.offset() + n * s.stride();
+            int classRev = port.read(rid >> 8 & 0xff, rid & 0xff, PciRegs.PCI_CLASS_REVISION, 4);
+            List<ProbedBar> bars = new ArrayList<>();
+            for (ProbedBar b : s.vfBars()) {
+                bars.add(new ProbedBar(b.index(), b.type(), b.prefetchable(), b.size(), b.address() == 0 ? 0 : b.address() + n * b.size()));
+            }
+            vfs.add(new ProbedFunction(Sbdf.ofDevfn(segment, rid >> 8 & 0xff, rid & 0xff), pf.vendor(), s.vfDevice(),
+                    classRev >>> 8, classRev & 0xff, 0, bars, -1, -1));
+        }
+        return java.util.Optional.of(vfs);
     }
 
     /** Bridge memory windows: base/limit in 1 MiB units (bits 15:4 of the 16-bit registers). */

@@ -53,6 +53,16 @@ public final class XenHost {
      *     Arm PCI layer's kind. Nothing stays booted.
      */
     public static XenHost boot(Platform platform, Profile profile, Trace trace) {
+        return boot(platform, profile, trace, java.util.Map.of());
+    }
+
+    /**
+     * {@link #boot(Platform, Profile, Trace)} with dom0 enabling SR-IOV on the PFs in
+     * {@code sriovNumVfs} (that many VFs each) and reporting the VFs to Xen; see
+     * {@link HardwareDomainGuest#HardwareDomainGuest(org.xenpci.core.Domain, java.util.Map)}.
+     */
+    public static XenHost boot(Platform platform, Profile profile, Trace trace,
+            java.util.Map<org.xenpci.core.pci.Sbdf, Integer> sriovNumVfs) {
         Objects.requireNonNull(platform, "platform");
         Xen xen = Xen.builder()
                 .hardware(platform.hardware())
@@ -71,7 +81,7 @@ public final class XenHost {
                 .filter(l -> !l.vits(guest).isEmpty())
                 .map(l -> VpciNodeExtras.guestVits())
                 .orElse(VpciNodeExtras.NONE));
-        HardwareDomainGuest.Enumeration e = new HardwareDomainGuest(xen.hardwareDomain()).enumerate();
+        HardwareDomainGuest.Enumeration e = new HardwareDomainGuest(xen.hardwareDomain(), sriovNumVfs).enumerate();
         return new XenHost(platform, xen, e);
     }
 

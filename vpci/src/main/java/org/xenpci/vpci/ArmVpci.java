@@ -149,6 +149,14 @@ public final class ArmVpci implements XenExtension {
             if (owner == null || !hasVpci(owner)) {
                 return 0;
             }
+            if (pdev.isVirtfn() && !owner.isHardwareDomain() && owner.domid() != Domain.DOMID_XEN) {
+                // A VF's own config space reads 0xFFFF IDs and no BARs (PCIe Base 9.3.4): a guest
+                // view needs the PF's IDs and VF BARs emulated, which the model does not do yet
+                // (docs/sriov.md). Refused visibly rather than handing the guest an empty slot.
+                org.slf4j.LoggerFactory.getLogger(ArmVpci.class).warn(
+                        "{}: vPCI for SR-IOV virtual function {} is not modelled: assignment refused", owner, pdev.sbdf());
+                return org.xenpci.core.Errno.EOPNOTSUPP.rc();
+            }
             Sbdf sbdf = pdev.sbdf();
             PciConf conf = pci.conf();
             HardwareConfig hw = new HardwareConfig() {

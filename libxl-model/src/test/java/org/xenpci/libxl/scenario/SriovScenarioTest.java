@@ -126,6 +126,21 @@ class SriovScenarioTest {
     }
 
     @Test
+    @DisplayName("a VF passed to a guest is refused visibly (vPCI for VFs is not modelled): -EOPNOTSUPP, the VF stays assignable")
+    void vfToGuestRefusedVisibly() {
+        org.xenpci.libxl.toolstack.Libxl libxl = new org.xenpci.libxl.toolstack.Libxl(host);
+        org.xenpci.libxl.config.XlConfig c = TestGuests.config("vf", 1, VF1.toString());
+        libxl.makeAssignable(c);
+        org.xenpci.libxl.toolstack.LibxlException e = org.assertj.core.api.Assertions.catchThrowableOfType(
+                org.xenpci.libxl.toolstack.LibxlException.class, () -> libxl.createDomain(c));
+        assertThat(e).isNotNull();
+        assertThat(libxl.log()).anySatisfy(l -> assertThat(l.message()).contains("xc_assign_device failed: EOPNOTSUPP"));
+        assertThat(pdev(VF1).owner()).isSameAs(host.xen().domIo());
+        assertThat(libxl.pciAssignableList()).extracting(a -> a.sbdf()).contains(VF1);
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+    }
+
+    @Test
     @DisplayName("the host with a PF and 2 VFs reported is clean for the isolation auditor")
     void auditorClean() {
         assertThat(new IsolationAuditor(host).check().violations()).isEmpty();

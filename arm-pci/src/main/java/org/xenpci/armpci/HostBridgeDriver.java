@@ -85,17 +85,7 @@ public interface HostBridgeDriver {
 
         @Override
         public int cfgRegIndex(FdtNode node) {
-            if (node.property("reg-names").isEmpty()) {
-                return Errno.EINVAL.rc();
-            }
-            List<String> names;
-            try {
-                names = node.property("reg-names").get().asStringList();
-            } catch (FdtValueException e) {
-                return Errno.EINVAL.rc();
-            }
-            int i = names.indexOf("cfg");
-            return i >= 0 ? i : Errno.ENODATA.rc();
+            return matchRegName(node, "cfg");
         }
     };
 

@@ -101,7 +101,20 @@ public final class GuestIts {
      * @return the first LPI (event k has LPI first + k), or -1 if the ITS failed
      */
     int mapDevice(int deviceId, int events) {
-        int bits = Math.max(1, 32 - Integer.numberOfLeadingZeros(events - 1));
+        return mapDevice(deviceId, events, events);
+    }
+
+    /**
+     * Maps {@code deviceId} with an ITT for {@code ittEvents} events and maps (MAPTI) only the
+     * first {@code mapped} of them, event {@code k} to a fresh LPI in collection {@code k % vcpus}:
+     * Linux sizes a device's ITT for every vector it could use ({@code its_pci_msi_prepare}:
+     * {@code pci_msi_vec_count}) and maps the vectors the driver enables.
+     *
+     * @return the first LPI (event k has LPI first + k), or -1 if the ITS failed
+     */
+    int mapDevice(int deviceId, int ittEvents, int mapped) {
+        int events = mapped;
+        int bits = Math.max(1, 32 - Integer.numberOfLeadingZeros(Math.max(ittEvents, mapped) - 1));
         long itt = nextItt;
         nextItt = align(itt + ((long) ITT_ENTRY_SIZE << bits), ITT_ALIGN);
         int first = nextLpi;

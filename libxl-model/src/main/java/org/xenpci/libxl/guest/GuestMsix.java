@@ -109,6 +109,70 @@ public final class GuestMsix {
         return out;
     }
 
+    /**
+     * Sets up plain MSI for {@code f} when it has an MSI capability and no MSI-X (Linux prefers
+     * MSI-X), as {@code pci_alloc_irq_vectors(dev, 1, 1, PCI_IRQ_MSI)} does on a GICv3 ITS
+     * ({@code drivers/pci/msi/msi.c: msi_capability_init}; one vector, as Linux enables unless
+     * a driver asks for more):
+     * <ol>
+     * <li>{@code its_pci_msi_prepare} ({@code drivers/irqchip/irq-gic-v3-its-msi.c}): MAPD of the
+     *     DeviceID the {@code msi-map} gives, with an ITT for every vector the capability could
+     *     carry ({@code pci_msi_vec_count} = 1 shifted left by Multiple Message Capable), MAPTI of
+     *     event 0 to a fresh LPI in vCPU 0's collection;</li>
+     * <li>mask the vectors (per-vector masking capable functions only), then
+     *     {@code __pci_write_msi_msg}: Multiple Message Enable 0, address low and high (64-bit
+     *     capable only) = the ITS doorbell, data = EventID 0;</li>
+     * <li>{@code pci_intx_for_msi}: COMMAND.INTX_DISABLE; MSI Enable; then the vector is unmasked
+     *     ({@code request_irq} starts the interrupt, {@code pci_msi_unmask}).</li>
+     * </ol>
+     *
+     * @return the vector programmed (vector 0), or empty if the function was left alone: a bridge,
+     *         an MSI-X capability (that path is {@link #setUp}), no MSI capability, no ITS
+     */
+    public List<MsixVector> setUpMsi(ConfigPort port, PciHostNode node, ProbedFunction f) {
+        if (f.isBridge() || ram0 < 0) {
+            return List.of();
+        }
+        int bus = f.sbdf().bus();
+        int devfn = f.sbdf().devfn();
+        int pos = port.findCapability(bus, devfn, PCI_CAP_ID_MSI);
+        if (pos == 0 || port.findCapability(bus, devfn, PCI_CAP_ID_MSIX) != 0) {
+            return List.of();
+        }
+        Optional<MsiMap.Translation> t = msiMap(node).map(bus << 8 | devfn);
+        GuestIts driver = t.isEmpty() ? null : driver(t.get().controllerPhandle());
+        if (driver == null) {
+            return List.of();
+        }
+        int control = port.read(bus, devfn, pos + PCI_MSI_FLAGS, 2);
+        int capable = 1 << Math.min(5, (control & PCI_MSI_FLAGS_QMASK) >> 1);
+        int lpi = driver.mapDevice(t.get().deviceId(), capable, 1);
+        if (lpi < 0) {
+            return List.of();
+        }
+        boolean is64 = (control & PCI_MSI_FLAGS_64BIT) != 0;
+        boolean maskable = (control & PCI_MSI_FLAGS_MASKBIT) != 0;
+        int maskReg = pos + (is64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32);
+        int ctrl = control & ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+        port.write(bus, devfn, pos + PCI_MSI_FLAGS, 2, ctrl);
+        if (maskable) {
+            port.write(bus, devfn, maskReg, 4, (int) ((1L << capable) - 1));
+        }
+        long doorbell = driver.doorbell();
+        port.write(bus, devfn, pos + PCI_MSI_ADDRESS_LO, 4, (int) doorbell);
+        if (is64) {
+            port.write(bus, devfn, pos + PCI_MSI_ADDRESS_HI, 4, (int) (doorbell >>> 32));
+        }
+        port.write(bus, devfn, pos + (is64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32), 2, 0);
+        int cmd = port.read(bus, devfn, PCI_COMMAND, 2);
+        port.write(bus, devfn, PCI_COMMAND, 2, cmd | PCI_COMMAND_INTX_DISABLE);
+        port.write(bus, devfn, pos + PCI_MSI_FLAGS, 2, ctrl | PCI_MSI_FLAGS_ENABLE);
+        if (maskable) {
+            port.write(bus, devfn, maskReg, 4, (int) (((1L << capable) - 1) & ~1L));
+        }
+        return List.of(new MsixVector(0, lpi, 0));
+    }
+
     /** The ITS driver for DT phandle {@code phandle}, initialised once; null if no such ITS or it failed. */
     private GuestIts driver(int phandle) {
         if (its.containsKey(phandle)) {

@@ -17,13 +17,25 @@ import org.xenpci.core.pci.Sbdf;
  * @param subordinateBus for a bridge, the subordinate bus; else -1
  * @param msixVectors the MSI-X vectors the guest programmed, in entry order (empty when it left
  *        MSI-X alone: no capability, no ITS in its DT, decoding off; and for dom0)
+ * @param msiVectors the plain MSI vectors the guest programmed, in vector order, each as a
+ *        {@link MsixVector} whose {@code entry} is the MSI vector number (empty unless the
+ *        function has MSI and no MSI-X and the guest has an ITS; and for dom0)
  */
 public record ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, int revision, int headerType,
-        List<ProbedBar> bars, int secondaryBus, int subordinateBus, List<MsixVector> msixVectors) {
+        List<ProbedBar> bars, int secondaryBus, int subordinateBus, List<MsixVector> msixVectors,
+        List<MsixVector> msiVectors) {
 
     public ProbedFunction {
         bars = List.copyOf(bars);
         msixVectors = List.copyOf(msixVectors);
+        msiVectors = List.copyOf(msiVectors);
+    }
+
+    /** A function with {@code msixVectors} set up and no plain MSI vectors. */
+    public ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, int revision, int headerType,
+            List<ProbedBar> bars, int secondaryBus, int subordinateBus, List<MsixVector> msixVectors) {
+        this(sbdf, vendor, device, classCode, revision, headerType, bars, secondaryBus, subordinateBus, msixVectors,
+                List.of());
     }
 
     /** A function found by the probe, before any MSI-X set-up. */
@@ -35,7 +47,13 @@ public record ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, i
     /** This function with {@code vectors} as its programmed MSI-X vectors. */
     public ProbedFunction withMsixVectors(List<MsixVector> vectors) {
         return new ProbedFunction(sbdf, vendor, device, classCode, revision, headerType, bars, secondaryBus,
-                subordinateBus, vectors);
+                subordinateBus, vectors, msiVectors);
+    }
+
+    /** This function with {@code vectors} as its programmed plain MSI vectors. */
+    public ProbedFunction withMsiVectors(List<MsixVector> vectors) {
+        return new ProbedFunction(sbdf, vendor, device, classCode, revision, headerType, bars, secondaryBus,
+                subordinateBus, msixVectors, vectors);
     }
 
     /** True for a type-1 (PCI-to-PCI bridge) header. */
@@ -48,7 +66,8 @@ public record ProbedFunction(Sbdf sbdf, int vendor, int device, int classCode, i
     }
 
     /**
-     * One MSI-X vector as the guest set it up: table entry {@code entry} writes EventID
+     * One MSI-X vector (or, in {@link #msiVectors}, one plain MSI vector: {@code entry} is then
+     * the vector number) as the guest set it up: table entry {@code entry} writes EventID
      * {@code entry} to the ITS doorbell, which the guest mapped (MAPTI) to LPI {@code lpi} in the
      * collection of vCPU {@code vcpu}.
      */

@@ -11,7 +11,8 @@ import org.xenpci.core.Domain;
  * MEM, 64-bit prefetchable), and enable decoding; then, where it can, set up MSI-X through
  * the GICv3 ITS its device tree describes ({@link GuestMsix}: only when the node's
  * {@code msi-map} points to an {@code arm,gic-v3-its} node and the function has an MSI-X
- * capability). With the {@code upstream} profile the window has no handler, so every config
+ * capability; plain MSI, one vector, for a function with MSI and no MSI-X:
+ * {@link GuestMsix#setUpMsi}). With the {@code upstream} profile the window has no handler, so every config
  * access takes a data abort and the guest finds nothing.
  */
 public final class ReferenceGuest {
@@ -31,7 +32,8 @@ public final class ReferenceGuest {
 
     /**
      * Probes every PCI host bridge node of the guest's device tree, enables what it finds, and
-     * sets up MSI-X where it can (the vectors are in each {@link ProbedFunction#msixVectors()}).
+     * sets up MSI-X, or plain MSI, where it can (the vectors are in each
+     * {@link ProbedFunction#msixVectors()} and {@link ProbedFunction#msiVectors()}).
      */
     public Probe probe() {
         List<PciHostNode> nodes = PciHostNode.find(domain.deviceTree());
@@ -48,7 +50,8 @@ public final class ReferenceGuest {
                 probe.enable(f);
             }
             for (ProbedFunction f : fs) {
-                found.add(f.withMsixVectors(msix.setUp(port, node, f)));
+                ProbedFunction withMsix = f.withMsixVectors(msix.setUp(port, node, f));
+                found.add(withMsix.withMsiVectors(msix.setUpMsi(port, node, withMsix)));
             }
             aborts += port.aborts();
         }

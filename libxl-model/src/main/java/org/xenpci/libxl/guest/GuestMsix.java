@@ -39,7 +39,9 @@ import org.xenpci.libxl.guest.ProbedFunction.ProbedBar;
  *     GITS_TRANSLATER) and data (the EventID {@code k}); unmask each entry; clear MASKALL.</li>
  * </ol>
  * A function is left alone when it has no MSI-X capability, memory decoding is off (its table
- * is unreachable), the table's BAR has no address, or the ITS does not answer.
+ * is unreachable), the table's BAR has no address, or the ITS does not answer. A function
+ * with MSI and no MSI-X gets one plain MSI vector instead, through the same ITS drivers
+ * ({@link #setUpMsi}).
  *
  * <p>Not thread-safe: one per reference-guest run, driven by one vCPU.
  */

@@ -12,7 +12,8 @@
 @SuppressWarnings("module") // org.xenpci.fixtures (the qualified exports below) is built after this module
 module org.xenpci.libxl {
     requires transitive org.xenpci.vpci;
-    requires com.fasterxml.jackson.databind;
+    // LibxlJson hands out Jackson trees (ObjectNode): part of the API, so transitive.
+    requires transitive com.fasterxml.jackson.databind;
 
     // The library API.
     exports org.xenpci.libxl.config;

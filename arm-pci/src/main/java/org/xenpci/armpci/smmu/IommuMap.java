@@ -52,6 +52,33 @@ public final class IommuMap {
     }
 
     /**
+     * The first step both SMMU drivers share ({@code iommu_add_dt_pci_sideband_ids} in
+     * xen/drivers/passthrough/device_tree.c): the host bridge Xen registered for {@code sbdf}'s
+     * segment and bus, and the function's requester ID (bus/devfn within the segment) mapped
+     * through that bridge's {@code iommu-map} / {@code iommu-map-mask}.
+     *
+     * @return the bridge and the mapping, or empty if Xen knows no host bridge for the function
+     */
+    public static java.util.Optional<Lookup> forFunction(org.xenpci.core.Xen xen, org.xenpci.core.pci.Sbdf sbdf) {
+        org.xenpci.armpci.HostBridge bridge = xen.service(org.xenpci.armpci.ArmPciLayer.class)
+                .map(l -> l.findHostBridge(sbdf.segment(), sbdf.bus())).orElse(null);
+        if (bridge == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(new Lookup(bridge, mapId(sbdf.bdf(), bridge.iommuMap().orElse(null),
+                bridge.iommuMapMask().orElse(null))));
+    }
+
+    /**
+     * A function's {@code iommu-map} lookup on its host bridge.
+     *
+     * @param bridge the host bridge Xen registered for the function
+     * @param result what the bridge's map gives the function's requester ID
+     */
+    public record Lookup(org.xenpci.armpci.HostBridge bridge, Result result) {
+    }
+
+    /**
      * Maps one RID.
      *
      * @param rid the requester ID ({@code bus << 8 | devfn}), 0..0xffff

@@ -9,8 +9,6 @@ import java.util.Optional;
 import java.util.WeakHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.xenpci.armpci.ArmPciLayer;
-import org.xenpci.armpci.HostBridge;
 import org.xenpci.armpci.IommuContext;
 import org.xenpci.armpci.PciIommu;
 import org.xenpci.armpci.Pdev;
@@ -19,7 +17,6 @@ import org.xenpci.core.Errno;
 import org.xenpci.core.Xen;
 import org.xenpci.core.fdt.Fdt;
 import org.xenpci.core.fdt.FdtNode;
-import org.xenpci.core.pci.Sbdf;
 
 /**
  * Xen's SMMUv1/v2 driver for PCI devices (xen/drivers/passthrough/arm/smmu.c, with the DT
@@ -319,16 +316,13 @@ public final class SmmuV2Driver implements PciIommu {
         if (fwspecs.containsKey(pdev)) {
             return Errno.EEXIST.rc();
         }
-        Sbdf sbdf = pdev.sbdf();
-        HostBridge bridge = xen.service(ArmPciLayer.class).map(l -> l.findHostBridge(sbdf.segment(), sbdf.bus()))
-                .orElse(null);
-        if (bridge == null) {
+        Optional<IommuMap.Lookup> lookup = IommuMap.forFunction(xen, pdev.sbdf());
+        if (lookup.isEmpty()) {
             return Errno.ENODEV.rc();
         }
-        IommuMap.Result r = IommuMap.mapId(sbdf.bdf(), bridge.iommuMap().orElse(null),
-                bridge.iommuMapMask().orElse(null));
+        IommuMap.Result r = lookup.get().result();
         if (r instanceof IommuMap.Malformed m) {
-            LOG.error("(XEN) {}: {}", bridge.path(), m.why());
+            LOG.error("(XEN) {}: {}", lookup.get().bridge().path(), m.why());
             return m.errno().rc();
         }
         if (!(r instanceof IommuMap.Mapped mapped)) {

@@ -7,7 +7,6 @@ import java.util.WeakHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.armpci.ArmPciLayer;
-import org.xenpci.armpci.HostBridge;
 import org.xenpci.armpci.IommuContext;
 import org.xenpci.armpci.PciIommu;
 import org.xenpci.armpci.Pdev;
@@ -72,17 +71,14 @@ public final class SmmuV3Driver implements PciIommu {
             return Errno.EEXIST.rc();
         }
         Sbdf sbdf = pdev.sbdf();
-        HostBridge bridge = xen.service(ArmPciLayer.class).map(l -> l.findHostBridge(sbdf.segment(), sbdf.bus()))
-                .orElse(null);
-        if (bridge == null) {
+        Optional<IommuMap.Lookup> lookup = IommuMap.forFunction(xen, sbdf);
+        if (lookup.isEmpty()) {
             LOG.error("(XEN) Unable to find PCI bridge for {}", sbdf);
             return Errno.ENODEV.rc();
         }
-        // The requester ID is the bus/devfn within the segment (pci-iommu.txt).
-        IommuMap.Result r = IommuMap.mapId(sbdf.bdf(), bridge.iommuMap().orElse(null),
-                bridge.iommuMapMask().orElse(null));
+        IommuMap.Result r = lookup.get().result();
         if (r instanceof IommuMap.Malformed m) {
-            LOG.error("(XEN) {}: {}", bridge.path(), m.why());
+            LOG.error("(XEN) {}: {}", lookup.get().bridge().path(), m.why());
             return m.errno().rc();
         }
         if (r instanceof IommuMap.NotBehindIommu n) {

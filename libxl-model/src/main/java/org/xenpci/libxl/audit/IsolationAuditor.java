@@ -33,7 +33,6 @@ import org.xenpci.core.P2m;
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.Xen;
 import org.xenpci.core.XenObserver;
-import org.xenpci.core.pci.Sbdf;
 import org.xenpci.libxl.host.XenHost;
 import org.xenpci.vpci.VpciBar;
 import org.xenpci.vpci.VpciDevice;
@@ -656,15 +655,5 @@ public final class IsolationAuditor {
     @Override
     public String toString() {
         return "IsolationAuditor[" + host.platform() + "]";
-    }
-
-    /** The host bridges, for reports (unused for now outside tests). */
-    List<HostBridge> hostBridges() {
-        return pci.hostBridges().all();
-    }
-
-    /** The SBDF of {@code f}'s pdev (package use). */
-    static Sbdf sbdf(Pdev p) {
-        return p.sbdf();
     }
 }

@@ -52,6 +52,7 @@ public final class Domain {
     private final ReentrantReadWriteLock pciLock = new ReentrantReadWriteLock();
     private final Map<Class<?>, Object> extensions = new ConcurrentHashMap<>();
     private volatile Fdt deviceTree;
+    private final int vgicVersion;
     private volatile State state = State.RUNNING;
     private volatile String crashReason;
     /** Xen's {@code d->pause_count}; written under {@link #pauseLock}, read by every trap. */
@@ -65,6 +66,7 @@ public final class Domain {
         this.hardwareDomain = config.hardwareDomain();
         this.privileged = config.privileged();
         this.iommuEnabled = config.iommu();
+        this.vgicVersion = config.vgicVersion();
         this.system = system;
         this.p2m = new P2m(domid, xen.trace());
         List<Vcpu> vs = new ArrayList<>();
@@ -99,6 +101,11 @@ public final class Domain {
     /** Whether the domain was created with {@code XEN_DOMCTL_CDF_iommu} (device assignment possible). */
     public boolean iommuEnabled() {
         return iommuEnabled;
+    }
+
+    /** The domain's virtual GIC version, 2 or 3 ({@code d->arch.vgic.version}). */
+    public int vgicVersion() {
+        return vgicVersion;
     }
 
     /** True for Xen's internal domains (DOMID_IO, DOMID_XEN): no vCPUs, never scheduled. */

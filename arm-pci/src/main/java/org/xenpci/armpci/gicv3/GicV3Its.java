@@ -30,7 +30,8 @@ import org.xenpci.core.fdt.FdtNode;
  *     address, trapping only the 64 KiB control frame (vgic_v3_its_init_virtual); its
  *     GITS_TRANSLATER frame is not mapped, because dom0's devices write the physical doorbell
  *     directly. A guest gets one vITS at {@link #GUEST_GICV3_ITS_BASE} (both frames trapped)
- *     when the profile has {@code guestVits} and the domain can have devices (CDF_iommu).</li>
+ *     when the profile has {@code guestVits}, the domain can have devices (CDF_iommu) and has a
+ *     vGICv3 (a vGICv2 domain has no ITS: {@code xen/arch/arm/vgic-v3.c: vgic_v3_domain_init}).</li>
  * </ol>
  *
  * <p>Modelling decisions (see docs/msi.md):
@@ -140,7 +141,7 @@ public final class GicV3Its implements XenExtension {
                 d.p2m().addTrap(its.base(), ItsRegs.FRAME_SIZE, v);
                 l.addVits(d, v);
             }
-        } else if (d.xen().profile().guestVits() && d.iommuEnabled() && !hostIts(l).isEmpty()) {
+        } else if (d.xen().profile().guestVits() && d.iommuEnabled() && d.vgicVersion() == 3 && !hostIts(l).isEmpty()) {
             Vits v = new Vits(l, d, GUEST_GICV3_ITS_BASE, GUEST_GICV3_ITS_SIZE, null, GUEST_VITS_ID_BITS,
                     GUEST_VITS_ID_BITS);
             d.p2m().addTrap(GUEST_GICV3_ITS_BASE, GUEST_GICV3_ITS_SIZE, v);

@@ -229,7 +229,11 @@ public final class Libxl {
             } catch (IllegalArgumentException e) {
                 throw fail(ERROR_FAIL, -1, "guest memory: " + e.getMessage());
             }
-            Domain d = xen.createDomain(new DomainConfig(name, vcpus, false, false, pt != PassthroughMode.DISABLED));
+            // libxl__arch_domain_prepare_config: gic_version "native" takes the host's; the domain's
+            // vGIC decides whether Xen gives it a vITS (vGICv3 only).
+            GicVersion gic = config.gicVersion() == GicVersion.DEFAULT ? hostGicVersion() : config.gicVersion();
+            Domain d = xen.createDomain(new DomainConfig(name, vcpus, false, false, pt != PassthroughMode.DISABLED,
+                    gic == GicVersion.V2 ? 2 : 3));
             LOG.debug("libxl: created {} (passthrough {})", d, pt.libxlName());
             try {
                 for (int bank = 0; bank < GuestMemoryMap.GUEST_RAM_BANKS; bank++) {
@@ -237,7 +241,7 @@ public final class Libxl {
                         d.p2m().addRam(GuestMemoryMap.ramBank(bank).start(), new SparseMemory(ram.bankSize(bank)));
                     }
                 }
-                Fdt dt = GuestDtBuilder.forConfig(config).hostGicVersion(hostGicVersion()).rngSeed(rngSeed)
+                Fdt dt = GuestDtBuilder.forConfig(config).hostGicVersion(gic).rngSeed(rngSeed)
                         .vpciExtras(vpciNodeExtrasFromXen(d))
                         // xenpci's one deliberate difference from libxl's DT: every guest.dtb passes dtc
                         // with zero warnings (docs/cli-toolstack.md).

@@ -115,9 +115,9 @@ class GuestDtBuilderTest {
         Fdt fdt = GuestDtBuilder.forConfig(XlConfig.parse(WORKED_EXAMPLE, "t.cfg")).vpciExtras(VpciNodeExtras.guestVits())
                 .build();
         assertThat(hex(fdt, "/pcie@10000000", "msi-map")).isEqualTo("000000000000fdea0000000000010000");
-        assertThat(hex(fdt, "/interrupt-controller@3001000/its@4020000", "reg"))
+        assertThat(hex(fdt, "/interrupt-controller@3001000/msi-controller@4020000", "reg"))
                 .isEqualTo("0000000004020000" + "0000000000020000");
-        assertThat(hex(fdt, "/interrupt-controller@3001000/its@4020000", "phandle")).isEqualTo("0000fdea");
+        assertThat(hex(fdt, "/interrupt-controller@3001000/msi-controller@4020000", "phandle")).isEqualTo("0000fdea");
     }
 
     @Test

@@ -126,18 +126,30 @@ class SriovScenarioTest {
     }
 
     @Test
-    @DisplayName("a VF passed to a guest is refused visibly (vPCI for VFs is not modelled): -EOPNOTSUPP, the VF stays assignable")
-    void vfToGuestRefusedVisibly() {
-        org.xenpci.libxl.toolstack.Libxl libxl = new org.xenpci.libxl.toolstack.Libxl(host);
+    @DisplayName("with vpciGuestVirtfn off, a VF passed to a guest is refused visibly: -EOPNOTSUPP, the VF stays assignable")
+    void vfToGuestRefusedVisiblyWithoutTheSwitch() {
+        XenHost h = XenHost.boot(platform(DeviceCatalog.QEMU_IGB.newFunction()),
+                Profile.FULL.toBuilder().name("no-vf-vpci").vpciGuestVirtfn(false).build(), new Trace(), Map.of(PF, 2));
+        org.xenpci.libxl.toolstack.Libxl libxl = new org.xenpci.libxl.toolstack.Libxl(h);
         org.xenpci.libxl.config.XlConfig c = TestGuests.config("vf", 1, VF1.toString());
         libxl.makeAssignable(c);
         org.xenpci.libxl.toolstack.LibxlException e = org.assertj.core.api.Assertions.catchThrowableOfType(
                 org.xenpci.libxl.toolstack.LibxlException.class, () -> libxl.createDomain(c));
         assertThat(e).isNotNull();
         assertThat(libxl.log()).anySatisfy(l -> assertThat(l.message()).contains("xc_assign_device failed: EOPNOTSUPP"));
-        assertThat(pdev(VF1).owner()).isSameAs(host.xen().domIo());
+        assertThat(h.pci().pdevs().find(VF1).orElseThrow().owner()).isSameAs(h.xen().domIo());
         assertThat(libxl.pciAssignableList()).extracting(a -> a.sbdf()).contains(VF1);
-        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        assertThat(new IsolationAuditor(h).check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("Xen sized the PF's VF BARs when dom0 added it (vf_rlen): 16 KiB each for VF BAR0 and VF BAR3, nothing else")
+    void pfVfBarsSizedAtAdd() {
+        Pdev p = pdev(PF);
+        assertThat(p.vfBarsSized()).isTrue();
+        assertThat(new long[] {p.vfRlen(0), p.vfRlen(1), p.vfRlen(2), p.vfRlen(3), p.vfRlen(4), p.vfRlen(5)})
+                .containsExactly(0x4000, 0, 0, 0x4000, 0, 0);
+        assertThat(pdev(VF0).vfBarsSized()).isFalse();
     }
 
     @Test

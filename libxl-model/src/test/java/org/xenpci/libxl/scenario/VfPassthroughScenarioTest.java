@@ -18,6 +18,7 @@ import org.xenpci.core.pci.Sbdf;
 import org.xenpci.core.trace.Trace;
 import org.xenpci.libxl.audit.IsolationAuditor;
 import org.xenpci.libxl.dt.GuestMemoryMap;
+import org.xenpci.libxl.guest.HardwareDomainGuest;
 import org.xenpci.libxl.guest.ProbedFunction;
 import org.xenpci.libxl.guest.ReferenceGuest;
 import org.xenpci.libxl.host.XenHost;
@@ -163,5 +164,39 @@ class VfPassthroughScenarioTest {
         assertThat(p.functions()).extracting(f -> f.sbdf().devfn()).containsExactly(0x00, 0x08);
         assertThat(p.functions()).allSatisfy(f -> assertThat(f.device()).isEqualTo(0x10ca));
         assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("dom0 disables the VFs while VF 1 is in a guest: Xen removes both (rc 0) and takes VF 1 from the guest; destroy is still clean")
+    void vfsDisabledWhileOneIsAssigned() {
+        Domain d = guest();
+        ProbedFunction f = new ReferenceGuest(d).probe().functions().get(0);
+        long bar0 = f.bars().get(0).address();
+        HardwareDomainGuest.SriovDisabled r = new HardwareDomainGuest(host.xen().hardwareDomain()).disableSriov(PF);
+        assertThat(r.vfsRemoved()).containsOnlyKeys(VF0, VF1);
+        assertThat(r.vfsRemoved().values()).allSatisfy(rc -> assertThat(rc.isOk()).isTrue());
+        assertThat(host.pci().pdevs().find(VF1)).isEmpty();
+        assertThat(pf.sriov().orElseThrow().virtualFunctions()).isEmpty();
+        // The guest's slot is empty and its BAR pages are gone from the p2m.
+        assertThat(cfgRead(d, PciRegs.PCI_VENDOR_ID, 4)).isEqualTo(0xFFFFFFFF);
+        assertThat(d.p2m().lookup(bar0) instanceof org.xenpci.core.P2m.DirectMmio).as("BAR0 still mapped").isFalse();
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        libxl.destroyDomain(d.domid());
+        // libxl still had the VF in the guest's config: its deassign finds no pdev (deassign_device).
+        assertThat(libxl.log()).anySatisfy(l -> assertThat(l.message()).contains("xc_deassign_device failed: ENODEV"));
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        // With no VF left, dom0 may now remove the PF (pci_remove_device: no -EBUSY).
+        Vcpu dom0 = host.xen().hardwareDomain().vcpu(0);
+        assertThat(org.xenpci.armpci.PhysdevCalls.pciDeviceRemove(dom0, HardwareDomainGuest.scratchPage(dom0), PF).isOk()).isTrue();
+    }
+
+    @Test
+    @DisplayName("disabling VFs that are not enabled removes nothing; a function without SR-IOV is a typed refusal")
+    void disableSriovEdges() {
+        HardwareDomainGuest dom0 = new HardwareDomainGuest(host.xen().hardwareDomain());
+        assertThat(dom0.disableSriov(PF).vfsRemoved()).hasSize(2);
+        assertThat(dom0.disableSriov(PF).vfsRemoved()).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dom0.disableSriov(Sbdf.parse("0000:00:02.0")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no SR-IOV capability");
     }
 }

@@ -26,6 +26,7 @@ public final class Pdev {
     private boolean broken;
     private boolean quarantine;
     private final int phantomStride;
+    private volatile long[] vfRlen;
 
     Pdev(Sbdf sbdf, PdevType type, int phantomStride, java.util.concurrent.locks.ReentrantLock pcidevsLock) {
         this.sbdf = Objects.requireNonNull(sbdf, "sbdf");
@@ -82,6 +83,32 @@ public final class Pdev {
     /** {@code pdev->phantom_stride}: 0 (none), or 1, 2, 4 from the PCIe DEVCAP phantom-functions field. */
     public int phantomStride() {
         return phantomStride;
+    }
+
+    /**
+     * {@code pdev->physfn.vf_rlen[bar]}: one VF's size of the PF's VF BAR {@code bar} (0..5), as
+     * Xen sized it when the PF was added; 0 if not sized (not a PF, an I/O or absent VF BAR, or
+     * the PF was added with its VFs already enabled).
+     */
+    public long vfRlen(int bar) {
+        long[] r = vfRlen;
+        return r == null ? 0 : r[bar];
+    }
+
+    /** True once {@code vf_rlen} was sized (xen/drivers/passthrough/pci.c: pci_add_device). */
+    public boolean hasVfRlen() {
+        long[] r = vfRlen;
+        return r != null && r[0] != 0;
+    }
+
+    /** True once any VF BAR was sized (the PF was added with its VFs off). */
+    public boolean vfBarsSized() {
+        return vfRlen != null;
+    }
+
+    void vfRlen(long[] rlen) {
+        requireLock();
+        vfRlen = rlen.clone();
     }
 
     /** Marks the device broken. Caller holds the pcidevs lock. */

@@ -92,6 +92,15 @@ final class PhysdevOps {
                 }
                 pdev.linkPhysfn(pf);
             }
+            if (!virtfn && !pdev.hasVfRlen()) {
+                // pci_add_device: a PF's VF BARs are sized once, while its VFs are off (vf_rlen).
+                long[] rlen = VirtfnResources.sizeVfBars(layer.conf(), sbdf);
+                if (rlen != null) {
+                    pdev.vfRlen(rlen);
+                } else if (VirtfnResources.sriovPosition(layer.conf(), sbdf) != 0) {
+                    LOG.warn("(XEN) SR-IOV device {} has its virtual functions already enabled", sbdf);
+                }
+            }
             int rc = 0;
             if (pdev.owner() == null) {
                 rc = giveToHardwareDomain(pdev);

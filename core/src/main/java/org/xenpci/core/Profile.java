@@ -22,6 +22,9 @@ package org.xenpci.core;
  *        msi.c/msix.c)
  * @param guestVits give guests a virtual ITS so passed-through MSIs reach them (upstream: only
  *        the hardware domain has a vITS)
+ * @param vpciGuestVirtfn give a domU vPCI for an SR-IOV virtual function: the PF's Vendor ID,
+ *        the VF Device ID and BARs carved from the PF's VF BARs (upstream has no VF handling in
+ *        vPCI; the model then refuses a VF for a domU with -EOPNOTSUPP)
  */
 public record Profile(
         String name,
@@ -31,13 +34,14 @@ public record Profile(
         boolean vpciGuestIdentity,
         boolean vpciGuestTopology,
         boolean vpciMsi,
-        boolean guestVits) {
+        boolean guestVits,
+        boolean vpciGuestVirtfn) {
 
     /** Xen 4.23 as it is: Arm vPCI compiled but off, quirks reproduced. */
-    public static final Profile UPSTREAM = new Profile("upstream", true, false, false, false, false, false, false);
+    public static final Profile UPSTREAM = new Profile("upstream", true, false, false, false, false, false, false, false);
 
     /** The seed's design completed (default). */
-    public static final Profile FULL = new Profile("full", false, true, true, true, true, true, true);
+    public static final Profile FULL = new Profile("full", false, true, true, true, true, true, true, true);
 
     public Profile {
         java.util.Objects.requireNonNull(name, "name");
@@ -73,6 +77,7 @@ public record Profile(
         private boolean vpciGuestTopology;
         private boolean vpciMsi;
         private boolean guestVits;
+        private boolean vpciGuestVirtfn;
 
         private Builder(Profile p) {
             name = p.name;
@@ -83,6 +88,7 @@ public record Profile(
             vpciGuestTopology = p.vpciGuestTopology;
             vpciMsi = p.vpciMsi;
             guestVits = p.guestVits;
+            vpciGuestVirtfn = p.vpciGuestVirtfn;
         }
 
         public Builder name(String v) {
@@ -125,9 +131,14 @@ public record Profile(
             return this;
         }
 
+        public Builder vpciGuestVirtfn(boolean v) {
+            vpciGuestVirtfn = v;
+            return this;
+        }
+
         public Profile build() {
             return new Profile(name, pciErrValueQuirk, vpciHardwareDomain, vpciGuest, vpciGuestIdentity,
-                    vpciGuestTopology, vpciMsi, guestVits);
+                    vpciGuestTopology, vpciMsi, guestVits, vpciGuestVirtfn);
         }
     }
 }

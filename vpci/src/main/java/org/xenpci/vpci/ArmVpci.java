@@ -27,6 +27,7 @@ import org.xenpci.core.pci.Sbdf;
  * {@code Xen} builder after {@code ArmPci}.
  */
 public final class ArmVpci implements XenExtension {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ArmVpci.class);
     /** {@code GUEST_VPCI_ECAM_BASE}. */
     public static final long GUEST_VPCI_ECAM_BASE = 0x10000000L;
     /** {@code GUEST_VPCI_ECAM_SIZE}: 256 buses x 32 devices x 8 functions x 4 KiB. */
@@ -149,17 +150,48 @@ public final class ArmVpci implements XenExtension {
             if (owner == null || !hasVpci(owner)) {
                 return 0;
             }
+            org.xenpci.armpci.VirtfnResources virtfn = null;
             if (pdev.isVirtfn() && !owner.isHardwareDomain() && owner.domid() != Domain.DOMID_XEN) {
-                // A VF's own config space reads 0xFFFF IDs and no BARs (PCIe Base 9.3.4): a guest
-                // view needs the PF's IDs and VF BARs emulated, which the model does not do yet
-                // (docs/sriov.md). Refused visibly rather than handing the guest an empty slot.
-                org.slf4j.LoggerFactory.getLogger(ArmVpci.class).warn(
-                        "{}: vPCI for SR-IOV virtual function {} is not modelled: assignment refused", owner, pdev.sbdf());
-                return org.xenpci.core.Errno.EOPNOTSUPP.rc();
+                // A VF's own config space reads 0xFFFF IDs and no BARs (PCIe SR-IOV). Xen 4.23's
+                // vPCI has no VF handling (xen/drivers/vpci/header.c: init_header sizes the VF's
+                // own BARs), so upstream a domU would get a slot that looks absent: refused visibly
+                // instead. Profile.vpciGuestVirtfn presents what the PF says (docs/sriov.md).
+                if (!xen.profile().vpciGuestVirtfn()) {
+                    LOG.warn("{}: vPCI for SR-IOV virtual function {} is not modelled (profile switch vpciGuestVirtfn off): "
+                            + "assignment refused", owner, pdev.sbdf());
+                    return org.xenpci.core.Errno.EOPNOTSUPP.rc();
+                }
+                Pdev pf = pdev.physfn();
+                virtfn = pf == null ? null : org.xenpci.armpci.VirtfnResources.of(pci.conf(), pf, pdev.sbdf()).orElse(null);
+                if (virtfn == null) {
+                    // read_pci_mem_bar gives nothing: the PF's VFs are off, this VF is not one of
+                    // them, or Xen never sized the VF BARs (the PF was added with VFs enabled).
+                    LOG.warn("{}: SR-IOV virtual function {}: its PF {} gives no VF resources (VFs off, not an enabled VF, "
+                            + "or VF BARs never sized): assignment refused", owner, pdev.sbdf(), pf == null ? "?" : pf.sbdf());
+                    return org.xenpci.core.Errno.ENODEV.rc();
+                }
             }
             Sbdf sbdf = pdev.sbdf();
+            HardwareConfig hw = configOf(sbdf);
+            // Conventional PCI functions have 256 bytes of config space; PCIe ones 4 KiB.
+            boolean ext = pdev.type() == PdevType.PCIE_ENDPOINT || pdev.type() == PdevType.PCIE_BRIDGE
+                    || pdev.type() == PdevType.PCI2PCIE_BRIDGE || pdev.type() == PdevType.PCIE2PCI_BRIDGE;
+            VpciDeviceSpec spec = VpciDeviceSpec.of(sbdf, hw).withExtendedConfig(ext)
+                    .withCheckBar((m, start, end) -> pci.pciCheckBar(m, start, end))
+                    // xl's vslot, if the toolstack left one (Vpci.requestVirtualSlot).
+                    .withRequestedSlot(vpci.requestedVirtualSlot(owner, sbdf))
+                    .withVirtfn(virtfn, virtfn == null ? null : configOf(virtfn.pf()));
+            int rc = vpci.assignDevice(owner, spec, null);
+            if (xen.trace().enabled(org.xenpci.core.trace.TraceCategory.DEVICE)) {
+                xen.trace().emit(new VpciEvents.Attached(owner.domid(), sbdf, true, rc));
+            }
+            return rc;
+        }
+
+        /** The real config space of {@code sbdf} through Xen's pci_conf accessors. */
+        private HardwareConfig configOf(Sbdf sbdf) {
             PciConf conf = pci.conf();
-            HardwareConfig hw = new HardwareConfig() {
+            return new HardwareConfig() {
                 @Override
                 public int read(int reg, int size) {
                     return conf.read(sbdf, reg, size);
@@ -170,18 +202,6 @@ public final class ArmVpci implements XenExtension {
                     conf.write(sbdf, reg, size, value);
                 }
             };
-            // Conventional PCI functions have 256 bytes of config space; PCIe ones 4 KiB.
-            boolean ext = pdev.type() == PdevType.PCIE_ENDPOINT || pdev.type() == PdevType.PCIE_BRIDGE
-                    || pdev.type() == PdevType.PCI2PCIE_BRIDGE || pdev.type() == PdevType.PCIE2PCI_BRIDGE;
-            VpciDeviceSpec spec = VpciDeviceSpec.of(sbdf, hw).withExtendedConfig(ext)
-                    .withCheckBar((m, start, end) -> pci.pciCheckBar(m, start, end))
-                    // xl's vslot, if the toolstack left one (Vpci.requestVirtualSlot).
-                    .withRequestedSlot(vpci.requestedVirtualSlot(owner, sbdf));
-            int rc = vpci.assignDevice(owner, spec, null);
-            if (xen.trace().enabled(org.xenpci.core.trace.TraceCategory.DEVICE)) {
-                xen.trace().emit(new VpciEvents.Attached(owner.domid(), sbdf, true, rc));
-            }
-            return rc;
         }
 
         @Override

@@ -19,7 +19,10 @@ final class GuestIdentity {
     static int init(VpciDevice dev) {
         VpciRegisters regs = dev.registers();
         boolean type0 = (dev.hardware().read(PCI_HEADER_TYPE, 1) & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_NORMAL;
-        int rc = add(regs, 0, VpciHandlers.HW_READ32, PCI_VENDOR_ID, 4);            // vendor + device ID
+        org.xenpci.armpci.VirtfnResources vf = dev.spec().virtfn();
+        // A VF's own IDs read 0xFFFF (PCIe SR-IOV): it is the PF's vendor and the VF Device ID.
+        ReadHandler ids = vf == null ? VpciHandlers.HW_READ32 : constant(vf.vendorId() | vf.deviceId() << 16);
+        int rc = add(regs, 0, ids, PCI_VENDOR_ID, 4);                               // vendor + device ID
         rc = add(regs, rc, VpciHandlers.HW_READ32, PCI_CLASS_REVISION, 4);          // revision + class
         rc = add(regs, rc, VpciHandlers.READ_ZERO, PCI_CACHE_LINE_SIZE, 2);         // cache line + latency: 0
         rc = add(regs, rc, VpciHandlers.HW_READ8, PCI_HEADER_TYPE, 1);              // header type, MFD bit as is
@@ -34,6 +37,11 @@ final class GuestIdentity {
             return rc;
         }
         return initPcieCapability(dev);
+    }
+
+    /** A handler reading {@code value} (no allocation per access). */
+    private static ReadHandler constant(int value) {
+        return (d, r) -> value;
     }
 
     /** Adds a read-only register unless an earlier add already failed. */

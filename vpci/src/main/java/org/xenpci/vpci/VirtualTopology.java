@@ -38,6 +38,31 @@ public final class VirtualTopology {
      * @return the packed guest SBDF ({@link Sbdf#sbdf()}), or a negative errno
      */
     public synchronized int assign(Sbdf machine, int requestedSlot, boolean topology) {
+        return assign(machine, requestedSlot, topology, false);
+    }
+
+    /**
+     * {@link #assign(Sbdf, int, boolean)}, where {@code virtfn} marks an SR-IOV virtual function:
+     * with {@code topology} it gets a slot of its own as function 0, as a VF is a single-function
+     * device whatever its routing ID (PCIe SR-IOV: a VF's header type has no multi-function bit,
+     * and its function number says nothing about its neighbours). Without {@code topology} the
+     * upstream rule applies unchanged.
+     */
+    public synchronized int assign(Sbdf machine, int requestedSlot, boolean topology, boolean virtfn) {
+        if (topology && virtfn) {
+            int slot = requestedSlot >= 0 ? requestedSlot : Integer.numberOfTrailingZeros(~assignedMap);
+            if (requestedSlot >= MAX_VIRT_DEV) {
+                return Errno.EINVAL.rc();
+            }
+            if (slot >= MAX_VIRT_DEV) {
+                return Errno.ENOSPC.rc();
+            }
+            if ((assignedMap & (1 << slot)) != 0) {
+                return Errno.EEXIST.rc();
+            }
+            take(slot, 0, -1);
+            return new Sbdf(0, 0, slot, 0).sbdf();
+        }
         if (!topology) {
             if (machine.function() != 0) {
                 return Errno.EOPNOTSUPP.rc();

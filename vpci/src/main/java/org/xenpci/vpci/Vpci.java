@@ -88,7 +88,8 @@ public final class Vpci {
             VpciDevice dev = new VpciDevice(owner, spec, emulators);
             synchronized (dev) {
                 if (!dev.hardwareDomainView()) {
-                    int g = vd.topology().assign(spec.machine(), spec.requestedSlot(), xen.profile().vpciGuestTopology());
+                    int g = vd.topology().assign(spec.machine(), spec.requestedSlot(), xen.profile().vpciGuestTopology(),
+                            spec.virtfn() != null);
                     if (g < 0) { // a guest SBDF is segment 0, so never negative: this is -errno
                         LOG.warn("{}: cannot assign a virtual SBDF to {}: rc {}", owner, spec.machine(), g);
                         return g;

@@ -58,6 +58,20 @@ public final class VpciDevice {
     }
 
     /** The real config space of this function. */
+    /**
+     * True if the function decodes memory now: COMMAND's Memory Space bit, or for a VF view its
+     * PF's VF MSE (a VF's own Memory Space bit is hardwired 0, PCIe SR-IOV).
+     */
+    boolean memoryDecoding() {
+        org.xenpci.armpci.VirtfnResources vf = spec.virtfn();
+        if (vf == null) {
+            return (spec.hardware().read(org.xenpci.core.pci.PciRegs.PCI_COMMAND, 2)
+                    & org.xenpci.core.pci.PciRegs.PCI_COMMAND_MEMORY) != 0;
+        }
+        return (spec.physfn().read(vf.sriovPosition() + org.xenpci.armpci.VirtfnResources.CTRL, 2)
+                & org.xenpci.armpci.VirtfnResources.CTRL_MSE) != 0;
+    }
+
     public HardwareConfig hardware() {
         return spec.hardware();
     }

@@ -128,6 +128,16 @@ public final class VpciHeader {
                 }
                 continue;
             }
+            if (dev.spec().virtfn() != null && !hwdom) {
+                // A VF's BAR registers read 0 (PCIe SR-IOV): its BARs are the PF's VF BARs
+                // carved per VF (read_pci_mem_bar), never sized through the VF.
+                rc = initVirtfnBar(dev, i, reg, dev.spec().virtfn().bars().get(i));
+                if (rc != 0) {
+                    hw.write(PCI_COMMAND, 2, cmd);
+                    return rc;
+                }
+                continue;
+            }
             int val = hw.read(reg, 4);
             if ((val & PCI_BASE_ADDRESS_SPACE_IO) != 0) {
                 bar.type = VpciBar.Type.IO;
@@ -191,6 +201,29 @@ public final class VpciHeader {
             return VpciMapper.schedule(dev, current, (WriteOutcome.DecodingChanged) o);
         }
         return 0;
+    }
+
+    /**
+     * A domU's view of VF BAR slot {@code slot}: its address and size from the PF
+     * ({@link org.xenpci.armpci.VirtfnResources}), the usual guest BAR handlers; an empty slot
+     * reads 0. The high half of a 64-bit VF BAR is handled by the caller's MEM64_HI step.
+     */
+    private int initVirtfnBar(VpciDevice dev, int slot, int reg, org.xenpci.armpci.VirtfnResources.Bar vfBar) {
+        VpciBar bar = bars[slot];
+        switch (vfBar.kind()) {
+            case MEM32:
+            case MEM64_LO:
+                bar.type = vfBar.kind() == org.xenpci.armpci.VirtfnResources.Kind.MEM32
+                        ? VpciBar.Type.MEM32 : VpciBar.Type.MEM64_LO;
+                bar.addr = vfBar.address();
+                bar.guestAddr = vfBar.address();
+                bar.size = vfBar.size();
+                bar.prefetchable = vfBar.prefetchable();
+                return addBarHandler(dev, slot, reg);
+            default:
+                bar.type = VpciBar.Type.EMPTY;
+                return dev.registers().addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
+        }
     }
 
     private int addBarHandler(VpciDevice dev, int slot, int reg) {

@@ -230,7 +230,7 @@ public final class VpciMsix implements CapabilityEmulator {
 
     /** True if the function decodes memory now (its table is reachable through the BAR). */
     private static boolean decodingOn(VpciDevice dev) {
-        return (dev.hardware().read(PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) != 0;
+        return dev.memoryDecoding();
     }
 
     /**

@@ -86,4 +86,23 @@ class VirtualTopologyTest {
         assertThat(vpci.read(d, new Sbdf(0, 0, 0, 0), 0x00, 4)).isEqualTo(0xFFFFFFFF);
         assertThat(VpciDomain.of(d).topology().assignedMap()).isZero();
     }
+
+    @Test
+    @DisplayName("topology: SR-IOV VFs of one PF (00:15.0, 00:15.2) each get a slot of their own as function 0; vslot honoured, -EEXIST, -EINVAL, -ENOSPC")
+    void virtfnsGetTheirOwnSlots() {
+        assertThat(g(t.assign(Sbdf.of(0, 0x15, 0), -1, true, true))).isEqualTo(new Sbdf(0, 0, 0, 0));
+        int vf1 = t.assign(Sbdf.of(0, 0x15, 2), -1, true, true);
+        assertThat(g(vf1)).as("not function 2 of slot 0").isEqualTo(new Sbdf(0, 0, 1, 0));
+        // A non-VF function of the same physical device does not join a VF's slot either.
+        assertThat(g(t.assign(Sbdf.of(0, 0x15, 4), -1, true))).isEqualTo(new Sbdf(0, 0, 2, 4));
+        assertThat(g(t.assign(Sbdf.of(0, 0x15, 6), 9, true, true))).isEqualTo(new Sbdf(0, 0, 9, 0));
+        assertThat(t.assign(Sbdf.of(0, 0x16, 0), 9, true, true)).isEqualTo(Errno.EEXIST.rc());
+        assertThat(t.assign(Sbdf.of(0, 0x16, 0), 32, true, true)).isEqualTo(Errno.EINVAL.rc());
+        t.release(vf1);
+        assertThat(t.assignedMap()).isEqualTo(0b10_0000_0101);
+        for (int i = 0; t.assignedMap() != -1; i++) {
+            assertThat(t.assign(Sbdf.of(1, i, 0), -1, true, true)).isPositive().isNotZero();
+        }
+        assertThat(t.assign(Sbdf.of(2, 0, 0), -1, true, true)).isEqualTo(Errno.ENOSPC.rc());
+    }
 }

@@ -102,9 +102,27 @@ public final class Platform {
         return functions;
     }
 
-    /** The function placed at {@code sbdf}, if any. */
+    /**
+     * The function placed at {@code sbdf}, else the SR-IOV virtual function that answers there now
+     * (VFs come and go with their PF's VF Enable, so they are not placed), if any.
+     */
     public Optional<PciFunction> function(Sbdf sbdf) {
-        return Optional.ofNullable(functions.get(sbdf));
+        PciFunction placed = functions.get(sbdf);
+        if (placed != null) {
+            return Optional.of(placed);
+        }
+        int rid = sbdf.bus() << 8 | sbdf.devfn();
+        for (Map.Entry<Sbdf, PciFunction> e : functions.entrySet()) {
+            if (e.getKey().segment() != sbdf.segment() || e.getValue().sriov().isEmpty()) {
+                continue;
+            }
+            for (PciFunction vf : e.getValue().sriov().get().virtualFunctions()) {
+                if (vf.requesterId() == rid) {
+                    return Optional.of(vf);
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -127,6 +127,85 @@ public final class HardwareDomainGuest {
     }
 
     /**
+     * What {@link #disableSriov} did: each VF dom0 removed, in order, with Xen's answer to its
+     * {@code PHYSDEVOP_pci_device_remove}.
+     *
+     * @param pf the physical function
+     * @param vfsRemoved VF to Xen's result, in removal order (empty when the PF had no VFs enabled)
+     */
+    public record SriovDisabled(Sbdf pf, java.util.Map<Sbdf, HypercallResult> vfsRemoved) {
+        public SriovDisabled {
+            java.util.Objects.requireNonNull(pf, "pf");
+            vfsRemoved = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(vfsRemoved));
+        }
+    }
+
+    /**
+     * Linux's {@code sriov_disable} ({@code echo 0 > /sys/bus/pci/devices/PF/sriov_numvfs}, no PF
+     * driver vetoing): removes each enabled VF, VF 0 first ({@code sriov_del_vfs}), which the Xen
+     * bus notifier reports with {@code PHYSDEVOP_pci_device_remove} ({@code drivers/xen/pci.c:
+     * xen_remove_device}, its result ignored as Linux does), then clears VF Enable and VF MSE.
+     * Whether a VF is assigned to a guest is not dom0's question here: Xen's
+     * {@code pci_remove_device} takes it from its owner (docs/sriov.md).
+     *
+     * @return the VFs removed and Xen's answers; empty map when VF Enable was already clear
+     * @throws IllegalArgumentException if dom0 has no host bridge for {@code pf} or {@code pf}
+     *         has no SR-IOV capability
+     */
+    public SriovDisabled disableSriov(Sbdf pf) {
+        Vcpu vcpu = hwdom.vcpu(0);
+        ConfigPort port = null;
+        int autoDomain = 0;
+        for (PciHostNode node : PciHostNode.find(hwdom.deviceTree())) {
+            int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
+            if (segment == pf.segment() && pf.bus() >= node.busStart() && pf.bus() <= node.busEnd()) {
+                port = port(vcpu, node);
+                break;
+            }
+        }
+        if (port == null) {
+            throw new IllegalArgumentException("dom0 has no host bridge for " + pf);
+        }
+        int bus = pf.bus();
+        int devfn = pf.devfn();
+        int pos = 0;
+        for (int at = 0x100, ttl = 480; at >= 0x100 && ttl > 0; ttl--) {
+            int header = port.read(bus, devfn, at, 4);
+            if (header == 0 || header == -1) {
+                break;
+            }
+            if ((header & 0xffff) == org.xenpci.core.pci.PciRegs.PCI_EXT_CAP_ID_SRIOV) {
+                pos = at;
+                break;
+            }
+            at = (header >>> 20) & 0xffc;
+        }
+        if (pos == 0) {
+            throw new IllegalArgumentException(pf + " has no SR-IOV capability");
+        }
+        java.util.Map<Sbdf, HypercallResult> removed = new java.util.LinkedHashMap<>();
+        int ctrl = port.read(bus, devfn, pos + 0x08, 2);
+        if ((ctrl & 0x0001) == 0) {
+            return new SriovDisabled(pf, removed);
+        }
+        int numVfs = port.read(bus, devfn, pos + 0x10, 2);
+        int offset = port.read(bus, devfn, pos + 0x14, 2);
+        int stride = port.read(bus, devfn, pos + 0x16, 2);
+        long scratch = scratchPage(vcpu);
+        for (int n = 0; n < numVfs; n++) {
+            int rid = (bus << 8 | devfn) + offset + n * stride;
+            Sbdf vf = Sbdf.ofDevfn(pf.segment(), rid >> 8 & 0xff, rid & 0xff);
+            HypercallResult r = PhysdevCalls.pciDeviceRemove(vcpu, scratch, vf);
+            if (!r.isOk()) {
+                LOG.warn("dom0: PHYSDEVOP_pci_device_remove VF {} failed: {}", vf, r);
+            }
+            removed.put(vf, r);
+        }
+        port.write(bus, devfn, pos + 0x08, 2, ctrl & ~(0x0001 | 0x0008));
+        return new SriovDisabled(pf, removed);
+    }
+
+    /**
      * How dom0 reaches config space on {@code node}: ECAM for ECAM bridges. A DesignWare (R-Car)
      * bridge is driven as Linux's DesignWare driver does (DBI for the root bus, iATU and config
      * window beyond) when its regions are mapped, which they are when Xen does not trap them

@@ -126,18 +126,67 @@ class SriovScenarioTest {
     }
 
     @Test
-    @DisplayName("a VF passed to a guest is refused visibly (vPCI for VFs is not modelled): -EOPNOTSUPP, the VF stays assignable")
-    void vfToGuestRefusedVisibly() {
-        org.xenpci.libxl.toolstack.Libxl libxl = new org.xenpci.libxl.toolstack.Libxl(host);
+    @DisplayName("with vpciGuestVirtfn off, a VF passed to a guest is refused visibly: -EOPNOTSUPP, the VF stays assignable")
+    void vfToGuestRefusedVisiblyWithoutTheSwitch() {
+        XenHost h = XenHost.boot(platform(DeviceCatalog.QEMU_IGB.newFunction()),
+                Profile.FULL.toBuilder().name("no-vf-vpci").vpciGuestVirtfn(false).build(), new Trace(), Map.of(PF, 2));
+        org.xenpci.libxl.toolstack.Libxl libxl = new org.xenpci.libxl.toolstack.Libxl(h);
         org.xenpci.libxl.config.XlConfig c = TestGuests.config("vf", 1, VF1.toString());
         libxl.makeAssignable(c);
         org.xenpci.libxl.toolstack.LibxlException e = org.assertj.core.api.Assertions.catchThrowableOfType(
                 org.xenpci.libxl.toolstack.LibxlException.class, () -> libxl.createDomain(c));
         assertThat(e).isNotNull();
         assertThat(libxl.log()).anySatisfy(l -> assertThat(l.message()).contains("xc_assign_device failed: EOPNOTSUPP"));
-        assertThat(pdev(VF1).owner()).isSameAs(host.xen().domIo());
+        assertThat(h.pci().pdevs().find(VF1).orElseThrow().owner()).isSameAs(h.xen().domIo());
         assertThat(libxl.pciAssignableList()).extracting(a -> a.sbdf()).contains(VF1);
-        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        assertThat(new IsolationAuditor(h).check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("Xen sized the PF's VF BARs when dom0 added it (vf_rlen): 16 KiB each for VF BAR0 and VF BAR3, nothing else")
+    void pfVfBarsSizedAtAdd() {
+        Pdev p = pdev(PF);
+        assertThat(p.vfBarsSized()).isTrue();
+        assertThat(new long[] {p.vfRlen(0), p.vfRlen(1), p.vfRlen(2), p.vfRlen(3), p.vfRlen(4), p.vfRlen(5)})
+                .containsExactly(0x4000, 0, 0, 0x4000, 0, 0);
+        assertThat(pdev(VF0).vfBarsSized()).isFalse();
+    }
+
+    @Test
+    @DisplayName("read_pci_mem_bar for VFs: VF 1 is index 1 at VF BAR + 16 KiB; an odd routing ID, a VF past NumVFs and VFs off give nothing")
+    void virtfnResources() {
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        org.xenpci.armpci.VirtfnResources r = org.xenpci.armpci.VirtfnResources.of(conf, pdev(PF), VF1).orElseThrow();
+        assertThat(r.vfIndex()).isEqualTo(1);
+        assertThat(r.vendorId()).isEqualTo(0x8086);
+        assertThat(r.deviceId()).isEqualTo(0x10ca);
+        assertThat(r.bars()).extracting(org.xenpci.armpci.VirtfnResources.Bar::kind).containsExactly(
+                org.xenpci.armpci.VirtfnResources.Kind.MEM64_LO, org.xenpci.armpci.VirtfnResources.Kind.MEM64_HI,
+                org.xenpci.armpci.VirtfnResources.Kind.EMPTY, org.xenpci.armpci.VirtfnResources.Kind.MEM64_LO,
+                org.xenpci.armpci.VirtfnResources.Kind.MEM64_HI, org.xenpci.armpci.VirtfnResources.Kind.EMPTY);
+        PciFunction vf1 = pf.sriov().orElseThrow().virtualFunctions().get(1);
+        assertThat(r.bars().get(0).address()).isEqualTo(vf1.barAddress(0));
+        assertThat(r.bars().get(3).address()).isEqualTo(vf1.barAddress(3));
+        assertThat(r.bars().get(3).size()).isEqualTo(0x4000);
+        assertThat(r.bars().get(0).prefetchable()).isTrue();
+        assertThat(org.xenpci.armpci.VirtfnResources.of(conf, pdev(PF), Sbdf.parse("0000:00:15.1"))).isEmpty();
+        assertThat(org.xenpci.armpci.VirtfnResources.of(conf, pdev(PF), Sbdf.parse("0000:00:15.4"))).isEmpty();
+        assertThat(org.xenpci.armpci.VirtfnResources.of(conf, pdev(PF), Sbdf.parse("0000:00:05.0"))).isEmpty();
+        int pos = r.sriovPosition();
+        conf.write16(PF, pos + SriovCapability.CTRL, conf.read16(PF, pos + SriovCapability.CTRL) & ~SriovCapability.CTRL_MSE);
+        assertThat(org.xenpci.armpci.VirtfnResources.of(conf, pdev(PF), VF1)).as("VF MSE clear").isEmpty();
+    }
+
+    @Test
+    @DisplayName("upstream: no guest vPCI, so a VF in pci = [...] is assigned at the IOMMU and the guest's ECAM window aborts, as for any device")
+    void upstreamVfToGuest() {
+        XenHost h = XenHost.boot(platform(DeviceCatalog.QEMU_IGB.newFunction()), Profile.UPSTREAM, new Trace(), Map.of(PF, 2));
+        org.xenpci.libxl.toolstack.Libxl libxl = new org.xenpci.libxl.toolstack.Libxl(h);
+        org.xenpci.core.Domain d = TestGuests.create(libxl, "vf", 1, VF1.toString());
+        assertThat(h.pci().pdevs().find(VF1).orElseThrow().owner()).isSameAs(d);
+        d.vcpu(0).mmioRead(org.xenpci.vpci.ArmVpci.GUEST_VPCI_ECAM_BASE, 4);
+        assertThat(d.vcpu(0).takeDataAbort()).isNotNull();
+        assertThat(new IsolationAuditor(h).check().violations()).isEmpty();
     }
 
     @Test

@@ -1,0 +1,202 @@
+package org.xenpci.libxl.scenario;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.xenpci.armpci.Pdev;
+import org.xenpci.armpci.hw.DeviceCatalog;
+import org.xenpci.armpci.hw.DmaResult;
+import org.xenpci.armpci.hw.PciFunction;
+import org.xenpci.armpci.hw.SignalResult;
+import org.xenpci.core.Domain;
+import org.xenpci.core.Profile;
+import org.xenpci.core.Vcpu;
+import org.xenpci.core.pci.PciRegs;
+import org.xenpci.core.pci.Sbdf;
+import org.xenpci.core.trace.Trace;
+import org.xenpci.libxl.audit.IsolationAuditor;
+import org.xenpci.libxl.dt.GuestMemoryMap;
+import org.xenpci.libxl.guest.HardwareDomainGuest;
+import org.xenpci.libxl.guest.ProbedFunction;
+import org.xenpci.libxl.guest.ReferenceGuest;
+import org.xenpci.libxl.host.XenHost;
+import org.xenpci.libxl.toolstack.Libxl;
+import org.xenpci.libxl.toolstack.ResetMethod;
+import org.xenpci.vpci.ArmVpci;
+
+/**
+ * An SR-IOV VF passed to a domU (full profile, {@code Profile.vpciGuestVirtfn}): the igb-like PF
+ * at 00:05.0 with 2 VFs enabled by dom0, VF 1 (00:15.2) in the guest's {@code pci = [...]}. vPCI
+ * presents the PF's Vendor ID, the VF Device ID and the VF's slice of the PF's VF BARs
+ * ({@code xen/arch/x86/msi.c: read_pci_mem_bar}); the VF's own MSI-X capability is emulated as
+ * for any function, and its DMA carries the VF's own requester ID.
+ */
+@DisplayName("SR-IOV: a VF passed to a guest (full profile)")
+class VfPassthroughScenarioTest {
+    static final Sbdf PF = SriovScenarioTest.PF;
+    static final Sbdf VF0 = SriovScenarioTest.VF0;
+    static final Sbdf VF1 = SriovScenarioTest.VF1;
+    /** The guest sees its only device at 00:00.0 of its virtual bus. */
+    static final long GUEST_CFG = ArmVpci.GUEST_VPCI_ECAM_BASE;
+
+    final PciFunction pf = DeviceCatalog.QEMU_IGB.newFunction();
+    final XenHost host = XenHost.boot(SriovScenarioTest.platform(pf), Profile.FULL, new Trace(), Map.of(PF, 2));
+    final Libxl libxl = new Libxl(host);
+
+    PciFunction vf(int n) {
+        return pf.sriov().orElseThrow().virtualFunctions().get(n);
+    }
+
+    Domain guest() {
+        return TestGuests.create(libxl, "vf", 2, VF1.toString());
+    }
+
+    static int cfgRead(Domain d, int reg, int size) {
+        Vcpu v = d.vcpu(0);
+        long val = v.mmioRead(GUEST_CFG + reg, size);
+        assertThat(v.takeDataAbort()).as("config read 0x%x", reg).isNull();
+        return (int) val;
+    }
+
+    static void cfgWrite(Domain d, int reg, int size, int value) {
+        Vcpu v = d.vcpu(0);
+        v.mmioWrite(GUEST_CFG + reg, size, value);
+        assertThat(v.takeDataAbort()).as("config write 0x%x", reg).isNull();
+    }
+
+    @Test
+    @DisplayName("the guest reads the PF's vendor 8086 and the VF device 10ca, where the VF itself reads ffff")
+    void guestSeesVfIdentity() {
+        Domain d = guest();
+        assertThat(host.pci().conf().read32(VF1, PciRegs.PCI_VENDOR_ID)).isEqualTo(0xFFFFFFFF);
+        assertThat(cfgRead(d, PciRegs.PCI_VENDOR_ID, 4)).isEqualTo(0x10ca8086);
+        assertThat(cfgRead(d, PciRegs.PCI_DEVICE_ID, 2)).isEqualTo(0x10ca);
+    }
+
+    @Test
+    @DisplayName("the guest sizes VF BAR0 and BAR3 as 16 KiB 64-bit prefetchable; the other slots read 0")
+    void guestSizesVfBars() {
+        Domain d = guest();
+        int[] sizes = new int[6];
+        for (int i = 0; i < 6; i++) {
+            int reg = PciRegs.PCI_BASE_ADDRESS_0 + 4 * i;
+            int old = cfgRead(d, reg, 4);
+            cfgWrite(d, reg, 4, 0xFFFFFFFF);
+            sizes[i] = cfgRead(d, reg, 4);
+            cfgWrite(d, reg, 4, old);
+        }
+        assertThat(sizes).containsExactly(0xFFFFC00C, 0xFFFFFFFF, 0, 0xFFFFC00C, 0xFFFFFFFF, 0);
+    }
+
+    @Test
+    @DisplayName("the reference guest probes it at 00:00.0 with both BARs inside the guest's prefetchable window, mapped onto VF 1's slice")
+    void probedInsideTheGuestWindow() {
+        Domain d = guest();
+        ReferenceGuest.Probe p = new ReferenceGuest(d).probe();
+        assertThat(p.functions()).hasSize(1);
+        ProbedFunction f = p.functions().get(0);
+        assertThat(f.sbdf().devfn()).isZero();
+        assertThat(f.vendor()).isEqualTo(0x8086);
+        assertThat(f.device()).isEqualTo(0x10ca);
+        assertThat(f.bars()).hasSize(2).allSatisfy(b -> {
+            assertThat(b.size()).isEqualTo(0x4000);
+            assertThat(b.address()).isBetween(GuestMemoryMap.GUEST_VPCI_PREFETCH_MEM_ADDR,
+                    GuestMemoryMap.GUEST_VPCI_PREFETCH_MEM_ADDR + GuestMemoryMap.GUEST_VPCI_PREFETCH_MEM_SIZE - b.size());
+        });
+        ProbedFunction.ProbedBar bar0 = f.bars().stream().filter(b -> b.index() == 0).findFirst().orElseThrow();
+        // VF 1's BAR0 is the PF's VF BAR0 + 1 * 16 KiB: the guest's BAR page maps exactly there.
+        assertThat(vf(1).barAddress(0)).isEqualTo(vf(0).barAddress(0) + 0x4000);
+        assertThat(d.p2m().lookup(bar0.address())).isInstanceOfSatisfying(org.xenpci.core.P2m.DirectMmio.class,
+                m -> assertThat(m.maddr() + (bar0.address() - m.gpa())).isEqualTo(vf(1).barAddress(0)));
+    }
+
+    @Test
+    @DisplayName("the guest programs the VF's MSI-X; the VF fires entry 1 and its LPI is pending on the vCPU the guest chose")
+    void vfMsixLandsAsLpi() {
+        Domain d = guest();
+        ProbedFunction f = new ReferenceGuest(d).probe().functions().get(0);
+        assertThat(f.msixVectors()).hasSizeGreaterThan(1);
+        ProbedFunction.MsixVector v = f.msixVectors().get(1);
+        assertThat(vf(1).signal(v.entry())).isEqualTo(SignalResult.SENT);
+        assertThat(d.vcpu(v.vcpu()).pendingInterrupts()).containsExactly(v.lpi());
+        assertThat(vf(0).signal(v.entry())).isNotEqualTo(SignalResult.SENT);
+    }
+
+    @Test
+    @DisplayName("the VF's DMA goes through the SMMU with its own requester ID: into guest RAM it lands, past it faults as 00:15.2")
+    void vfDmaWithItsOwnRequesterId() {
+        Domain d = guest();
+        new ReferenceGuest(d).probe();
+        cfgWrite(d, PciRegs.PCI_COMMAND, 2, cfgRead(d, PciRegs.PCI_COMMAND, 2) | PciRegs.PCI_COMMAND_MASTER);
+        long ram = GuestMemoryMap.GUEST_RAM0_BASE;
+        assertThat(vf(1).dmaWrite(ram + 0x2000, 8, 0x1122334455667788L).completed()).isTrue();
+        Vcpu v = d.vcpu(0);
+        assertThat(d.p2m().copyFromGuest(ram + 0x2000, 1)[0]).isEqualTo((byte) 0x88);
+        DmaResult r = vf(1).dmaWrite(ram + (1L << 32), 8, -1L);
+        assertThat(r).isInstanceOf(DmaResult.Fault.class);
+        assertThat(((DmaResult.Fault) r).requesterId()).isEqualTo(VF1.bus() << 8 | VF1.devfn());
+        assertThat(v.takeDataAbort()).isNull();
+    }
+
+    @Test
+    @DisplayName("destroy: the VF gets an FLR, leaves the guest for dom_io with MSI-X off, and nothing of the guest survives")
+    void destroyLeavesNothing() {
+        Domain d = guest();
+        new ReferenceGuest(d).probe();
+        libxl.destroyDomain(d.domid());
+        Pdev vf = host.pci().pdevs().find(VF1).orElseThrow();
+        assertThat(vf.owner()).isSameAs(host.xen().domIo());
+        assertThat(libxl.resets()).anySatisfy(r -> {
+            assertThat(r.sbdf()).isEqualTo(VF1);
+            assertThat(r.method()).isEqualTo(ResetMethod.FLR);
+        });
+        assertThat(vf(1).signal(0)).isNotEqualTo(SignalResult.SENT);
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("two VFs of one PF in one guest: 00:00.0 and 00:01.0, each with its own slice of the VF BARs")
+    void twoVfsInOneGuest() {
+        Domain d = TestGuests.create(libxl, "vf2", 1, VF0.toString(), VF1.toString());
+        ReferenceGuest.Probe p = new ReferenceGuest(d).probe();
+        assertThat(p.functions()).extracting(f -> f.sbdf().devfn()).containsExactly(0x00, 0x08);
+        assertThat(p.functions()).allSatisfy(f -> assertThat(f.device()).isEqualTo(0x10ca));
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("dom0 disables the VFs while VF 1 is in a guest: Xen removes both (rc 0) and takes VF 1 from the guest; destroy is still clean")
+    void vfsDisabledWhileOneIsAssigned() {
+        Domain d = guest();
+        ProbedFunction f = new ReferenceGuest(d).probe().functions().get(0);
+        long bar0 = f.bars().get(0).address();
+        HardwareDomainGuest.SriovDisabled r = new HardwareDomainGuest(host.xen().hardwareDomain()).disableSriov(PF);
+        assertThat(r.vfsRemoved()).containsOnlyKeys(VF0, VF1);
+        assertThat(r.vfsRemoved().values()).allSatisfy(rc -> assertThat(rc.isOk()).isTrue());
+        assertThat(host.pci().pdevs().find(VF1)).isEmpty();
+        assertThat(pf.sriov().orElseThrow().virtualFunctions()).isEmpty();
+        // The guest's slot is empty and its BAR pages are gone from the p2m.
+        assertThat(cfgRead(d, PciRegs.PCI_VENDOR_ID, 4)).isEqualTo(0xFFFFFFFF);
+        assertThat(d.p2m().lookup(bar0) instanceof org.xenpci.core.P2m.DirectMmio).as("BAR0 still mapped").isFalse();
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        libxl.destroyDomain(d.domid());
+        // libxl still had the VF in the guest's config: its deassign finds no pdev (deassign_device).
+        assertThat(libxl.log()).anySatisfy(l -> assertThat(l.message()).contains("xc_deassign_device failed: ENODEV"));
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        // With no VF left, dom0 may now remove the PF (pci_remove_device: no -EBUSY).
+        Vcpu dom0 = host.xen().hardwareDomain().vcpu(0);
+        assertThat(org.xenpci.armpci.PhysdevCalls.pciDeviceRemove(dom0, HardwareDomainGuest.scratchPage(dom0), PF).isOk()).isTrue();
+    }
+
+    @Test
+    @DisplayName("disabling VFs that are not enabled removes nothing; a function without SR-IOV is a typed refusal")
+    void disableSriovEdges() {
+        HardwareDomainGuest dom0 = new HardwareDomainGuest(host.xen().hardwareDomain());
+        assertThat(dom0.disableSriov(PF).vfsRemoved()).hasSize(2);
+        assertThat(dom0.disableSriov(PF).vfsRemoved()).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> dom0.disableSriov(Sbdf.parse("0000:00:02.0")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no SR-IOV capability");
+    }
+}

@@ -19,11 +19,13 @@ import java.util.function.Function;
  * a long run is the same test with other figures: {@code xenpci.fuzz.iterations} (every kind)
  * or {@code xenpci.fuzz.KIND.iterations} (one kind), {@code xenpci.fuzz.seed}.
  *
- * <p>Measures, per case, the wall time ({@link System#nanoTime}) and the bytes the test thread
- * allocated ({@code com.sun.management.ThreadMXBean#getThreadAllocatedBytes}). A case over the
- * time limit is run again once before it counts (the machine is shared; a GC pause or a JIT
- * compilation is not the input's fault); a case over the allocation limit fails at once, since
- * allocation is deterministic. Not thread-safe: one run per test thread.
+ * <p>Measures, per case, the CPU time of the test thread
+ * ({@code ThreadMXBean#getCurrentThreadCpuTime}: what the input costs, not how busy the shared
+ * machine is; wall time when the JVM cannot measure thread CPU time) and the bytes it allocated
+ * ({@code com.sun.management.ThreadMXBean#getThreadAllocatedBytes}). A case over the time limit
+ * is run again once before it counts (a JIT compilation is not the input's fault); a case over
+ * the allocation limit fails at once, since allocation is deterministic. Not thread-safe: one
+ * run per test thread.
  */
 public final class FuzzRun {
     /** What a failed case threw, judged against the input's documented errors. */
@@ -48,6 +50,7 @@ public final class FuzzRun {
      */
     private static final Object THREADS;
     private static final Method ALLOCATED;
+    private static final Method CPU_TIME;
 
     static {
         try {
@@ -55,6 +58,12 @@ public final class FuzzRun {
             Class<?> bean = Class.forName("com.sun.management.ThreadMXBean");
             bean.getMethod("setThreadAllocatedMemoryEnabled", boolean.class).invoke(THREADS, true);
             ALLOCATED = bean.getMethod("getThreadAllocatedBytes", long.class);
+            Class<?> std = Class.forName("java.lang.management.ThreadMXBean");
+            boolean cpu = (Boolean) std.getMethod("isCurrentThreadCpuTimeSupported").invoke(THREADS);
+            if (cpu) {
+                std.getMethod("setThreadCpuTimeEnabled", boolean.class).invoke(THREADS, true);
+            }
+            CPU_TIME = cpu ? std.getMethod("getCurrentThreadCpuTime") : null;
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -63,6 +72,18 @@ public final class FuzzRun {
     private static long allocatedBytes(long threadId) {
         try {
             return (Long) ALLOCATED.invoke(THREADS, threadId);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The test thread's CPU time in ns, or wall time where the JVM cannot measure it. */
+    private static long cpuNanos() {
+        if (CPU_TIME == null) {
+            return System.nanoTime();
+        }
+        try {
+            return (Long) CPU_TIME.invoke(THREADS);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }
@@ -90,7 +111,7 @@ public final class FuzzRun {
      * @param defaultSeed the seed of the normal test run
      * @param defaultIterations the volume of the normal test run
      * @param judge tells documented errors from escapes
-     * @param timeLimitMillis per-case wall-time bound
+     * @param timeLimitMillis per-case bound on the test thread's CPU time
      * @param allocLimitBytes per-case allocation bound
      */
     public FuzzRun(String kind, long defaultSeed, int defaultIterations, Judge judge, long timeLimitMillis,
@@ -158,7 +179,7 @@ public final class FuzzRun {
     private String attempt(String label, Case body, boolean mayRetry) {
         long tid = Thread.currentThread().getId();
         long a0 = allocatedBytes(tid);
-        long t0 = System.nanoTime();
+        long t0 = cpuNanos();
         String outcome;
         try {
             body.run();
@@ -176,7 +197,7 @@ public final class FuzzRun {
                         + (t.getCause() == null ? "" : "/" + t.getCause().getClass().getSimpleName());
             }
         }
-        long dt = System.nanoTime() - t0;
+        long dt = cpuNanos() - t0;
         long alloc = allocatedBytes(tid) - a0;
         if (alloc > allocLimitBytes) {
             overLimit.add("case " + label + " allocated " + alloc + " bytes (limit " + allocLimitBytes + ")");
@@ -185,7 +206,7 @@ public final class FuzzRun {
             if (mayRetry) {
                 return attempt(label, body, false);
             }
-            overLimit.add("case " + label + " took " + dt / 1_000_000 + " ms twice (limit " + timeLimitNanos / 1_000_000 + " ms)");
+            overLimit.add("case " + label + " took " + dt / 1_000_000 + " ms of CPU twice (limit " + timeLimitNanos / 1_000_000 + " ms)");
         }
         if (dt > slowestNanos) {
             slowestNanos = dt;

@@ -52,12 +52,13 @@ public enum DeviceCatalog {
      * Upstream port of a TI XIO3130 PCIe switch as QEMU models it (104c:8232 rev 2, class
      * 0x060400, type 1; QEMU {@code hw/pci-bridge/xio3130_upstream.c}): no BARs, MSI (1 vector,
      * 64-bit) at 0x70, bridge subsystem ID at 0x80, PCIe capability at 0x90 with device/port
-     * type 5 (upstream switch port), AER at 0x100. Bus numbers and windows power up 0.
+     * type 5 (upstream switch port) and FLR, AER at 0x100, no interrupt pin. Bus numbers and
+     * windows power up 0.
      */
     XIO3130_UPSTREAM("xio3130-switch.lspci", 0, Map.of(), 0),
     /**
      * A downstream port of that switch (104c:8233 rev 1, {@code xio3130_downstream.c}): the same
-     * layout with PCIe device/port type 6 (downstream switch port, slot implemented) and INTA.
+     * layout with PCIe device/port type 6 (downstream switch port, slot implemented).
      */
     XIO3130_DOWNSTREAM("xio3130-switch.lspci", 1, Map.of(), 0),
     /**

@@ -114,26 +114,27 @@ final class CatalogImages {
     /**
      * TI XIO3130 switch upstream port as QEMU models it (hw/pci-bridge/xio3130_upstream.c,
      * 104c:8232 rev 2): no BARs, MSI (1 vector, 64-bit) at 0x70, bridge subsystem ID at 0x80,
-     * PCIe capability (type 5, upstream switch port) at 0x90, AER at 0x100.
+     * PCIe capability (type 5, upstream switch port; {@code pcie_cap_flr_init} advertises FLR) at
+     * 0x90, AER at 0x100. Like QEMU, no interrupt pin.
      */
     static ConfigImage xio3130Upstream() {
         return ConfigImage.bridge(0x104c, 0x8232).revision(0x02).classCode(0x060400)
                 .capabilityAt(0x70).msi(true, 0, false)
                 .capabilityAt(0x80).bridgeSubsystem(0x0000, 0x0000)
-                .capabilityAt(0x90).pcie(PciRegs.PCI_EXP_TYPE_UPSTREAM)
+                .capabilityAt(0x90).pcie(PciRegs.PCI_EXP_TYPE_UPSTREAM).flr()
                 .aer()
                 .build();
     }
 
     /**
      * TI XIO3130 switch downstream port (hw/pci-bridge/xio3130_downstream.c, 104c:8233 rev 1):
-     * the upstream port's layout with PCIe type 6 (downstream port, slot implemented) and INTA.
+     * the upstream port's layout with PCIe type 6 (downstream port, slot implemented), FLR.
      */
     static ConfigImage xio3130Downstream() {
-        return ConfigImage.bridge(0x104c, 0x8233).revision(0x01).classCode(0x060400).interruptPin(1)
+        return ConfigImage.bridge(0x104c, 0x8233).revision(0x01).classCode(0x060400)
                 .capabilityAt(0x70).msi(true, 0, false)
                 .capabilityAt(0x80).bridgeSubsystem(0x0000, 0x0000)
-                .capabilityAt(0x90).pcie(PciRegs.PCI_EXP_TYPE_DOWNSTREAM)
+                .capabilityAt(0x90).pcie(PciRegs.PCI_EXP_TYPE_DOWNSTREAM).flr()
                 .aer()
                 .build();
     }
@@ -190,7 +191,8 @@ final class CatalogImages {
      * QEMU qemu-xhci (hw/usb/hcd-xhci-pci.c, 1b36:000d rev 1, class 0x0c0330): BAR0 mem64 16 KiB
      * (capability, operational, runtime and doorbell registers), SBRN 0x30 (USB 3.0) and FLADJ
      * 0x20 at 0x60/0x61, 16 interrupters: MSI (16 vectors, 64-bit) at 0x70, MSI-X 16 entries at
-     * 0x90 (table 0x3000, PBA 0x3800 in BAR0), PCIe endpoint at 0xa0; chained 0x90, 0x70, 0xa0.
+     * 0x90 (table 0x3000, PBA 0x3800 in BAR0), PCIe endpoint at 0xa0; added MSI, PCIe, MSI-X by
+     * {@code usb_xhci_pci_realize}, so chained 0x90, 0xa0, 0x70.
      */
     static ConfigImage qemuXhci() {
         return ConfigImage.endpoint(0x1b36, 0x000d).revision(0x01).classCode(0x0c0330)
@@ -198,8 +200,8 @@ final class CatalogImages {
                 .bar(0, BarKind.MEM64, 0x4000, false)
                 .register(0x60, 1, 0x30).register(0x61, 1, 0x20)
                 .capabilityAt(0x90).msix(16, 0, 0x3000, 0, 0x3800)
-                .capabilityAt(0x70).msi(true, 4, false)
                 .capabilityAt(0xa0).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .capabilityAt(0x70).msi(true, 4, false)
                 .build();
     }
 

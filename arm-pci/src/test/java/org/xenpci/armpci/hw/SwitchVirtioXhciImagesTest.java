@@ -33,7 +33,7 @@ class SwitchVirtioXhciImagesTest {
     }
 
     @Test
-    @DisplayName("XIO3130 upstream port: 104c:8232 rev 2, type 1, MSI 0x70, SSVID 0x80, PCIe type 5 (upstream) 0x90, AER 0x100, no BARs")
+    @DisplayName("XIO3130 upstream port: 104c:8232 rev 2, type 1, MSI 0x70, SSVID 0x80, PCIe type 5 (upstream) with FLR 0x90, AER 0x100, no BARs")
     void upstreamPort() {
         PciFunction f = DeviceCatalog.XIO3130_UPSTREAM.newFunction();
         assertThat(f.config().read(0x00, 4)).isEqualTo(0x8232104c);
@@ -45,6 +45,8 @@ class SwitchVirtioXhciImagesTest {
                 new Capability(PciRegs.PCI_CAP_ID_EXP, 0x90, false), new Capability(PciRegs.PCI_EXT_CAP_ID_ERR, 0x100, true));
         // PCI Express Capabilities register: version 2, type 5, no slot (only downstream ports have one).
         assertThat(f.config().read(0x92, 2)).isEqualTo(0x0052);
+        assertThat(f.config().read(0x90 + PciRegs.PCI_EXP_DEVCAP, 4) & PciRegs.PCI_EXP_DEVCAP_FLR).as("FLR (pcie_cap_flr_init)").isNotZero();
+        assertThat(f.config().read(PciRegs.PCI_INTERRUPT_PIN, 1)).isZero();
         // MSI: one vector, 64-bit, no per-vector masking.
         assertThat(f.config().read(0x72, 2)).isEqualTo(PciRegs.PCI_MSI_FLAGS_64BIT);
         assertThat(f.bars()).isEmpty();
@@ -55,7 +57,7 @@ class SwitchVirtioXhciImagesTest {
     }
 
     @Test
-    @DisplayName("XIO3130 downstream port: 104c:8233 rev 1, PCIe type 6 with slot implemented, INTA")
+    @DisplayName("XIO3130 downstream port: 104c:8233 rev 1, PCIe type 6 with slot implemented, FLR, no interrupt pin")
     void downstreamPort() {
         PciFunction f = DeviceCatalog.XIO3130_DOWNSTREAM.newFunction();
         assertThat(f.config().read(0x00, 4)).isEqualTo(0x8233104c);
@@ -63,7 +65,8 @@ class SwitchVirtioXhciImagesTest {
         assertThat(f.pcieType()).isEqualTo(PciRegs.PCI_EXP_TYPE_DOWNSTREAM);
         assertThat(f.isPcieDownstreamPort()).isTrue();
         assertThat(f.config().read(0x92, 2)).isEqualTo(0x0162);
-        assertThat(f.config().read(PciRegs.PCI_INTERRUPT_PIN, 1)).isEqualTo(1);
+        assertThat(f.config().read(PciRegs.PCI_INTERRUPT_PIN, 1)).isZero();
+        assertThat(f.config().read(0x90 + PciRegs.PCI_EXP_DEVCAP, 4) & PciRegs.PCI_EXP_DEVCAP_FLR).isNotZero();
         assertThat(f.capabilities()).extracting(Capability::offset).containsExactly(0x70, 0x80, 0x90, 0x100);
         assertThat(DeviceCatalog.XIO3130_DOWNSTREAM.dump().address().bus()).isEqualTo(2);
     }
@@ -143,7 +146,7 @@ class SwitchVirtioXhciImagesTest {
         assertThat(f.config().read(0x08, 4)).isEqualTo(0x0c033001);
         assertThat(f.config().read(0x60, 1)).as("SBRN: USB 3.0").isEqualTo(0x30);
         assertThat(f.capabilities()).containsExactly(new Capability(PciRegs.PCI_CAP_ID_MSIX, 0x90, false),
-                new Capability(PciRegs.PCI_CAP_ID_MSI, 0x70, false), new Capability(PciRegs.PCI_CAP_ID_EXP, 0xa0, false));
+                new Capability(PciRegs.PCI_CAP_ID_EXP, 0xa0, false), new Capability(PciRegs.PCI_CAP_ID_MSI, 0x70, false));
         assertThat(f.config().read(0x92, 2)).isEqualTo(15);
         assertThat(f.config().read(0x94, 4)).isEqualTo(0x00003000);
         assertThat(f.config().read(0x98, 4)).isEqualTo(0x00003800);

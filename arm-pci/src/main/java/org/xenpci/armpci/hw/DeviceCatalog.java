@@ -47,7 +47,34 @@ public enum DeviceCatalog {
      * (table 0, PBA 0x2000), PCIe endpoint with FLR, AER, as QEMU's {@code hw/net/igbvf.c}.
      * {@link #newFunction} installs the {@link SriovCapability} with that VF image.
      */
-    QEMU_IGB("igb.lspci", 0, Map.of(0, 0x20000L, 1, 0x20000L, 2, 0x20L, 3, 0x4000L), 0, 1, Map.of(0, 0x4000L, 3, 0x4000L));
+    QEMU_IGB("igb.lspci", 0, Map.of(0, 0x20000L, 1, 0x20000L, 2, 0x20L, 3, 0x4000L), 0, 1, Map.of(0, 0x4000L, 3, 0x4000L)),
+    /**
+     * Upstream port of a TI XIO3130 PCIe switch as QEMU models it (104c:8232 rev 2, class
+     * 0x060400, type 1; QEMU {@code hw/pci-bridge/xio3130_upstream.c}): no BARs, MSI (1 vector,
+     * 64-bit) at 0x70, bridge subsystem ID at 0x80, PCIe capability at 0x90 with device/port
+     * type 5 (upstream switch port) and FLR, AER at 0x100, no interrupt pin. Bus numbers and
+     * windows power up 0.
+     */
+    XIO3130_UPSTREAM("xio3130-switch.lspci", 0, Map.of(), 0),
+    /**
+     * A downstream port of that switch (104c:8233 rev 1, {@code xio3130_downstream.c}): the same
+     * layout with PCIe device/port type 6 (downstream switch port, slot implemented).
+     */
+    XIO3130_DOWNSTREAM("xio3130-switch.lspci", 1, Map.of(), 0),
+    /**
+     * QEMU virtio-net-pci, virtio 1.0 "modern" only (1af4:1041 rev 1, class 0x020000): BAR1 mem32
+     * 4 KiB (MSI-X 4 entries, table 0, PBA 0x800), BAR4 mem64 prefetchable 16 KiB with the common
+     * (0x0000), ISR (0x1000), device (0x2000) and notify (0x3000, notify_off_multiplier 4)
+     * structures, described by five vendor-specific capabilities (ID 0x09, cfg_type 1, 3, 4, 2 and
+     * the pci-cfg access window 5); PCIe endpoint with FLR, PM.
+     */
+    VIRTIO_NET_MODERN("virtio-net-modern.lspci", 0, Map.of(1, 0x1000L, 4, 0x4000L), 0),
+    /**
+     * QEMU qemu-xhci USB 3.0 host controller (1b36:000d rev 1, class 0x0c0330; QEMU
+     * {@code hw/usb/hcd-xhci-pci.c}): BAR0 mem64 16 KiB, MSI-X 16 entries (table 0x3000, PBA
+     * 0x3800 in BAR0), MSI 16 vectors, PCIe endpoint, SBRN 0x30 (USB 3.0).
+     */
+    QEMU_XHCI("qemu-xhci.lspci", 0, Map.of(0, 0x4000L), 0);
 
     /** Resource folder of the catalog texts. */
     public static final String RESOURCE_DIR = "catalog/";

@@ -7,6 +7,8 @@ package org.xenpci.libxl.config;
 public final class LibxlError {
     /** Generic failure; also what libxl's enum-from-string lookups return. */
     public static final int ERROR_FAIL = -3;
+    /** Not implemented: here, what the model refuses rather than model half-way (a bridge passed through). */
+    public static final int ERROR_NI = -4;
     /** Allocation failure. */
     public static final int ERROR_NOMEM = -5;
     /** Invalid argument, e.g. a malformed {@code PCI_SPEC_STRING}. */
@@ -30,6 +32,7 @@ public final class LibxlError {
     public static String name(int code) {
         switch (code) {
             case ERROR_FAIL: return "ERROR_FAIL";
+            case ERROR_NI: return "ERROR_NI";
             case ERROR_NOMEM: return "ERROR_NOMEM";
             case ERROR_INVAL: return "ERROR_INVAL";
             case ERROR_TIMEDOUT: return "ERROR_TIMEDOUT";

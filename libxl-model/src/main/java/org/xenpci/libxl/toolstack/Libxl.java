@@ -2,6 +2,7 @@ package org.xenpci.libxl.toolstack;
 
 import static org.xenpci.libxl.config.LibxlError.ERROR_FAIL;
 import static org.xenpci.libxl.config.LibxlError.ERROR_INVAL;
+import static org.xenpci.libxl.config.LibxlError.ERROR_NI;
 import static org.xenpci.libxl.config.LibxlError.ERROR_NOTFOUND;
 
 import java.util.ArrayList;
@@ -100,6 +101,8 @@ public final class Libxl {
     private final List<LibxlLogEntry> log = new ArrayList<>();
     private final List<PermissionGrant> permissions = new ArrayList<>();
     private final List<FunctionReset> resets = new ArrayList<>();
+    /** The type-1 (bridge) functions dom0 found: never made assignable. */
+    private final java.util.Set<Sbdf> bridges = new java.util.HashSet<>();
     private RngSeedSource rngSeed = RngSeedSource.seeded(0);
     private VpciNodeExtrasSource extrasOverride;
 
@@ -130,6 +133,9 @@ public final class Libxl {
         for (HardwareDomainGuest.Reported r : e.functions()) {
             ProbedFunction f = r.function();
             drivers.put(f.sbdf(), "/sys/bus/pci/drivers/" + (f.isBridge() ? "pcieport" : "dom0"));
+            if (f.isBridge()) {
+                bridges.add(f.sbdf());
+            }
             resources.put(f.sbdf(), sysfsResources(f, nodeBySegment.get(f.sbdf().segment())));
         }
         this.pciback = new Pciback(drivers, configWindows);
@@ -364,7 +370,9 @@ public final class Libxl {
      * already bound to pciback.
      *
      * @param name an assignable-device name (at most 64 printable, non-blank characters), or empty
-     * @throws LibxlException ERROR_FAIL: bad name, no such sysfs device, quarantine refused by Xen
+     * @throws LibxlException ERROR_FAIL: bad name, no such sysfs device, quarantine refused by Xen;
+     *     ERROR_NI: the function is a bridge (a switch or root port), which the model does not pass
+     *     through (docs/catalog.md); nothing is changed
      */
     public synchronized void pciAssignableAdd(Sbdf sbdf, Optional<String> name, boolean rebind) {
         try (ToolstackStep step = new ToolstackStep("xl pci-assignable-add " + sbdf)) {
@@ -395,6 +403,15 @@ public final class Libxl {
         }
         if (!pciback.exists(sbdf)) {
             throw fail(ERROR_FAIL, -1, "Couldn't lstat " + SYSFS_PCI_DEV + "/" + sbdf + ": No such file or directory");
+        }
+        if (bridges.contains(sbdf)) {
+            // A model boundary, not a libxl rule: pciback leaves a bridge enabled (drivers/xen/
+            // xen-pciback/pci_stub.c: xen_pcibk_reset_device disables type-0 functions only), and
+            // vPCI gives a domU no bus-number or window registers of a type-1 header
+            // (xen/drivers/vpci/header.c: init_header handles its two BARs and ROM only), so the
+            // guest could neither be isolated from nor enumerate what sits behind it.
+            throw fail(ERROR_NI, -1, "PCI device " + sbdf + " is a PCI bridge (type 1 header): passing bridges or switch ports"
+                    + " through is not modelled; pass the endpoints behind it");
         }
         if (!pciback.isAssigned(sbdf)) {
             Optional<String> old = pciback.driverPath(sbdf);

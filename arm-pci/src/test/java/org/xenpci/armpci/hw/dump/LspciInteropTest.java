@@ -103,4 +103,32 @@ class LspciInteropTest {
         String out = lspci(ConfigDumps.formatLspci(Sbdf.of(0, 5, 0), "RAM memory: ivshmem", f.config().toBytes()), "-vv");
         assertThat(out).contains("Region 2: Memory at 8000000000 (64-bit, prefetchable)");
     }
+    @Test
+    @DisplayName("lspci -vvv decodes the switch ports (Upstream/Downstream Port), the five VirtIO capabilities and the xHCI's MSI-X")
+    void switchVirtioXhci() throws Exception {
+        assertThat(lspci(DeviceCatalog.XIO3130_UPSTREAM.text(), "-n"))
+                .isEqualTo("01:00.0 0604: 104c:8232 (rev 02)\n02:00.0 0604: 104c:8233 (rev 01)\n");
+        assertThat(lspci(DeviceCatalog.XIO3130_UPSTREAM.text(), "-vvv"))
+                .contains("Capabilities: [90] Express (v2) Upstream Port")
+                .contains("Capabilities: [90] Express (v2) Downstream Port (Slot+)")
+                .contains("Capabilities: [70] MSI: Enable- Count=1/1 Maskable- 64bit+")
+                .contains("Capabilities: [100 v2] Advanced Error Reporting");
+        assertThat(lspci(DeviceCatalog.VIRTIO_NET_MODERN.text(), "-n")).isEqualTo("00:06.0 0200: 1af4:1041 (rev 01)\n");
+        assertThat(lspci(DeviceCatalog.VIRTIO_NET_MODERN.text(), "-vvv"))
+                .contains("Capabilities: [dc] MSI-X: Enable- Count=4 Masked-")
+                .contains("Capabilities: [c8] Vendor Specific Information: VirtIO: <unknown>")
+                .contains("Capabilities: [b4] Vendor Specific Information: VirtIO: Notify")
+                .contains("BAR=4 offset=00003000 size=00001000 multiplier=00000004")
+                .contains("Capabilities: [a4] Vendor Specific Information: VirtIO: DeviceCfg")
+                .contains("Capabilities: [94] Vendor Specific Information: VirtIO: ISR")
+                .contains("Capabilities: [84] Vendor Specific Information: VirtIO: CommonCfg")
+                .contains("Capabilities: [40] Express (v2) Endpoint");
+        assertThat(lspci(DeviceCatalog.QEMU_XHCI.text(), "-n")).isEqualTo("00:07.0 0c03: 1b36:000d (rev 01)\n");
+        assertThat(lspci(DeviceCatalog.QEMU_XHCI.text(), "-vvv"))
+                .contains("USB controller: Red Hat, Inc. QEMU XHCI Host Controller (rev 01) (prog-if 30 [XHCI])")
+                .contains("Capabilities: [90] MSI-X: Enable- Count=16 Masked-")
+                .contains("Vector table: BAR=0 offset=00003000")
+                .contains("PBA: BAR=0 offset=00003800")
+                .contains("Capabilities: [70] MSI: Enable- Count=1/16 Maskable- 64bit+");
+    }
 }

@@ -332,14 +332,12 @@ class Client:
         j = json.loads(p[16:].decode()) if len(p) > 16 else {}
         return magic, major, minor, feats, j
 
-    def platform_create(self, profile=None, platform=None, platform_text=None):
+    def platform_create(self, profile=None, platform=None):
         req = {}
         if profile:
             req["profile"] = profile
         if platform:
             req["platform"] = platform
-        if platform_text:
-            req["platformText"] = platform_text
         return self.call_json(PLATFORM_CREATE, req)
 
     def guest_create(self, config_text, probe=False):

@@ -29,4 +29,6 @@ module org.xenpci.libxl {
     // and check the classifier (BoardClassifierTest), so they alone may read them.
     exports org.xenpci.libxl.cli to org.xenpci.fixtures;
     exports org.xenpci.libxl.boards to org.xenpci.fixtures;
+    // The simulator server (xenpci serve): DocExamplesTest runs the docs' Python examples against it.
+    exports org.xenpci.libxl.serve to org.xenpci.fixtures;
 }

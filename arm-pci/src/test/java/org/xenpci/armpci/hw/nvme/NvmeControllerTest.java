@@ -537,5 +537,4 @@ class NvmeControllerTest {
         }
         assertThat(nvme.fatal()).isFalse();
     }
-
 }

@@ -6,8 +6,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.xenpci.armpci.hw.dump.ConfigDumps;
 import org.xenpci.armpci.hw.dump.LspciDump;
+import org.xenpci.armpci.hw.nvme.NvmeController;
 
 /**
  * Realistic power-on config images of well-known devices, stored as {@code lspci -xxxx} text
@@ -19,8 +21,13 @@ import org.xenpci.armpci.hw.dump.LspciDump;
  * unassigned (0) and COMMAND is 0, as at power-on. Thread-safe: each call parses afresh.
  */
 public enum DeviceCatalog {
-    /** QEMU NVMe (1b36:0010, class 0x010802): BAR0 mem64 16 KiB, MSI-X 65 (table 0x2000, PBA 0x3000 in BAR0), PM (No_Soft_Reset), PCIe endpoint with FLR. */
-    QEMU_NVME("qemu-nvme.lspci", 0, Map.of(0, 0x4000L), 0),
+    /**
+     * QEMU NVMe (1b36:0010, class 0x010802): BAR0 mem64 16 KiB, MSI-X 65 (table 0x2000, PBA
+     * 0x3000 in BAR0), PM (No_Soft_Reset), PCIe endpoint with FLR. {@link #newFunction} installs
+     * an {@link NvmeController} over BAR0 [0, 0x2000) with a 64 MiB RAM namespace
+     * ({@link NvmeController#installDefault}); reach it with {@link NvmeController#of}.
+     */
+    QEMU_NVME("qemu-nvme.lspci", 0, Map.of(0, 0x4000L), 0, NvmeController::installDefault),
     /**
      * QEMU e1000e, an Intel 82574L (8086:10d3, class 0x020000): BAR0 mem32 128 KiB, BAR1 mem32
      * 128 KiB (flash), BAR2 I/O 32 bytes, BAR3 mem32 16 KiB (MSI-X 5 entries, table 0, PBA 0x2000),
@@ -60,9 +67,17 @@ public enum DeviceCatalog {
     /** For an SR-IOV PF: the entry of the VF image in the same file, and each VF BAR's per-VF size. */
     private final int vfInFile;
     private final Map<Integer, Long> vfBarSizes;
+    /** Installs the model behind the BARs on a new function (an NVMe controller), or null. */
+    private Consumer<PciFunction> deviceModel;
 
     DeviceCatalog(String resource, int deviceInFile, Map<Integer, Long> barSizes, long romSize) {
         this(resource, deviceInFile, barSizes, romSize, -1, Map.of());
+    }
+
+    DeviceCatalog(String resource, int deviceInFile, Map<Integer, Long> barSizes, long romSize,
+            Consumer<PciFunction> deviceModel) {
+        this(resource, deviceInFile, barSizes, romSize, -1, Map.of());
+        this.deviceModel = deviceModel;
     }
 
     DeviceCatalog(String resource, int deviceInFile, Map<Integer, Long> barSizes, long romSize, int vfInFile,
@@ -101,12 +116,18 @@ public enum DeviceCatalog {
         return ConfigImage.of(dump().config(), barSizes, romSize);
     }
 
-    /** A fresh function powered up from the image (an SR-IOV PF with its {@link SriovCapability} installed). */
+    /**
+     * A fresh function powered up from the image (an SR-IOV PF with its {@link SriovCapability}
+     * installed, the NVMe entry with its {@link NvmeController}).
+     */
     public PciFunction newFunction() {
         PciFunction f = image().newFunction();
         if (vfInFile >= 0) {
             byte[] vf = ConfigDumps.parseLspciAll(text()).get(vfInFile).config();
             f.installCapability(org.xenpci.core.pci.PciRegs.PCI_EXT_CAP_ID_SRIOV, true, new SriovCapability(vf, vfBarSizes));
+        }
+        if (deviceModel != null) {
+            deviceModel.accept(f);
         }
         return f;
     }

@@ -382,12 +382,23 @@ public final class HostBridgeHardware {
      * real hardware. Returns {@link DmaResult#DONE} when all landed.
      */
     public DmaResult inboundWrite(int requesterId, long pciAddress, byte[] data) {
+        return inboundWrite(requesterId, pciAddress, data, 0, data.length);
+    }
+
+    /**
+     * A bulk inbound write of {@code data[off, off+len)}; {@link #inboundWrite(int, long, byte[])}
+     * for part of an array, so a device model can reuse one buffer. Allocation-free when it completes.
+     *
+     * @throws IndexOutOfBoundsException if the range is outside {@code data} (a programming error)
+     */
+    public DmaResult inboundWrite(int requesterId, long pciAddress, byte[] data, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, data.length);
         int i = 0;
-        while (i < data.length) {
-            int beat = beat(pciAddress + i, data.length - i);
+        while (i < len) {
+            int beat = beat(pciAddress + i, len - i);
             long v = 0;
             for (int k = 0; k < beat; k++) {
-                v |= (data[i + k] & 0xffL) << (8 * k);
+                v |= (data[off + i + k] & 0xffL) << (8 * k);
             }
             DmaResult r = inboundWrite(requesterId, pciAddress + i, beat, v);
             if (r instanceof DmaResult.Fault) {
@@ -403,10 +414,21 @@ public final class HostBridgeHardware {
      * byte[])}; stops at the first fault (bytes read so far are in {@code into}).
      */
     public DmaResult inboundRead(int requesterId, long pciAddress, byte[] into) {
+        return inboundRead(requesterId, pciAddress, into, 0, into.length);
+    }
+
+    /**
+     * A bulk inbound read into {@code into[off, off+len)}; {@link #inboundRead(int, long, byte[])}
+     * for part of an array. Allocation-free when it completes.
+     *
+     * @throws IndexOutOfBoundsException if the range is outside {@code into} (a programming error)
+     */
+    public DmaResult inboundRead(int requesterId, long pciAddress, byte[] into, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, into.length);
         int i = 0;
-        while (i < into.length) {
-            int beat = beat(pciAddress + i, into.length - i);
-            DmaResult r = read(requesterId, pciAddress + i, beat, into, i);
+        while (i < len) {
+            int beat = beat(pciAddress + i, len - i);
+            DmaResult r = read(requesterId, pciAddress + i, beat, into, off + i);
             if (r instanceof DmaResult.Fault) {
                 return r;
             }

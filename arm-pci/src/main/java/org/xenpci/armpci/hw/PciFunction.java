@@ -68,6 +68,8 @@ public final class PciFunction {
     /** On a virtual function: the PF's SR-IOV capability and the VF's number; null otherwise. */
     private SriovCapability vfOf;
     private int vfNumber = -1;
+    /** The model of the device behind the BARs, or null ({@link #installDeviceModel}). */
+    private volatile DeviceModel deviceModel;
     /** PMCSR PowerState (0 = D0 .. 3 = D3hot), kept by {@link PowerManagementCapability}. */
     private volatile int powerState;
 
@@ -452,6 +454,49 @@ public final class PciFunction {
         }
     }
 
+    /**
+     * Installs the model of the device behind the function's BARs (an NVMe controller), which
+     * the function resets with itself ({@link DeviceModel#functionReset}) and hands out through
+     * {@link #deviceModel(Class)}. Call while building, before the function is reachable on a bus.
+     *
+     * @throws HardwareConfigException if a device model is already installed
+     */
+    public void installDeviceModel(DeviceModel model) {
+        Objects.requireNonNull(model, "model");
+        synchronized (this) {
+            if (deviceModel != null) {
+                throw new HardwareConfigException(this + " already has a device model (" + deviceModel + ")");
+            }
+            deviceModel = model;
+        }
+        installResetHook(model);
+    }
+
+    /** The installed device model if it is a {@code type}, else empty. */
+    public <T> Optional<T> deviceModel(Class<T> type) {
+        DeviceModel m = deviceModel;
+        return type.isInstance(m) ? Optional.of(type.cast(m)) : Optional.empty();
+    }
+
+    private void installResetHook(DeviceModel model) {
+        CapabilityBehaviour hook = new CapabilityBehaviour() {
+            @Override
+            public void install(PciFunction function, Capability capability, ConfigLayout layout) {
+            }
+
+            @Override
+            public void reset() {
+                model.functionReset();
+            }
+        };
+        synchronized (this) {
+            CapabilityBehaviour[] old = behaviours;
+            CapabilityBehaviour[] grown = Arrays.copyOf(old, old.length + 1);
+            grown[old.length] = hook;
+            behaviours = grown;
+        }
+    }
+
     /** The PMCSR PowerState: 0 (D0) unless software moved the function to D1..D3hot. */
     public int powerState() {
         return powerState;
@@ -592,6 +637,29 @@ public final class PciFunction {
         int rid = hb == null ? -1 : hb.requesterIdOf(this);
         DmaResult refused = refused(rid, pciAddress, true);
         return refused != null ? refused : hb.inboundWrite(rid, pciAddress, data);
+    }
+
+    /**
+     * A bulk read into {@code into[off, off+len)}: {@link #dmaRead(long, byte[])} for part of an
+     * array, so a device model can reuse one buffer. Allocation-free when it completes.
+     *
+     * @throws IndexOutOfBoundsException if the range is outside {@code into} (a programming error)
+     */
+    public DmaResult dmaRead(long pciAddress, byte[] into, int off, int len) {
+        Objects.checkFromIndexSize(off, len, into.length);
+        HostBridgeHardware hb = upstream;
+        int rid = hb == null ? -1 : hb.requesterIdOf(this);
+        DmaResult refused = refused(rid, pciAddress, false);
+        return refused != null ? refused : hb.inboundRead(rid, pciAddress, into, off, len);
+    }
+
+    /** A bulk write of {@code data[off, off+len)}; the counterpart of {@link #dmaRead(long, byte[], int, int)}. */
+    public DmaResult dmaWrite(long pciAddress, byte[] data, int off, int len) {
+        Objects.checkFromIndexSize(off, len, data.length);
+        HostBridgeHardware hb = upstream;
+        int rid = hb == null ? -1 : hb.requesterIdOf(this);
+        DmaResult refused = refused(rid, pciAddress, true);
+        return refused != null ? refused : hb.inboundWrite(rid, pciAddress, data, off, len);
     }
 
     /** Why no request leaves the function, or null if it may issue one. */

@@ -56,6 +56,15 @@ GUEST_PL011_SIZE = 0x1000
 # there; the harness gives it a transmit-only PL011 on the same console.
 DEBUG_UART_BASE = 0x09000000
 PAGE = 0x1000
+# qemu_arm64 keeps its environment in QEMU virt's second flash bank (CONFIG_ENV_IS_IN_FLASH,
+# CONFIG_ENV_ADDR 0x04000000, CONFIG_ENV_SIZE 0x40000) and reads it as memory, byte by byte
+# (env_flash.c: env_init's crc32 over the whole area). In Xen's guest map that range is the
+# tail of the GICR region and the vITS (0x04020000), whose registers are 32/64-bit only
+# (GICv3 spec: ITS and redistributor registers). So the harness answers the byte and
+# halfword loads there as erased flash (0xff: "bad CRC, using default environment", as on a
+# fresh QEMU virt) and forwards every 32/64-bit access to xenpci. Counted in the result.
+ENV_FLASH_BASE = 0x04000000
+ENV_FLASH_SIZE = 0x40000
 
 # Forwarded guest-physical windows: everything Xen traps for a guest that is not RAM. The
 # GIC and vITS, the vPCI ECAM window, and the vPCI MEM and prefetchable MEM windows.
@@ -190,7 +199,8 @@ class ServeLink:
     """The guest side of a `xenpci serve` connection: one domain, vCPU 0.
 
     The thin adapter between this harness and clients/python/xenpci_client.py: the harness
-    only needs the guest's DT, its RAM banks, and MMIO forwarding.
+    needs only the guest's DT, its RAM banks (as the client's shared mappings) and MMIO
+    forwarding. `ram` is a list of (guest-physical base, size, writable buffer).
     """
 
     def __init__(self, client, guest):
@@ -198,7 +208,7 @@ class ServeLink:
         self.guest = guest
         self.domid = guest.domid
         self.dtb = guest.dtb
-        self.ram = [(b.gpa, b.size, b.path, b.offset) for b in guest.ram]
+        self.ram = [(b.gpa, b.size, b.map) for b in guest.ram]
 
     def mmio_read(self, addr, width):
         r = self.client.mmio_read(self.domid, 0, addr, width)
@@ -220,6 +230,7 @@ class Harness:
         self.transcript = []  # [command, output]
         self.aborts = []
         self.forwarded = {name: 0 for name, _b, _s in FORWARDED}
+        self.env_flash_reads = 0
         self.stopped = False
         self.autoboot_stopped = False
         self.cursor = 0  # console offset where the current command's output starts
@@ -231,8 +242,8 @@ class Harness:
         self.uc = uc
         uc.mem_map(UBOOT_TEXT_BASE, UBOOT_ROM_SIZE, unicorn.UC_PROT_ALL)
         uc.mem_write(UBOOT_TEXT_BASE, image)
-        for gpa, size, path, offset in link.ram:
-            self._map_bank(gpa, size, path, offset)
+        for gpa, size, buf in link.ram:
+            self._map_bank(gpa, size, buf)
         ram_base = link.ram[0][0]
         uc.mem_write(ram_base, dtb)
         uc.mmio_map(GUEST_PL011_BASE, GUEST_PL011_SIZE, self.uart.read, None, self.uart.write, None)
@@ -244,24 +255,23 @@ class Harness:
         uc.reg_write(A.UC_ARM64_REG_X0, ram_base)  # the DT's address, as QEMU passes it
         uc.reg_write(A.UC_ARM64_REG_PC, UBOOT_TEXT_BASE)
 
-    def _map_bank(self, gpa, size, path, offset):
+    def _map_bank(self, gpa, size, buf):
         if size % PAGE or gpa % PAGE:
             raise HarnessError("RAM bank 0x%x+0x%x is not page aligned" % (gpa, size))
-        if path is None:
+        if buf is None:  # no shared file: RAM only the CPU sees (no device can DMA into it)
             self.uc.mem_map(gpa, size, unicorn.UC_PROT_ALL)
             return
-        fd = os.open(path, os.O_RDWR)
-        try:
-            mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=offset)
-        finally:
-            os.close(fd)
-        ptr = ctypes.addressof(ctypes.c_char.from_buffer(mm))
-        self.maps.append(mm)
+        # The client's MAP_SHARED mapping of xenpci's bank file: unicorn's loads and stores
+        # and xenpci's device DMA then hit the same page cache.
+        ptr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
         self.uc.mem_map_ptr(gpa, size, unicorn.UC_PROT_ALL, ptr)
 
     # -- forwarded MMIO -------------------------------------------------------------------
     def _fwd_read(self, uc, offset, size, user):
         name, base = user
+        if size < 4 and ENV_FLASH_BASE <= base + offset < ENV_FLASH_BASE + ENV_FLASH_SIZE:
+            self.env_flash_reads += 1
+            return (1 << (8 * size)) - 1
         self.forwarded[name] += 1
         value, reason = self.link.mmio_read(base + offset, size)
         if reason is not None:
@@ -340,6 +350,7 @@ class Harness:
             "mmuEnablePatchedAt": "0x%x" % self.patched_at,
             "stdoutPath": self.stdout_path,
             "forwarded": self.forwarded,
+            "envFlashReads": self.env_flash_reads,
             "seconds": round(elapsed, 3),
             "transcript": [{"command": c, "output": o} for c, o in self.transcript],
             "console": console,
@@ -347,22 +358,11 @@ class Harness:
 
 
 def connect(args):
-    import xenpci_client  # clients/python (the serve helper's client)
+    import xenpci_client  # clients/python: the protocol of docs/simulator-protocol.md
 
     if args.socket:
-        client = xenpci_client.Client.connect_unix(args.socket)
-        server = None
-    else:
-        server_dir = tempfile.mkdtemp(prefix="xenpci-uboot-")
-        sock = os.path.join(server_dir, "serve.sock")
-        server = subprocess.Popen(["java", "-jar", args.jar, "serve", "--socket", sock],
-                                  stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
-        line = server.stdout.readline()
-        if "listening" not in line:
-            server.kill()
-            raise HarnessError("xenpci serve did not start: " + line.strip())
-        client = xenpci_client.Client.connect_unix(sock)
-    return client, server
+        return xenpci_client.Client.connect_unix(args.socket)
+    return xenpci_client.Client.spawn_stdio(["java", "-jar", args.jar, "serve", "--stdio"])
 
 
 def main(argv=None):
@@ -370,7 +370,7 @@ def main(argv=None):
                                             "(docs/uboot-guest.md).")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--socket", help="connect to a running `xenpci serve --socket PATH`")
-    where.add_argument("--jar", help="start `java -jar JAR serve` (libxl-model/target/xenpci.jar)")
+    where.add_argument("--jar", help="start `java -jar JAR serve --stdio` as a child (libxl-model/target/xenpci.jar)")
     p.add_argument("--profile", default="full", choices=("full", "upstream"))
     p.add_argument("--platform", help="platform file for PLATFORM_CREATE (default: the built-in platform)")
     p.add_argument("--no-platform", action="store_true", help="the server already has a platform")
@@ -379,6 +379,8 @@ def main(argv=None):
     p.add_argument("--cmd", action="append", default=[], help="a U-Boot command (repeatable, in order)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds of emulation at most")
     p.add_argument("--json", help="write the run's result here")
+    p.add_argument("--ram-dump", nargs=3, metavar=("GPA", "LENGTH", "FILE"),
+                   help="after the run, copy guest RAM [GPA, GPA+LENGTH) from the shared file to FILE")
     p.add_argument("--quiet", action="store_true", help="do not echo the console")
     args = p.parse_args(argv)
     if unicorn is None:
@@ -390,7 +392,7 @@ def main(argv=None):
         image = f.read()
     with open(args.config, encoding="utf-8") as f:
         config = f.read()
-    client, server = connect(args)
+    client = connect(args)
     try:
         if not args.no_platform:
             kw = {"profile": args.profile}
@@ -402,12 +404,12 @@ def main(argv=None):
         result = harness.run()
         result["domid"] = guest.domid
         result["profile"] = args.profile
+        if args.ram_dump:
+            # what the guest left in RAM, read through the shared file (not over the socket)
+            gpa, length, path = args.ram_dump
+            with open(path, "wb") as f:
+                f.write(guest.ram_read(int(gpa, 0), int(length, 0)))
     finally:
-        if server is not None:
-            try:
-                client.shutdown()
-            finally:
-                server.wait(timeout=30)
         client.close()
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

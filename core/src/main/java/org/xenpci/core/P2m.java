@@ -42,7 +42,7 @@ public final class P2m {
     }
 
     /** Guest RAM: {@code memory} offset {@code memOffset} backs {@code gpa}. */
-    public record Ram(long gpa, long size, SparseMemory memory, long memOffset) implements Entry {
+    public record Ram(long gpa, long size, BackingMemory memory, long memOffset) implements Entry {
     }
 
     /** Device memory: guest {@code gpa} maps machine address {@code maddr}. */
@@ -102,7 +102,7 @@ public final class P2m {
      *
      * @throws IllegalArgumentException on misalignment or overlap (a model-construction error)
      */
-    public synchronized void addRam(long gpa, SparseMemory memory) {
+    public synchronized void addRam(long gpa, BackingMemory memory) {
         requirePageAligned(gpa, memory.size());
         insertOrThrow(new Ram(gpa, memory.size(), memory, 0));
         emit(Kind.ADD_RAM, gpa >>> PAGE_SHIFT, memory.size() >>> PAGE_SHIFT, -1);

@@ -9,7 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe for concurrent accesses to different pages; concurrent accesses to the same
  * bytes race as they would on real memory (no tearing guarantees beyond single bytes).
  */
-public final class SparseMemory implements MmioDevice {
+public final class SparseMemory implements BackingMemory {
     private static final int PAGE_SHIFT = 12;
     private static final int PAGE_SIZE = 1 << PAGE_SHIFT;
 
@@ -25,6 +25,7 @@ public final class SparseMemory implements MmioDevice {
     }
 
     /** Size in bytes. */
+    @Override
     public long size() {
         return size;
     }
@@ -47,7 +48,7 @@ public final class SparseMemory implements MmioDevice {
         }
     }
 
-    /** Copies {@code length} bytes starting at {@code offset} out of memory. */
+    @Override
     public byte[] readBytes(long offset, int length) {
         checkRange(offset, length);
         byte[] out = new byte[length];
@@ -57,7 +58,7 @@ public final class SparseMemory implements MmioDevice {
         return out;
     }
 
-    /** Copies {@code data} into memory at {@code offset}. */
+    @Override
     public void writeBytes(long offset, byte[] data) {
         checkRange(offset, data.length);
         for (int i = 0; i < data.length; i++) {
@@ -73,7 +74,7 @@ public final class SparseMemory implements MmioDevice {
         pages.clear();
     }
 
-    /** True if {@code [offset, offset+length)} lies inside this memory. */
+    @Override
     public boolean contains(long offset, long length) {
         return offset >= 0 && length >= 0 && offset <= size && length <= size - offset;
     }

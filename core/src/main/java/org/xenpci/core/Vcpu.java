@@ -197,7 +197,12 @@ public final class Vcpu {
 
     /** Makes interrupt {@code intid} (an LPI, SPI, ...) pending on this vCPU. */
     public void inject(int intid) {
-        pending.add(intid);
+        if (pending.add(intid)) {
+            InterruptListener l = domain.xen().interruptListener();
+            if (l != null) {
+                l.pending(this, intid);
+            }
+        }
     }
 
     /** The interrupt IDs pending on this vCPU, ascending. */

@@ -29,6 +29,7 @@ import org.xenpci.core.trace.TraceCategory;
 public final class Xen {
     /** The observer of every step (see {@link XenObserver}); null when none. */
     private volatile XenObserver observer;
+    private volatile InterruptListener interruptListener;
 
     private static final Logger LOG = LoggerFactory.getLogger(Xen.class);
 
@@ -329,6 +330,19 @@ public final class Xen {
             o.afterHypercall(vcpu, op, r);
         }
         return r;
+    }
+
+    /**
+     * Registers the one {@link InterruptListener} (null removes it). Thread-safe; takes effect
+     * for interrupts made pending afterwards.
+     */
+    public void interruptListener(InterruptListener l) {
+        this.interruptListener = l;
+    }
+
+    /** The registered {@link InterruptListener}, or null. */
+    public InterruptListener interruptListener() {
+        return interruptListener;
     }
 
     /**

@@ -1,7 +1,7 @@
 package org.xenpci.armpci.hw;
 
 import java.util.Objects;
-import org.xenpci.core.SparseMemory;
+import org.xenpci.core.BackingMemory;
 
 /**
  * What an {@link InboundTranslator} made of one inbound address: a {@link Window} the request
@@ -24,7 +24,7 @@ public sealed interface InboundTranslation permits InboundTranslation.Window, In
      * @param memOffset byte offset of {@code inputBase} in {@code memory} (0 when memory is null)
      * @param outputBase machine address of {@code inputBase} when memory is null (unused otherwise)
      */
-    record Window(long inputBase, long size, SparseMemory memory, long memOffset, long outputBase)
+    record Window(long inputBase, long size, BackingMemory memory, long memOffset, long outputBase)
             implements InboundTranslation {
         /**
          * No IOMMU in the path: every address but the very last byte of the 64-bit space

@@ -1,6 +1,6 @@
 package org.xenpci.armpci.smmu;
 
-import org.xenpci.core.SparseMemory;
+import org.xenpci.core.BackingMemory;
 
 /**
  * The outcome of one device DMA address translated by the SMMU's stage 2
@@ -17,7 +17,7 @@ public sealed interface DmaTranslation permits DmaTranslation.Ram, DmaTranslatio
      * @param maddr the machine address if that memory is a host RAM bank (the hardware domain's
      *        1:1 RAM), else -1 (guest RAM the model does not carve out of host banks)
      */
-    record Ram(SparseMemory memory, long offset, long maddr) implements DmaTranslation {
+    record Ram(BackingMemory memory, long offset, long maddr) implements DmaTranslation {
     }
 
     /**

@@ -13,7 +13,7 @@ import org.xenpci.core.Domain;
 import org.xenpci.core.MmioDevice;
 import org.xenpci.core.P2m;
 import org.xenpci.core.PhysicalAddressSpace;
-import org.xenpci.core.SparseMemory;
+import org.xenpci.core.BackingMemory;
 import org.xenpci.core.trace.Trace;
 import org.xenpci.core.trace.TraceCategory;
 
@@ -254,7 +254,7 @@ public final class SmmuV3 implements InboundTranslator, MmioDevice {
     }
 
     /** The machine address of {@code memory}+{@code off} if that memory is host RAM on the bus, else -1. */
-    private long hostAddress(SparseMemory memory, long off) {
+    private long hostAddress(BackingMemory memory, long off) {
         PhysicalAddressSpace s = space;
         if (s != null) {
             for (PhysicalAddressSpace.Region r : s.regions()) {

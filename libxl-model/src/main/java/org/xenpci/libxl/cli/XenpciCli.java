@@ -52,6 +52,9 @@ public final class XenpciCli {
             "                              boot each bare DTB (both profiles unless --profile) and print one TSV",
             "                              line per DTB and profile: dtb, profile, outcome, bridges, Xen's reason",
             "                              (docs/boards.md); --markdown also writes the counts and per-reason lists",
+            "  serve --socket PATH | --tcp PORT | --stdio [--ram-dir DIR]",
+            "                              serve the simulator protocol (docs/simulator-protocol.md): a CPU",
+            "                              simulator forwards MMIO faults, HVCs and interrupt acks; guest RAM is shared",
             "  dts FILE...                 decompile each DTB as dtc -I dtb -O dts does; a bad file prints",
             "                              FILE: error: REASON at offset 0xN and the next file follows",
             "  help                        this text (COMMAND --help: that command's usage)",
@@ -69,6 +72,8 @@ public final class XenpciCli {
             Map.entry("classify", "usage: xenpci classify [--profile P] [--markdown FILE] DTB...\n"
                     + "  boot each bare DTB and print one TSV line per DTB and profile\n"),
             Map.entry("dts", "usage: xenpci dts FILE...\n  decompile each DTB as dtc -I dtb -O dts does\n"),
+            Map.entry("serve", "usage: xenpci serve --socket PATH | --tcp PORT | --stdio [--ram-dir DIR]\n"
+                    + "  serve the simulator protocol (docs/simulator-protocol.md) until killed or SHUTDOWN\n"),
             Map.entry("xl", "usage: xenpci xl SUBCOMMAND [OPTIONS]\n"
                     + "  create -n GUEST.cfg, pci-assignable-list [-n], pci-list DOMAIN (xenpci xl SUBCOMMAND --help)\n"),
             Map.entry("xl create", "usage: xenpci xl create -n GUEST.cfg\n  dry run: print the libxl domain config as JSON\n"),
@@ -128,6 +133,8 @@ public final class XenpciCli {
                     return xl(args);
                 case "dts":
                     return dts(args);
+                case "serve":
+                    return serve(args);
                 case "help":
                 case "--help":
                 case "-h":
@@ -199,6 +206,41 @@ public final class XenpciCli {
             }
         }
         return DtsCommand.run(argv, out, err);
+    }
+
+    private int serve(List<String> argv) {
+        Args a = Args.parse(argv, Set.of("socket", "tcp", "ram-dir"), Set.of("stdio"), Map.of());
+        noPositional(a);
+        int given = (a.get("socket") != null ? 1 : 0) + (a.get("tcp") != null ? 1 : 0) + (a.flag("stdio") ? 1 : 0);
+        if (given != 1) {
+            throw new UsageException("serve needs exactly one of --socket PATH, --tcp PORT, --stdio");
+        }
+        org.xenpci.libxl.serve.ServeCommand.Transport t;
+        if (a.get("socket") != null) {
+            t = new org.xenpci.libxl.serve.ServeCommand.UnixSocket(Path.of(a.get("socket")));
+        } else if (a.get("tcp") != null) {
+            int port;
+            try {
+                port = Integer.parseInt(a.get("tcp"));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 0 || port > 65535) {
+                throw new UsageException("--tcp takes a port number 0..65535, not \"" + a.get("tcp") + "\"");
+            }
+            t = new org.xenpci.libxl.serve.ServeCommand.Tcp(port);
+        } else {
+            t = new org.xenpci.libxl.serve.ServeCommand.Stdio();
+        }
+        Path ramDir = a.get("ram-dir") == null ? null : Path.of(a.get("ram-dir"));
+        try {
+            return org.xenpci.libxl.serve.ServeCommand.run(t, ramDir, out);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("serve: " + org.xenpci.core.IoReason.of(e), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
     }
 
     private int demo() {

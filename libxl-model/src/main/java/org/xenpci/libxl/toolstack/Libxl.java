@@ -2,6 +2,7 @@ package org.xenpci.libxl.toolstack;
 
 import static org.xenpci.libxl.config.LibxlError.ERROR_FAIL;
 import static org.xenpci.libxl.config.LibxlError.ERROR_INVAL;
+import static org.xenpci.libxl.config.LibxlError.ERROR_NOMEM;
 import static org.xenpci.libxl.config.LibxlError.ERROR_NOTFOUND;
 
 import java.util.ArrayList;
@@ -21,7 +22,6 @@ import org.xenpci.core.Domain;
 import org.xenpci.core.DomainConfig;
 import org.xenpci.core.Errno;
 import org.xenpci.core.HypercallResult;
-import org.xenpci.core.SparseMemory;
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.Xen;
 import org.xenpci.core.fdt.Fdt;
@@ -102,6 +102,7 @@ public final class Libxl {
     private final List<FunctionReset> resets = new ArrayList<>();
     private RngSeedSource rngSeed = RngSeedSource.seeded(0);
     private VpciNodeExtrasSource extrasOverride;
+    private GuestRamFactory ramFactory = GuestRamFactory.SPARSE;
 
     /** One line of sysfs {@code resource}: CPU address range of a BAR. */
     record Resource(int index, boolean io, long start, long size) {
@@ -147,6 +148,15 @@ public final class Libxl {
      */
     public synchronized Libxl vpciNodeExtrasSource(VpciNodeExtrasSource source) {
         this.extrasOverride = source;
+        return this;
+    }
+
+    /**
+     * Sets what backs the RAM banks of the domains created from now on (default
+     * {@link GuestRamFactory#SPARSE}).
+     */
+    public synchronized Libxl ramFactory(GuestRamFactory factory) {
+        this.ramFactory = Objects.requireNonNull(factory, "factory");
         return this;
     }
 
@@ -204,7 +214,7 @@ public final class Libxl {
     /**
      * {@code libxl_domain_create_new}: validates the config ({@code libxl__domain_config_setdefault}), creates the domain
      * (CDF_iommu unless passthrough is disabled), gives it its RAM banks (GuestRamLayout,
-     * SparseMemory at the guest addresses), builds and sets its device tree, then attaches the
+     * memory from the {@link #ramFactory} at the guest addresses), builds and sets its device tree, then attaches the
      * {@code pci=} devices in config order ({@code libxl__device_pci_add}; DT first, devices after: libxl_arm.c make_vpci_node). A failure
      * after the domain exists destroys it again, as libxl does, and returns its devices.
      *
@@ -234,7 +244,14 @@ public final class Libxl {
             try {
                 for (int bank = 0; bank < GuestMemoryMap.GUEST_RAM_BANKS; bank++) {
                     if (ram.bankSize(bank) != 0) {
-                        d.p2m().addRam(GuestMemoryMap.ramBank(bank).start(), new SparseMemory(ram.bankSize(bank)));
+                        long gpa = GuestMemoryMap.ramBank(bank).start();
+                        org.xenpci.core.BackingMemory mem;
+                        try {
+                            mem = ramFactory.create(d, bank, gpa, ram.bankSize(bank));
+                        } catch (RuntimeException e) {
+                            throw fail(ERROR_NOMEM, d.domid(), "guest memory bank " + bank + ": " + e.getMessage());
+                        }
+                        d.p2m().addRam(gpa, mem);
                     }
                 }
                 Fdt dt = GuestDtBuilder.forConfig(config).hostGicVersion(hostGicVersion()).rngSeed(rngSeed)
@@ -347,6 +364,7 @@ public final class Libxl {
         if (!d.isDying()) {
             xen.destroyDomain(d);
         }
+        ramFactory.release(d);
     }
 
     // ---------------------------------------------------------------------------------------

@@ -57,19 +57,23 @@ GUEST_PL011_SIZE = 0x1000
 DEBUG_UART_BASE = 0x09000000
 PAGE = 0x1000
 # qemu_arm64 keeps its environment in QEMU virt's second flash bank (CONFIG_ENV_IS_IN_FLASH,
-# CONFIG_ENV_ADDR 0x04000000, CONFIG_ENV_SIZE 0x40000) and reads it as memory, byte by byte
-# (env_flash.c: env_init's crc32 over the whole area). In Xen's guest map that range is the
-# tail of the GICR region and the vITS (0x04020000), whose registers are 32/64-bit only
-# (GICv3 spec: ITS and redistributor registers). So the harness answers the byte and
-# halfword loads there as erased flash (0xff: "bad CRC, using default environment", as on a
-# fresh QEMU virt) and forwards every 32/64-bit access to xenpci. Counted in the result.
+# CONFIG_ENV_ADDR 0x04000000, CONFIG_ENV_SIZE 0x40000) and reads it as memory at boot: the
+# CRC word, then a byte-wise crc32 over the whole area (env/flash.c). In Xen's guest map
+# (xen/include/public/arch-arm.h) 0x04000000 is the last 128 KiB redistributor of the GICR0
+# region (vCPU 127: unbacked unless the guest has 128 vCPUs, and a data abort in Xen), and
+# 0x04020000 is the vITS, whose registers are 32/64-bit only. So the harness puts erased
+# flash (0xff: "bad CRC, using default environment", as on a fresh QEMU virt) in the unbacked
+# redistributor frame, answers the byte and halfword loads that reach into the vITS the same
+# way, and forwards every 32/64-bit vITS access to xenpci.
 ENV_FLASH_BASE = 0x04000000
 ENV_FLASH_SIZE = 0x40000
+ENV_FLASH_LOCAL = 0x20000  # [0x04000000, 0x04020000): vCPU 127's redistributor frames
 
 # Forwarded guest-physical windows: everything Xen traps for a guest that is not RAM. The
 # GIC and vITS, the vPCI ECAM window, and the vPCI MEM and prefetchable MEM windows.
 FORWARDED = (
-    ("gic+its", 0x03000000, 0x01100000),
+    ("gic", 0x03000000, 0x01000000),
+    ("its", 0x04020000, 0x000E0000),
     ("vpci-ecam", 0x10000000, 0x10000000),
     ("vpci-mem", 0x23000000, 0x10000000),
     ("vpci-prefetch-mem", 0x100000000, 0x100000000),
@@ -209,6 +213,7 @@ class ServeLink:
         self.domid = guest.domid
         self.dtb = guest.dtb
         self.ram = [(b.gpa, b.size, b.map) for b in guest.ram]
+        self.vcpus = guest.vcpus
 
     def mmio_read(self, addr, width):
         r = self.client.mmio_read(self.domid, 0, addr, width)
@@ -250,7 +255,11 @@ class Harness:
         uc.mmio_map(DEBUG_UART_BASE, PAGE, self.uart.read_tx_only, None, self.uart.write, None)
         for name, base, size in FORWARDED:
             uc.mmio_map(base, size, self._fwd_read, (name, base), self._fwd_write, (name, base))
-        uc.hook_add(unicorn.UC_HOOK_MEM_UNMAPPED, self._unmapped)
+        if link.vcpus > 127:
+            raise HarnessError("a guest with 128 vCPUs has a redistributor where qemu_arm64 reads its environment")
+        uc.mem_map(ENV_FLASH_BASE, ENV_FLASH_LOCAL, unicorn.UC_PROT_READ)
+        uc.mem_write(ENV_FLASH_BASE, b"\xff" * ENV_FLASH_LOCAL)
+        uc.hook_add(unicorn.UC_HOOK_MEM_INVALID, self._unmapped)
         uc.hook_add(unicorn.UC_HOOK_INTR, self._exception)
         uc.reg_write(A.UC_ARM64_REG_X0, ram_base)  # the DT's address, as QEMU passes it
         uc.reg_write(A.UC_ARM64_REG_PC, UBOOT_TEXT_BASE)
@@ -287,8 +296,9 @@ class Harness:
             self._abort("data abort on %d-byte store at 0x%x (%s): %s" % (size, base + offset, name, reason))
 
     def _unmapped(self, uc, access, address, size, value, _data):
-        self._abort("access to 0x%x (size %d) outside every guest region, pc 0x%x"
-                    % (address, size, uc.reg_read(A.UC_ARM64_REG_PC)))
+        self._abort("%s of %d bytes at 0x%x outside every guest region (or to the read-only "
+                    "flash), near pc 0x%x" % ("store" if access in (unicorn.UC_MEM_WRITE_UNMAPPED, unicorn.UC_MEM_WRITE_PROT)
+                                             else "load", size, address, uc.reg_read(A.UC_ARM64_REG_PC)))
         return False
 
     def _exception(self, uc, intno, _data):

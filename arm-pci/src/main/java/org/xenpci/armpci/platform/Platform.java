@@ -26,6 +26,7 @@ import org.xenpci.armpci.hw.PciBus;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.hw.dump.ConfigDumpException;
 import org.xenpci.armpci.hw.dump.ConfigDumps;
+import org.xenpci.armpci.hw.nvme.NvmeController;
 import org.xenpci.core.BootException;
 import org.xenpci.core.Hardware;
 import org.xenpci.core.PhysicalAddressSpace;
@@ -135,6 +136,13 @@ public final class Platform {
                 f = PciFunction.fromConfig(config, d.barSizes(), d.romSize());
             } catch (HardwareConfigException e) {
                 throw new PlatformFileException(src, at + "/bars", d.barSizes().toString(), e.getMessage(), e);
+            }
+            if ("nvme".equals(d.model())) {
+                try {
+                    NvmeController.installDefault(f);
+                } catch (HardwareConfigException e) {
+                    throw new PlatformFileException(src, at + "/model", d.model(), e.getMessage(), e);
+                }
             }
             b.device(d.sbdf(), f, at);
         }

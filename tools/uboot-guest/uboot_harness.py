@@ -323,7 +323,8 @@ class Harness:
                 self.autoboot_stopped = True
                 self.uart.rx.extend(b" ")
             return
-        if not text.endswith(b"=> "):
+        # U-Boot's prompt at the start of a line (crc32 prints "... ==> " before its value)
+        if not text.endswith(b"\n=> "):
             return
         if self.transcript:
             self.transcript[-1][1] = text[self.cursor: len(text) - 3].decode("latin-1")

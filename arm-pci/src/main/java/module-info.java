@@ -15,6 +15,7 @@ module org.xenpci.armpci {
     exports org.xenpci.armpci;
     exports org.xenpci.armpci.hw;
     exports org.xenpci.armpci.hw.dump;
+    exports org.xenpci.armpci.hw.nvme;
     exports org.xenpci.armpci.its;
     exports org.xenpci.armpci.gicv3;
     exports org.xenpci.armpci.smmu;

@@ -29,7 +29,7 @@ public final class NvmeRegisters {
     public static final int ASQ = 0x28;
     /** Admin Completion Queue Base Address (64-bit). */
     public static final int ACQ = 0x30;
-    /** First doorbell: SQ y Tail at 0x1000 + (2y)(4 << CAP.DSTRD), CQ y Head at 0x1000 + (2y+1)(4 << DSTRD). */
+    /** First doorbell: SQ y Tail at {@code 0x1000 + (2y)(4 << CAP.DSTRD)}, CQ y Head at {@code 0x1000 + (2y+1)(4 << DSTRD)}. */
     public static final int DOORBELLS = 0x1000;
 
     public static final int CC_EN = 1;

@@ -30,10 +30,8 @@ import org.xenpci.libxl.host.XenHost;
  */
 class UbootGuestTest {
     private static final ObjectMapper M = new ObjectMapper();
-    /** The default platform's QEMU NVMe and e1000e (docs/cli.md), passed through in this order. */
+    /** The platform's QEMU NVMe (with the controller model) and e1000e, passed through in this order (uboot.cfg). */
     private static final Sbdf NVME = Sbdf.of(0, 2, 0);
-    private static final String CONFIG = "name = \"uboot\"\nmemory = 256\nvcpus = 1\nvuart = \"sbsa_uart\"\n"
-            + "pci = [ '0000:00:02.0', '0000:00:01.0' ]\n";
     /** Guest RAM U-Boot reads the block into: 128 MiB into bank 0, below U-Boot's relocated self. */
     private static final long BUFFER = GuestMemoryMap.GUEST_RAM0_BASE + 0x0800_0000L;
     private static final long LBA = 7;
@@ -44,13 +42,13 @@ class UbootGuestTest {
         UbootHarness harness = UbootHarness.require();
         Path socket = dir.resolve("serve.sock");
         try (ServeCommand serve = ServeCommand.start(new ServeCommand.UnixSocket(socket), dir)) {
-            XenHost host = platform(serve, "full");
+            XenHost host = platform(serve, harness, "full");
             NvmeController nvme = host.platform().function(NVME).flatMap(NvmeController::of).orElseThrow();
             byte[] block = block();
             nvme.namespace().writeBlocks(LBA, block);
             Path dump = dir.resolve("buffer.bin");
             String buf = "0x" + Long.toHexString(BUFFER);
-            JsonNode r = harness.run(socket, config(dir), dir, new String[] {buf, "0x200", dump.toString()},
+            JsonNode r = harness.run(socket, harness.guestConfig(), dir, new String[] {buf, "0x200", dump.toString()},
                     "pci enum", "pci", "pci bar 00.00.00", "pci bar 00.01.00", "nvme scan", "nvme info",
                     "nvme read " + buf + " " + LBA + " 1", "md.b " + buf + " 0x10", "crc32 " + buf + " 0x200");
 
@@ -88,8 +86,8 @@ class UbootGuestTest {
         UbootHarness harness = UbootHarness.require();
         Path socket = dir.resolve("serve.sock");
         try (ServeCommand serve = ServeCommand.start(new ServeCommand.UnixSocket(socket), dir)) {
-            XenHost host = platform(serve, "upstream");
-            JsonNode r = harness.run(socket, config(dir), dir, null, "pci enum", "pci");
+            XenHost host = platform(serve, harness, "upstream");
+            JsonNode r = harness.run(socket, harness.guestConfig(), dir, null, "pci enum", "pci");
 
             assertThat(r.get("finished").asBoolean()).isFalse();
             assertThat(r.get("aborts")).hasSize(1);
@@ -101,13 +99,11 @@ class UbootGuestTest {
         }
     }
 
-    private static XenHost platform(ServeCommand serve, String profile) {
-        serve.simulator().createPlatform(M.createObjectNode().put("profile", profile));
+    /** PLATFORM_CREATE as the harness would send it, from the test driver's side of the server. */
+    private static XenHost platform(ServeCommand serve, UbootHarness harness, String profile) {
+        serve.simulator().createPlatform(M.createObjectNode().put("profile", profile)
+                .put("platform", harness.platformFile().toString()));
         return serve.simulator().host();
-    }
-
-    private static Path config(Path dir) throws Exception {
-        return Files.writeString(dir.resolve("uboot.cfg"), CONFIG, StandardCharsets.UTF_8);
     }
 
     /** A recognisable block: a text header, then seeded random bytes. */

@@ -49,8 +49,10 @@ public final class MappedFileMemory implements BackingMemory {
         if (size <= 0) {
             throw new IllegalArgumentException("memory size must be positive: " + size);
         }
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
+        // CREATE_NEW: a file that exists already (someone else's) is refused and left alone.
+        FileChannel opened = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try (FileChannel ch = opened) {
             // Extending with one byte at the end makes a sparse file of the whole size on tmpfs/ext4.
             ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
             int n = (int) ((size + SEGMENT_SIZE - 1) >>> SEGMENT_SHIFT);

@@ -98,6 +98,11 @@ public final class ServeCommand implements AutoCloseable {
         return bound == null ? null : bound.toString();
     }
 
+    /** The shared state (tests reach the platform's hardware through it, as a test driver). */
+    SimulatorHost simulator() {
+        return sim;
+    }
+
     /** The TCP port bound, or -1. */
     public int port() {
         return bound instanceof InetSocketAddress i ? i.getPort() : -1;

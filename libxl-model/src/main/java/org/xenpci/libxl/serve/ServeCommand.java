@@ -167,14 +167,6 @@ public final class ServeCommand implements AutoCloseable {
         }
     }
 
-    /**
-     * The state every connection shares, for in-process tests that act as the test driver
-     * beside a simulator (e.g. write a block into a device model, audit the host).
-     */
-    SimulatorHost simulator() {
-        return sim;
-    }
-
     /** Stops accepting, removes the socket file and every guest RAM file. Idempotent. */
     @Override
     public void close() {

@@ -18,9 +18,11 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenpci.armpci.hw.nvme.NvmeController;
+import org.xenpci.armpci.platform.PlatformFile;
 import org.xenpci.core.pci.Sbdf;
 import org.xenpci.libxl.audit.IsolationAuditor;
 import org.xenpci.libxl.dt.GuestMemoryMap;
+import org.xenpci.libxl.host.DefaultPlatform;
 import org.xenpci.libxl.host.XenHost;
 
 /**
@@ -96,6 +98,28 @@ class UbootGuestTest {
             assertThat(r.get("transcript")).as("no prompt was reached").isEmpty();
             assertThat(r.get("console").asText()).contains("U-Boot 2023.01").doesNotContain("0x1b36");
             assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("tools/uboot-guest/platform.json is the built-in default platform plus the NVMe model on 00:02.0")
+    void platformFileIsTheDefaultWithNvme() {
+        Path file = Path.of("").toAbsolutePath().getParent().resolve("tools/uboot-guest/platform.json");
+        PlatformFile ours = PlatformFile.load(file);
+        PlatformFile dflt = DefaultPlatform.file();
+
+        assertThat(ours.hostDtb()).isEqualTo(dflt.hostDtb());
+        assertThat(ours.cmdline()).isEqualTo(dflt.cmdline());
+        assertThat(ours.devices()).hasSameSizeAs(dflt.devices());
+        for (int i = 0; i < dflt.devices().size(); i++) {
+            PlatformFile.DeviceEntry a = ours.devices().get(i);
+            PlatformFile.DeviceEntry b = dflt.devices().get(i);
+            assertThat(a.sbdf()).isEqualTo(b.sbdf());
+            assertThat(a.config()).isEqualTo(b.config());
+            assertThat(a.barSizes()).isEqualTo(b.barSizes());
+            assertThat(a.romSize()).isEqualTo(b.romSize());
+            assertThat(a.model()).isEqualTo(a.sbdf().equals(NVME) ? "nvme" : null);
+            assertThat(b.model()).isNull();
         }
     }
 

@@ -102,6 +102,12 @@ class UbootGuestTest {
     }
 
     @Test
+    @DisplayName("the harness's own unit tests pass: MMU-enable site by encoding and context (refusing 0 or 2 sites), FDT edit, PL011")
+    void harnessUnitTests() throws Exception {
+        assertThat(UbootHarness.runUnitTests()).contains("OK").doesNotContain("FAIL");
+    }
+
+    @Test
     @DisplayName("tools/uboot-guest/platform.json is the built-in default platform plus the NVMe model on 00:02.0")
     void platformFileIsTheDefaultWithNvme() {
         Path file = Path.of("").toAbsolutePath().getParent().resolve("tools/uboot-guest/platform.json");

@@ -65,9 +65,47 @@ final class UbootHarness {
         return new UbootHarness(python, script);
     }
 
+    /**
+     * Runs the harness's own unit tests ({@code tools/uboot-guest/test_uboot_harness.py}, no
+     * unicorn needed) with the first python3 found; fails under CI=true without one.
+     *
+     * @return the unittest output (stderr)
+     */
+    static String runUnitTests() throws IOException, InterruptedException {
+        Path dir = repositoryRoot().resolve("tools/uboot-guest");
+        String python = PYTHONS.stream().filter(UbootHarness::runs).findFirst().orElse(null);
+        if (python == null) {
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail("python3 is required when CI=true");
+            }
+            Assumptions.abort("SKIPPED: no python3");
+        }
+        ProcessBuilder pb = new ProcessBuilder(python, "-m", "unittest", "-v", "test_uboot_harness")
+                .directory(dir.toFile()).redirectErrorStream(true);
+        pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("the harness unit tests timed out");
+        }
+        if (p.exitValue() != 0) {
+            fail("the harness unit tests failed:\n" + out);
+        }
+        return out;
+    }
+
+    private static boolean runs(String python) {
+        return check(python, "import sys");
+    }
+
     private static boolean importsUnicorn(String python) {
+        return check(python, "import unicorn");
+    }
+
+    private static boolean check(String python, String code) {
         try {
-            Process p = new ProcessBuilder(python, "-c", "import unicorn").redirectErrorStream(true)
+            Process p = new ProcessBuilder(python, "-c", code).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
         } catch (IOException e) {
@@ -110,7 +148,9 @@ final class UbootHarness {
             cmd.add(c);
         }
         Path log = work.resolve("harness.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+        Process p = pb.start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             fail("uboot_harness.py timed out; log:\n" + Files.readString(log, StandardCharsets.UTF_8));

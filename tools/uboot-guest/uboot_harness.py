@@ -229,7 +229,6 @@ class Harness:
 
     def __init__(self, link, uboot_image, commands, timeout_s=60.0):
         self.link = link
-        self.commands = list(commands)
         self.timeout_s = timeout_s
         self.pending = list(commands)
         self.transcript = []  # [command, output]
@@ -239,7 +238,6 @@ class Harness:
         self.stopped = False
         self.autoboot_stopped = False
         self.cursor = 0  # console offset where the current command's output starts
-        self.maps = []
         image, self.patched_at = patch_mmu_enable(uboot_image)
         dtb, self.stdout_path = uboot_dt(link.dtb)
         self.uart = Pl011(self._rx_empty)

@@ -40,7 +40,8 @@ def main(argv):
         return 2
     n = int(rest[0]) if rest else 20000
     with c:
-        c.platform_create(profile="full")
+        if not c.server_info.get("platform"):
+            c.platform_create(profile="full")
         g = c.guest_create('name = "bench"\nmemory = 128\nvcpus = 1\npci = [ "0000:00:01.0" ]\n')
         addr = g.ecam[0].base
         assert c.mmio_read(g.domid, 0, addr, 4).data == 0x10D38086

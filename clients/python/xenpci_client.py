@@ -58,6 +58,10 @@ SIGNAL_RESULTS = ["SENT", "PENDING", "DISABLED", "BUS_MASTER_DISABLED", "NO_SUCH
                   "NO_CAPABILITY", "NOT_CONNECTED"]
 
 _HEADER = struct.Struct("<IHHIi")
+# Whole MMIO request frames (header + payload) and the reply's fixed part: one pack, one unpack.
+_MMIO_READ_FRAME = struct.Struct("<IHHIiHHB3xQ")
+_MMIO_WRITE_FRAME = struct.Struct("<IHHIiHHB3xQQ")
+_MMIO_REPLY = struct.Struct("<IHHIiIIQ")
 _MAX_PAYLOAD = 16 << 20
 
 
@@ -288,8 +292,7 @@ class Client:
 
     def send(self, mtype, payload=b""):
         """Sends one request; returns its id (read the reply with wait)."""
-        rid = self._next_id
-        self._next_id = (self._next_id + 1) & 0xFFFFFFFF or 1
+        rid = self._next()
         self._w.write(_HEADER.pack(len(payload), mtype, 0, rid, 0) + payload)
         return rid
 
@@ -329,14 +332,12 @@ class Client:
         j = json.loads(p[16:].decode()) if len(p) > 16 else {}
         return magic, major, minor, feats, j
 
-    def platform_create(self, profile=None, platform=None, platform_text=None):
+    def platform_create(self, profile=None, platform=None):
         req = {}
         if profile:
             req["profile"] = profile
         if platform:
             req["platform"] = platform
-        if platform_text:
-            req["platformText"] = platform_text
         return self.call_json(PLATFORM_CREATE, req)
 
     def guest_create(self, config_text, probe=False):
@@ -362,12 +363,31 @@ class Client:
             return MmioResult(True, bool(flags & 1), 0, p[16:].decode("utf-8", "replace"))
         return MmioResult(False, False, data, None)
 
+    def _next(self):
+        rid = self._next_id
+        self._next_id = (self._next_id + 1) & 0xFFFFFFFF or 1
+        return rid
+
+    def _mmio_reply(self, rid):
+        # Fast path: the usual reply is exactly header + 16 bytes (no abort reason, no event before it).
+        buf = self._r.peek(32)[:32] if hasattr(self._r, "peek") else b""
+        if len(buf) == 32:
+            size, mtype, flags, fid, status, outcome, aflags, data = _MMIO_REPLY.unpack(buf)
+            if size == 16 and flags == FLAG_REPLY and fid == rid:
+                self._r.read(32)
+                return MmioResult(outcome == 1, bool(aflags & 1), data, "" if outcome == 1 else None)
+        return self._mmio_result(self.wait(rid))
+
     def mmio_read(self, domid, vcpu, addr, width):
-        return self._mmio_result(self.call(MMIO_READ, struct.pack("<HHB3xQ", domid, vcpu, width, addr)))
+        rid = self._next()
+        self._w.write(_MMIO_READ_FRAME.pack(16, MMIO_READ, 0, rid, 0, domid, vcpu, width, addr))
+        return self._mmio_reply(rid)
 
     def mmio_write(self, domid, vcpu, addr, width, data):
         mask = (1 << (8 * width)) - 1 if width < 8 else 0xFFFFFFFFFFFFFFFF
-        return self._mmio_result(self.call(MMIO_WRITE, struct.pack("<HHB3xQQ", domid, vcpu, width, addr, data & mask)))
+        rid = self._next()
+        self._w.write(_MMIO_WRITE_FRAME.pack(24, MMIO_WRITE, 0, rid, 0, domid, vcpu, width, addr, data & mask))
+        return self._mmio_reply(rid)
 
     def hvc(self, domid, vcpu, x16, x=(), imm=XEN_HYPERCALL_TAG):
         regs = [v & 0xFFFFFFFFFFFFFFFF for v in list(x) + [0] * (6 - len(x))]

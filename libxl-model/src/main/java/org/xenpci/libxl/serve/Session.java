@@ -40,6 +40,8 @@ final class Session {
     private final WritableByteChannel out;
     private final Runnable shutdown;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    /** Bytes read from the connection and not yet consumed (read mode: position to limit). */
+    private final ByteBuffer inbuf = ByteBuffer.allocateDirect(64 * 1024).limit(0);
     private ByteBuffer request = ByteBuffer.allocateDirect(4096).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer reply = ByteBuffer.allocateDirect(4096).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer event = ByteBuffer.allocateDirect(HEADER_SIZE + 8).order(ByteOrder.LITTLE_ENDIAN);
@@ -349,15 +351,36 @@ final class Session {
         }
     }
 
-    /** False on end of stream before the first byte when {@code eofOk}; end of stream later is an error. */
+    /**
+     * Fills {@code b} from the connection through {@link #inbuf}, so that a client's request
+     * (header and payload, or several pipelined ones) costs one read system call, not two.
+     * False on end of stream before the first byte when {@code eofOk}; end of stream later is an
+     * error.
+     */
     private boolean readFully(ByteBuffer b, boolean eofOk) throws IOException {
         while (b.hasRemaining()) {
-            if (in.read(b) < 0) {
-                if (eofOk && b.position() == 0) {
-                    return false;
+            if (!inbuf.hasRemaining()) {
+                int n;
+                if (b.remaining() >= inbuf.capacity()) {
+                    n = in.read(b); // a large payload goes straight to its buffer
+                } else {
+                    inbuf.clear();
+                    n = in.read(inbuf);
+                    inbuf.flip();
                 }
-                throw new IOException("connection closed inside a frame");
+                if (n < 0) {
+                    if (eofOk && b.position() == 0) {
+                        return false;
+                    }
+                    throw new IOException("connection closed inside a frame");
+                }
+                continue;
             }
+            int k = Math.min(b.remaining(), inbuf.remaining());
+            int limit = inbuf.limit();
+            inbuf.limit(inbuf.position() + k);
+            b.put(inbuf);
+            inbuf.limit(limit);
         }
         return true;
     }

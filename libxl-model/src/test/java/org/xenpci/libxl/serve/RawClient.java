@@ -5,7 +5,9 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,13 +35,22 @@ final class RawClient implements AutoCloseable {
         }
     }
 
-    private final SocketChannel ch;
+    private final ReadableByteChannel in;
+    private final WritableByteChannel out;
     private int nextId = 1;
     final List<Frame> events = new ArrayList<>();
 
     RawClient(Path socket) throws IOException {
-        ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
         ch.connect(UnixDomainSocketAddress.of(socket));
+        this.in = ch;
+        this.out = ch;
+    }
+
+    /** Over a child process's stdout (replies) and stdin (requests). */
+    RawClient(ReadableByteChannel in, WritableByteChannel out) {
+        this.in = in;
+        this.out = out;
     }
 
     static ByteBuffer le(int size) {
@@ -73,7 +84,7 @@ final class RawClient implements AutoCloseable {
 
     void write(ByteBuffer b) throws IOException {
         while (b.hasRemaining()) {
-            ch.write(b);
+            out.write(b);
         }
     }
 
@@ -96,7 +107,7 @@ final class RawClient implements AutoCloseable {
     private ByteBuffer read(int n) throws IOException {
         ByteBuffer b = le(n);
         while (b.hasRemaining()) {
-            if (ch.read(b) < 0) {
+            if (in.read(b) < 0) {
                 throw new IOException("closed");
             }
         }
@@ -115,6 +126,7 @@ final class RawClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        ch.close();
+        out.close();
+        in.close();
     }
 }

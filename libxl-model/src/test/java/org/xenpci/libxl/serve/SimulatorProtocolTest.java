@@ -282,4 +282,40 @@ class SimulatorProtocolTest {
         var fault = fn.dmaWrite(0x7000_0000L, 4, 1);
         assertThat(fault).isInstanceOf(org.xenpci.armpci.hw.DmaResult.Fault.class);
     }
+
+    @Test
+    void twoConnectionsDriveTwoVcpusConcurrently() throws Exception {
+        int domid = guest();
+        Path sock = tmp.resolve("s.sock");
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        Thread[] ts = new Thread[2];
+        for (int v = 0; v < 2; v++) {
+            int vcpu = v;
+            ts[v] = new Thread(() -> {
+                try (RawClient rc = new RawClient(sock).hello()) {
+                    go.await();
+                    long slot = 0x40010000L + 0x1000L * vcpu;
+                    for (int i = 0; i < 2000; i++) {
+                        long id = rc.mmioRead(domid, vcpu, 0x10000000L, 4).payload().getLong(8);
+                        rc.mmioWrite(domid, vcpu, slot, 8, i);
+                        long back = rc.mmioRead(domid, vcpu, slot, 8).payload().getLong(8);
+                        if (id != 0x10d38086L || back != i) {
+                            wrong.add("vCPU " + vcpu + " step " + i + ": id " + Long.toHexString(id) + " back " + back);
+                        }
+                    }
+                } catch (Exception e) {
+                    wrong.add("vCPU " + vcpu + ": " + e);
+                }
+            });
+            ts[v].start();
+        }
+        go.countDown();
+        for (Thread t : ts) {
+            t.join(60_000);
+        }
+        assertThat(wrong).isEmpty();
+        // Another connection's guest: connection 1 sees what the others did.
+        assertThat(c.mmioRead(domid, 0, 0x40011000L, 8).payload().getLong(8)).isEqualTo(1999);
+    }
 }

@@ -132,6 +132,31 @@ public enum DeviceCatalog {
         return f;
     }
 
+    /**
+     * Gives a function built from config data elsewhere (a platform file, a test board) the
+     * device model of the catalog entry it is: a function with the QEMU NVMe's Vendor ID, Device
+     * ID and class code (1b36:0010, 0x010802), a BAR0 of at least 16 KiB and nothing yet over
+     * BAR0 [0, 0x2000) gets {@link NvmeController#installDefault}. Call while building, before
+     * the function is reachable on a bus.
+     *
+     * @return true if a model was installed; false for any other function (left as it was)
+     */
+    public static boolean installDeviceModel(PciFunction f) {
+        if (f.vendorId() != 0x1b36 || f.deviceId() != 0x0010 || f.classCode() != 0x010802
+                || f.deviceModel(Object.class).isPresent()) {
+            return false;
+        }
+        if (f.bar(0).map(b -> b.kind() == BarKind.IO || b.size() < 0x4000).orElse(true)) {
+            return false;
+        }
+        try {
+            NvmeController.installDefault(f);
+            return true;
+        } catch (HardwareConfigException e) {
+            return false; // an MSI-X table over the register page: the dump is not QEMU's layout
+        }
+    }
+
     /** The whole resource text. */
     public String text() {
         try (InputStream in = DeviceCatalog.class.getResourceAsStream(RESOURCE_DIR + resource)) {

@@ -13,6 +13,7 @@ import org.xenpci.armpci.PciRange;
 import org.xenpci.armpci.RegEntry;
 import org.xenpci.armpci.hw.ApertureKind;
 import org.xenpci.armpci.hw.DesignWareRootComplex;
+import org.xenpci.armpci.hw.DeviceCatalog;
 import org.xenpci.armpci.hw.HardwareConfigException;
 import org.xenpci.armpci.hw.HostBridgeHardware;
 import org.xenpci.armpci.hw.InboundTranslator;
@@ -134,6 +135,7 @@ public final class Platform {
             PciFunction f;
             try {
                 f = PciFunction.fromConfig(config, d.barSizes(), d.romSize());
+                DeviceCatalog.installDeviceModel(f);
             } catch (HardwareConfigException e) {
                 throw new PlatformFileException(src, at + "/bars", d.barSizes().toString(), e.getMessage(), e);
             }

@@ -171,11 +171,12 @@ class DmaIsolationScenarioTest {
         guestConfigWrite(g, 0, 0x14, 4, 0x80000000L); // BAR0 = 0x8000_0000_0000_0000
         guestConfigWrite(g, 0, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
         long high = 0x8000_0000_0000_0000L;
-        DmaResult w = e1000e.dmaWrite(high + 0x100, 4, 0x5a5a);
+        // 0x28 is the NVMe controller's ASQ register (NvmeController): it reads back what lands.
+        DmaResult w = e1000e.dmaWrite(high + 0x28, 4, 0x5a5a000);
         assertThat(g.p2m().lookup(high)).as("vPCI mapped the BAR where the guest put it")
                 .isInstanceOf(org.xenpci.core.P2m.DirectMmio.class);
         assertThat(w).isSameAs(DmaResult.DONE);
-        assertThat(nvme.memory(0).read(0x100, 4)).isEqualTo(0x5a5a);
+        assertThat(nvme.barRead(0, 0x28, 4)).isEqualTo(0x5a5a000);
         assertThat(e1000e.dmaRead(-8L, 8)).isInstanceOf(DmaResult.Fault.class);
         assertThat(e1000e.dmaRead(-1L, 1)).isInstanceOf(DmaResult.Fault.class);
     }
@@ -187,22 +188,22 @@ class DmaIsolationScenarioTest {
         guestConfigWrite(g, 1, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MASTER); // the e1000e masters
         guestConfigWrite(g, 0, 0x10, 4, GUEST_BAR); // the NVMe's 64-bit BAR0 at the guest's window
         guestConfigWrite(g, 0, 0x14, 4, 0);
-        long target = GUEST_BAR + 0x100;
+        long target = GUEST_BAR + 0x28; // the NVMe controller's ASQ register: reads back what lands
         DmaResult.Fault unmapped = new DmaResult.Fault(DmaResult.Reason.IOMMU_FAULT, IommuFault.TRANSLATION,
                 E1000E.bdf(), target, true);
 
-        assertThat(e1000e.dmaWrite(target, 4, 0xabcd)).as("decoding off: not in the p2m").isEqualTo(unmapped);
+        assertThat(e1000e.dmaWrite(target, 4, 0xabcd000)).as("decoding off: not in the p2m").isEqualTo(unmapped);
 
         guestConfigWrite(g, 0, PciRegs.PCI_COMMAND, 2, PciRegs.PCI_COMMAND_MEMORY);
-        assertThat(e1000e.dmaWrite(target, 4, 0xabcd)).isSameAs(DmaResult.DONE);
-        assertThat(nvme.memory(0).read(0x100, 4)).isEqualTo(0xabcd);
-        assertThat(e1000e.dmaRead(target, 4)).isEqualTo(new DmaResult.Completed(0xabcd));
+        assertThat(e1000e.dmaWrite(target, 4, 0xabcd000)).isSameAs(DmaResult.DONE);
+        assertThat(nvme.barRead(0, 0x28, 4)).isEqualTo(0xabcd000);
+        assertThat(e1000e.dmaRead(target, 4)).isEqualTo(new DmaResult.Completed(0xabcd000));
         // The MSI-X table page stays trapped in the p2m, so the SMMU refuses it too.
         assertThat(e1000e.dmaRead(GUEST_BAR + 0x2000, 4)).isInstanceOf(DmaResult.Fault.class);
 
         guestConfigWrite(g, 0, PciRegs.PCI_COMMAND, 2, 0);
-        assertThat(e1000e.dmaWrite(target, 4, 0x1)).isEqualTo(unmapped);
-        assertThat(nvme.memory(0).read(0x100, 4)).isEqualTo(0xabcd);
+        assertThat(e1000e.dmaWrite(target, 4, 0x1000)).isEqualTo(unmapped);
+        assertThat(nvme.barRead(0, 0x28, 4)).isEqualTo(0xabcd000);
     }
 
     @Test

@@ -94,9 +94,10 @@ class GuestVpciScenarioTest {
             assertThat(g.p2m().mmioMappings()).containsExactly(new P2m.DirectMmio(GUEST_MEM_WINDOW, 0x2000, hostBar));
             assertThat(g.p2m().lookup(GUEST_MEM_WINDOW + 0x2000)).isInstanceOf(P2m.Trapped.class);
             assertThat(g.p2m().lookup(GUEST_MEM_WINDOW + 0x3ffc)).isInstanceOf(P2m.Trapped.class);
-            // The guest's stores land in the device's BAR memory at the same offset.
-            assertThat(g.mmioWrite(GUEST_MEM_WINDOW + 0x10, 4, 0xcafef00dL)).isTrue();
-            assertThat(nvme.memory(0).read(0x10, 4)).isEqualTo(0xcafef00dL);
+            // The guest's stores land in the device's BAR at the same offset (0x28: the NVMe
+            // controller's ASQ register, which keeps bits 31:12).
+            assertThat(g.mmioWrite(GUEST_MEM_WINDOW + 0x28, 4, 0xcafef000L)).isTrue();
+            assertThat(nvme.barRead(0, 0x28, 4)).isEqualTo(0xcafef000L);
             // The hardware's own BAR still holds dom0's address: a guest never writes it.
             assertThat(nvme.barAddress(0)).isEqualTo(hostBar);
             assertThat(nvme.config().read(PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_MEMORY).isNotZero();

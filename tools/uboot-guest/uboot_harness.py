@@ -381,9 +381,8 @@ def main(argv=None):
     where.add_argument("--socket", help="connect to a running `xenpci serve --socket PATH`")
     where.add_argument("--jar", help="start `java -jar JAR serve --stdio` as a child (libxl-model/target/xenpci.jar)")
     p.add_argument("--profile", default="full", choices=("full", "upstream"))
-    p.add_argument("--platform", default=os.path.join(HERE, "platform.json"),
-                   help="platform file for PLATFORM_CREATE (default: %(default)s, the built-in platform with "
-                        "the NVMe controller model on 00:02.0)")
+    p.add_argument("--platform", help="platform file for PLATFORM_CREATE (default: the built-in platform, "
+                                        "whose QEMU NVMe at 00:02.0 has the NVMe controller model)")
     p.add_argument("--no-platform", action="store_true", help="the server already has a platform")
     p.add_argument("--config", default=os.path.join(HERE, "uboot.cfg"),
                    help="the guest's xl.cfg, with vuart = \"sbsa_uart\" (default: %(default)s)")
@@ -407,7 +406,8 @@ def main(argv=None):
     client = connect(args)
     try:
         if not args.no_platform:
-            client.platform_create(profile=args.profile, platform=os.path.abspath(args.platform))
+            client.platform_create(profile=args.profile,
+                                   platform=os.path.abspath(args.platform) if args.platform else None)
         guest = client.guest_create(config)
         harness = Harness(ServeLink(client, guest), image, args.cmd, args.timeout)
         result = harness.run()

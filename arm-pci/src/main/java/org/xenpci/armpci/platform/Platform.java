@@ -27,7 +27,6 @@ import org.xenpci.armpci.hw.PciBus;
 import org.xenpci.armpci.hw.PciFunction;
 import org.xenpci.armpci.hw.dump.ConfigDumpException;
 import org.xenpci.armpci.hw.dump.ConfigDumps;
-import org.xenpci.armpci.hw.nvme.NvmeController;
 import org.xenpci.core.BootException;
 import org.xenpci.core.Hardware;
 import org.xenpci.core.PhysicalAddressSpace;
@@ -138,13 +137,6 @@ public final class Platform {
                 DeviceCatalog.installDeviceModel(f);
             } catch (HardwareConfigException e) {
                 throw new PlatformFileException(src, at + "/bars", d.barSizes().toString(), e.getMessage(), e);
-            }
-            if ("nvme".equals(d.model())) {
-                try {
-                    NvmeController.installDefault(f);
-                } catch (HardwareConfigException e) {
-                    throw new PlatformFileException(src, at + "/model", d.model(), e.getMessage(), e);
-                }
             }
             b.device(d.sbdf(), f, at);
         }

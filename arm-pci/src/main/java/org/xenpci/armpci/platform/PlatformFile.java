@@ -59,29 +59,18 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
      * @param config its raw bytes (binary 256/4096-byte dump or {@code lspci -xxxx} text)
      * @param barSizes BAR index to size in bytes; BARs not listed are unimplemented
      * @param romSize expansion ROM size in bytes, 0 for none
-     * @param model the behaviour behind the BARs ({@code "nvme"}: an NVMe controller), or null
-     *        for none (BAR registers without behaviour)
      */
-    public record DeviceEntry(Sbdf sbdf, String configSource, byte[] config, Map<Integer, Long> barSizes, long romSize,
-            String model) {
+    public record DeviceEntry(Sbdf sbdf, String configSource, byte[] config, Map<Integer, Long> barSizes, long romSize) {
         public DeviceEntry {
             barSizes = Map.copyOf(barSizes);
         }
-
-        /** A function without a device model. */
-        public DeviceEntry(Sbdf sbdf, String configSource, byte[] config, Map<Integer, Long> barSizes, long romSize) {
-            this(sbdf, configSource, config, barSizes, romSize, null);
-        }
     }
-
-    /** Device models a platform file can name in {@code devices[].model} (version 1.2). */
-    public static final Set<String> MODELS = Set.of("nvme");
 
     private static final Set<String> TOP = Set.of("hostDtb", "memory", "cmdline", "devices", "description");
     private static final Set<String> BANK = Set.of("base", "size");
     /** Xen's page size: its allocator takes whole pages (Hardware refuses a DT bank that is not aligned). */
     private static final long PAGE = 0x1000;
-    private static final Set<String> DEVICE = Set.of("sbdf", "config", "bars", "romSize", "model", "description");
+    private static final Set<String> DEVICE = Set.of("sbdf", "config", "bars", "romSize", "description");
     private static final Set<String> BAR = Set.of("index", "size");
 
     /** Reads and validates a platform file; referenced files are read relative to it. */
@@ -292,14 +281,7 @@ public record PlatformFile(String source, byte[] hostDtb, String cmdline, List<D
                         "must be 0 or a power of two from 0x800 to 0x80000000");
             }
         }
-        String model = null;
-        if (n.has("model")) {
-            model = text(src, at + "/model", n.get("model"), true);
-            if (!MODELS.contains(model)) {
-                throw new PlatformFileException(src, at + "/model", model, "unknown device model (known: nvme)");
-            }
-        }
-        return new DeviceEntry(sbdf, cfgName, cfg, bars, rom, model);
+        return new DeviceEntry(sbdf, cfgName, cfg, bars, rom);
     }
 
     private static void onlyKnown(String src, String at, JsonNode obj, Set<String> known) {

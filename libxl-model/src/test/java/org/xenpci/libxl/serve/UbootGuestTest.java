@@ -18,11 +18,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.xenpci.armpci.hw.nvme.NvmeController;
-import org.xenpci.armpci.platform.PlatformFile;
 import org.xenpci.core.pci.Sbdf;
 import org.xenpci.libxl.audit.IsolationAuditor;
 import org.xenpci.libxl.dt.GuestMemoryMap;
-import org.xenpci.libxl.host.DefaultPlatform;
 import org.xenpci.libxl.host.XenHost;
 
 /**
@@ -32,7 +30,7 @@ import org.xenpci.libxl.host.XenHost;
  */
 class UbootGuestTest {
     private static final ObjectMapper M = new ObjectMapper();
-    /** The platform's QEMU NVMe (with the controller model) and e1000e, passed through in this order (uboot.cfg). */
+    /** The default platform's QEMU NVMe (with its controller model) and e1000e, passed through in this order (uboot.cfg). */
     private static final Sbdf NVME = Sbdf.of(0, 2, 0);
     /** Guest RAM U-Boot reads the block into: 128 MiB into bank 0, below U-Boot's relocated self. */
     private static final long BUFFER = GuestMemoryMap.GUEST_RAM0_BASE + 0x0800_0000L;
@@ -44,7 +42,7 @@ class UbootGuestTest {
         UbootHarness harness = UbootHarness.require();
         Path socket = dir.resolve("serve.sock");
         try (ServeCommand serve = ServeCommand.start(new ServeCommand.UnixSocket(socket), dir)) {
-            XenHost host = platform(serve, harness, "full");
+            XenHost host = platform(serve, "full");
             NvmeController nvme = host.platform().function(NVME).flatMap(NvmeController::of).orElseThrow();
             byte[] block = block();
             nvme.namespace().writeBlocks(LBA, block);
@@ -88,7 +86,7 @@ class UbootGuestTest {
         UbootHarness harness = UbootHarness.require();
         Path socket = dir.resolve("serve.sock");
         try (ServeCommand serve = ServeCommand.start(new ServeCommand.UnixSocket(socket), dir)) {
-            XenHost host = platform(serve, harness, "upstream");
+            XenHost host = platform(serve, "upstream");
             JsonNode r = harness.run(socket, harness.guestConfig(), dir, null, "pci enum", "pci");
 
             assertThat(r.get("finished").asBoolean()).isFalse();
@@ -107,32 +105,9 @@ class UbootGuestTest {
         assertThat(UbootHarness.runUnitTests()).contains("OK").doesNotContain("FAIL");
     }
 
-    @Test
-    @DisplayName("tools/uboot-guest/platform.json is the built-in default platform plus the NVMe model on 00:02.0")
-    void platformFileIsTheDefaultWithNvme() {
-        Path file = Path.of("").toAbsolutePath().getParent().resolve("tools/uboot-guest/platform.json");
-        PlatformFile ours = PlatformFile.load(file);
-        PlatformFile dflt = DefaultPlatform.file();
-
-        assertThat(ours.hostDtb()).isEqualTo(dflt.hostDtb());
-        assertThat(ours.cmdline()).isEqualTo(dflt.cmdline());
-        assertThat(ours.devices()).hasSameSizeAs(dflt.devices());
-        for (int i = 0; i < dflt.devices().size(); i++) {
-            PlatformFile.DeviceEntry a = ours.devices().get(i);
-            PlatformFile.DeviceEntry b = dflt.devices().get(i);
-            assertThat(a.sbdf()).isEqualTo(b.sbdf());
-            assertThat(a.config()).isEqualTo(b.config());
-            assertThat(a.barSizes()).isEqualTo(b.barSizes());
-            assertThat(a.romSize()).isEqualTo(b.romSize());
-            assertThat(a.model()).isEqualTo(a.sbdf().equals(NVME) ? "nvme" : null);
-            assertThat(b.model()).isNull();
-        }
-    }
-
     /** PLATFORM_CREATE as the harness would send it, from the test driver's side of the server. */
-    private static XenHost platform(ServeCommand serve, UbootHarness harness, String profile) {
-        serve.simulator().createPlatform(M.createObjectNode().put("profile", profile)
-                .put("platform", harness.platformFile().toString()));
+    private static XenHost platform(ServeCommand serve, String profile) {
+        serve.simulator().createPlatform(M.createObjectNode().put("profile", profile));
         return serve.simulator().host();
     }
 

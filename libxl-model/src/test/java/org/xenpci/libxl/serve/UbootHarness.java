@@ -31,11 +31,6 @@ final class UbootHarness {
         this.script = script;
     }
 
-    /** tools/uboot-guest/platform.json: the default platform with the NVMe model on 00:02.0. */
-    Path platformFile() {
-        return script.resolveSibling("platform.json");
-    }
-
     /** tools/uboot-guest/uboot.cfg: the NVMe and the e1000e passed through, the vpl011. */
     Path guestConfig() {
         return script.resolveSibling("uboot.cfg");

@@ -90,6 +90,26 @@ class TransportsTest {
         }
     }
 
+    @Test
+    void theCommandLineWantsExactlyOneTransport() throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        org.xenpci.libxl.cli.XenpciCli cli = new org.xenpci.libxl.cli.XenpciCli(new java.io.PrintStream(out),
+                new java.io.PrintStream(err));
+        assertThat(cli.run("serve")).isEqualTo(2);
+        assertThat(err.toString()).contains("serve needs exactly one of --socket PATH, --tcp PORT, --stdio");
+        assertThat(cli.run("serve", "--stdio", "--tcp", "0")).isEqualTo(2);
+        assertThat(cli.run("serve", "--tcp", "http")).isEqualTo(2);
+        Path taken = Files.createFile(tmp.resolve("taken.sock"));
+        err.reset();
+        assertThat(cli.run("serve", "--socket", taken.toString())).isEqualTo(1);
+        assertThat(err.toString()).startsWith("xenpci: serve: ");
+        assertThat(Files.exists(taken)).as("someone else's file is left alone").isTrue();
+        out.reset();
+        assertThat(cli.run("serve", "--help")).isZero();
+        assertThat(out.toString()).startsWith("usage: xenpci serve --socket PATH | --tcp PORT | --stdio");
+    }
+
     private static long files(Path dir) throws Exception {
         try (Stream<Path> s = Files.list(dir)) {
             return s.count();

@@ -176,6 +176,15 @@ class NvmeControllerTest {
         assertThat(admin.run(command(ADMIN_IDENTIFY, 1, IDENT, 0, CNS_ACTIVE_NAMESPACES)).status()).isZero();
         assertThat(host.ramRead(IDENT, 4096)).as("no active NSID above 1").containsOnly(0);
 
+        assertThat(admin.run(command(ADMIN_IDENTIFY, 1, IDENT, 0, CNS_NS_DESCRIPTORS)).status()).isZero();
+        byte[] desc = host.ramRead(IDENT, 4096);
+        assertThat(desc[0]).as("NIDT NGUID").isEqualTo((byte) 2);
+        assertThat(desc[1]).as("NIDL").isEqualTo((byte) 16);
+        assertThat(Arrays.copyOfRange(desc, 4, 20)).as("the NGUID Identify Namespace reports").isEqualTo(Arrays.copyOfRange(ns, 104, 120));
+        assertThat(admin.run(command(ADMIN_GET_FEATURES, 0, 0, 0, 3 << 8 | FEAT_NUM_QUEUES)).dw0()).as("SEL 3: changeable")
+                .isEqualTo(4);
+        assertThat(admin.run(command(ADMIN_GET_FEATURES, 0, 0, 0, FEAT_NUM_QUEUES)).dw0()).as("64 of each by default")
+                .isEqualTo(63 << 16 | 63);
         assertThat(admin.run(command(ADMIN_IDENTIFY, 2, IDENT, 0, CNS_NAMESPACE)).code()).isEqualTo(NvmeStatus.INVALID_NAMESPACE);
         assertThat(admin.run(command(ADMIN_IDENTIFY, 0, IDENT, 0, 0x10)).code()).isEqualTo(NvmeStatus.INVALID_FIELD);
     }
@@ -479,6 +488,12 @@ class NvmeControllerTest {
         assertThatThrownBy(() -> NvmeNamespace.ram(0)).isInstanceOf(HardwareConfigException.class);
         assertThatThrownBy(() -> NvmeNamespace.ram(8).writeBlocks(7, new byte[1024])).isInstanceOf(IndexOutOfBoundsException.class);
         assertThat(NvmeController.of(DeviceCatalog.E1000E.newFunction())).isEmpty();
+        assertThat(DeviceCatalog.installDeviceModel(DeviceCatalog.E1000E.newFunction())).as("not an NVMe").isFalse();
+        assertThat(DeviceCatalog.installDeviceModel(f)).as("already has one").isFalse();
+        PciFunction fromDump = PciFunction.fromConfig(DeviceCatalog.QEMU_NVME.dump().config(), DeviceCatalog.QEMU_NVME.barSizes(), 0);
+        assertThat(NvmeController.of(fromDump)).isEmpty();
+        assertThat(DeviceCatalog.installDeviceModel(fromDump)).as("a platform file's QEMU NVMe").isTrue();
+        assertThat(NvmeController.of(fromDump)).get().extracting(c -> c.namespace().blocks()).isEqualTo(131072L);
     }
 
     @Test
@@ -522,4 +537,5 @@ class NvmeControllerTest {
         }
         assertThat(nvme.fatal()).isFalse();
     }
+
 }

@@ -215,7 +215,9 @@ public final class XenpciCli {
             throw new UsageException("create needs --out DIR");
         }
         XlConfig cfg = GuestRun.load(a.positional().get(0), err);
-        XenHost host = XenHost.boot(platform(a), profile(a));
+        // trace.jsonl is one of create's products: a one-shot run records every access,
+        // the hot-path TRAP/CONFIG events too (docs/cli.md), unlike the library's default.
+        XenHost host = XenHost.boot(platform(a), profile(a), new org.xenpci.core.trace.Trace());
         Libxl libxl = new Libxl(host);
         List<GuestRun.Created> created = GuestRun.createAll(libxl, List.of(cfg));
         GuestRun.writeFiles(Path.of(outDir), libxl, created);

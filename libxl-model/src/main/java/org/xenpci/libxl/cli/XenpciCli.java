@@ -54,6 +54,8 @@ public final class XenpciCli {
             "                              (docs/boards.md); --markdown also writes the counts and per-reason lists",
             "  dts FILE...                 decompile each DTB as dtc -I dtb -O dts does; a bad file prints",
             "                              FILE: error: REASON at offset 0xN and the next file follows",
+            "  bench [--json]              a quick (a few seconds) in-process timing of the trap path with the",
+            "                              default trace: ns/op, B/op and the ratio to a raw array read",
             "  help                        this text (COMMAND --help: that command's usage)",
             "  --version                   the xenpci version",
             "");
@@ -68,6 +70,8 @@ public final class XenpciCli {
                     + "  build the guest and write guest.dtb, guest.dts, guest-lspci.txt, trace.jsonl, summary.json\n"),
             Map.entry("classify", "usage: xenpci classify [--profile P] [--markdown FILE] DTB...\n"
                     + "  boot each bare DTB and print one TSV line per DTB and profile\n"),
+            Map.entry("bench", "usage: xenpci bench [--json]\n"
+                    + "  time the guest config-read trap path (default trace) against a raw array read (docs/cli.md)\n"),
             Map.entry("dts", "usage: xenpci dts FILE...\n  decompile each DTB as dtc -I dtb -O dts does\n"),
             Map.entry("xl", "usage: xenpci xl SUBCOMMAND [OPTIONS]\n"
                     + "  create -n GUEST.cfg, pci-assignable-list [-n], pci-list DOMAIN (xenpci xl SUBCOMMAND --help)\n"),
@@ -128,6 +132,8 @@ public final class XenpciCli {
                     return xl(args);
                 case "dts":
                     return dts(args);
+                case "bench":
+                    return bench(args);
                 case "help":
                 case "--help":
                 case "-h":
@@ -190,6 +196,12 @@ public final class XenpciCli {
         } catch (java.io.IOException e) {
             return "unknown";
         }
+    }
+
+    private int bench(List<String> argv) {
+        Args a = Args.parse(argv, Set.of(), Set.of("json"), Map.of());
+        noPositional(a);
+        return BenchCommand.run(a, out);
     }
 
     private int dts(List<String> argv) {

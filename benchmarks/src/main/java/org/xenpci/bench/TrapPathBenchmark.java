@@ -100,6 +100,18 @@ public class TrapPathBenchmark {
         }
     }
 
+    /** As {@link GuestNvme} with the default trace minus IRQ (no per-message interrupt events). */
+    @State(Scope.Thread)
+    public static class GuestNvmeIrqOff extends GuestNvme {
+        @Override
+        @Setup(Level.Trial)
+        public void boot() {
+            Trace t = Trace.standard();
+            t.enable(TraceCategory.IRQ, false);
+            boot(t);
+        }
+    }
+
     /** The hardware domain, full profile: ECAM trapped to vPCI. */
     @State(Scope.Thread)
     public static class HwdomTrapped {
@@ -169,6 +181,13 @@ public class TrapPathBenchmark {
     /** The NVMe fires MSI-X entry 0 (host bridge, ITS, host LPI, vLPI on the vCPU); the guest acknowledges. Default trace. */
     @Benchmark
     public boolean msixFireToLpi(GuestNvme s) {
+        s.nvme.signal(0);
+        return s.vcpu.acknowledge(s.lpi);
+    }
+
+    /** The same fire with the IRQ category off: the message path itself. */
+    @Benchmark
+    public boolean msixFireToLpiIrqOff(GuestNvmeIrqOff s) {
         s.nvme.signal(0);
         return s.vcpu.acknowledge(s.lpi);
     }

@@ -4,12 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.management.ManagementFactory;
 import java.util.EnumSet;
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.xenpci.armpci.hw.PciFunction;
+import org.xenpci.armpci.hw.SignalResult;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Profile;
 import org.xenpci.core.Vcpu;
 import org.xenpci.core.pci.PciRegs;
+import org.xenpci.core.pci.Sbdf;
 import org.xenpci.core.trace.Trace;
 import org.xenpci.core.trace.TraceCategory;
 import org.xenpci.libxl.config.XlConfig;
@@ -117,6 +121,42 @@ class TrapPathAllocationTest {
         assertThat(v.takeDataAbort()).isNull();
         assertThat(v.mmioRead(GUEST_CFG + PciRegs.PCI_COMMAND, 2)).isEqualTo(command);
         assertThat(after - before).as("bytes allocated by 100k guest reads + COMMAND writes, default trace")
+                .isLessThan(4096);
+    }
+
+    @Test
+    @DisplayName("an MSI-X fire to the guest's LPI and its acknowledge allocate nothing but the IRQ trace events")
+    void msixFireToLpiDoesNotAllocate() {
+        Trace noIrq = Trace.standard();
+        noIrq.enable(TraceCategory.IRQ, false);
+        XenHost host = XenHost.boot(DefaultPlatform.build(), Profile.FULL, noIrq);
+        XlConfig cfg = XlConfigParser.parse("name = \"msix\"\nmemory = 256\nvcpus = 1\npci = [ \"0000:00:02.0\" ]\n",
+                "msix.cfg");
+        Libxl libxl = new Libxl(host);
+        libxl.makeAssignable(cfg);
+        Domain guest = libxl.createDomain(cfg).domain();
+        new ReferenceGuest(guest).probe();
+        Vcpu v = guest.vcpu(0);
+        PciFunction nvme = host.platform().function(Sbdf.of(0, 2, 0)).orElseThrow();
+        assertThat(nvme.signal(0)).isEqualTo(SignalResult.SENT);
+        List<Integer> pending = v.pendingInterrupts();
+        assertThat(pending).as("MSI-X entry 0 lands as one LPI").hasSize(1);
+        int lpi = pending.get(0);
+        assertThat(v.acknowledge(lpi)).isTrue();
+        int delivered = 0;
+        for (int i = 0; i < 200_000; i++) {
+            nvme.signal(0);
+            delivered += v.acknowledge(lpi) ? 1 : 0;
+        }
+        long before = allocated();
+        for (int i = 0; i < 100_000; i++) {
+            nvme.signal(0);
+            delivered += v.acknowledge(lpi) ? 1 : 0;
+        }
+        long after = allocated();
+        assertThat(delivered).as("every fire made the LPI pending").isEqualTo(300_000);
+        assertThat(v.pendingInterrupts()).isEmpty();
+        assertThat(after - before).as("bytes allocated by 100k MSI-X fires + acknowledges, IRQ events off")
                 .isLessThan(4096);
     }
 }

@@ -14,6 +14,8 @@ module org.xenpci.libxl {
     requires transitive org.xenpci.vpci;
     // LibxlJson hands out Jackson trees (ObjectNode): part of the API, so transitive.
     requires transitive com.fasterxml.jackson.databind;
+    // xenpci bench: the JVM's per-thread allocation counter (com.sun.management.ThreadMXBean).
+    requires jdk.management;
 
     // The library API.
     exports org.xenpci.libxl.config;

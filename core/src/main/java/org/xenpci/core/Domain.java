@@ -3,8 +3,8 @@ package org.xenpci.core;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 import org.xenpci.core.fdt.Fdt;
@@ -50,7 +50,13 @@ public final class Domain {
     private final P2m p2m;
     private final List<Vcpu> vcpus;
     private final ReentrantReadWriteLock pciLock = new ReentrantReadWriteLock();
-    private final Map<Class<?>, Object> extensions = new ConcurrentHashMap<>();
+    /**
+     * Extensions by {@link ExtensionSlot} index. Read without a lock (one volatile load and one
+     * array element load: the config-access path reads vPCI's state here on every trap);
+     * replaced by a larger copy, and written, under {@link #extensionLock}.
+     */
+    private volatile AtomicReferenceArray<Object> extensions = new AtomicReferenceArray<>(8);
+    private final Object extensionLock = new Object();
     private volatile Fdt deviceTree;
     private final int vgicVersion;
     private volatile State state = State.RUNNING;
@@ -277,17 +283,64 @@ public final class Domain {
 
     /** The extension of this type, created by {@code factory} on first use (thread-safe). */
     public <T> T extension(Class<T> type, Function<Domain, T> factory) {
-        return type.cast(extensions.computeIfAbsent(type, k -> factory.apply(this)));
+        return extension(ExtensionSlot.of(type), factory);
+    }
+
+    /**
+     * The extension in {@code slot}, created by {@code factory} on first use. Thread-safe: at
+     * most one factory call wins per domain and slot (the factory runs under the domain's
+     * extension lock, so it must not block on other domains' extensions).
+     */
+    public <T> T extension(ExtensionSlot<T> slot, Function<Domain, T> factory) {
+        T cur = extension(slot);
+        if (cur != null) {
+            return cur;
+        }
+        synchronized (extensionLock) {
+            cur = extension(slot);
+            if (cur == null) {
+                cur = Objects.requireNonNull(factory.apply(this), "extension factory returned null");
+                slotTable(slot.index()).set(slot.index(), cur);
+            }
+            return cur;
+        }
     }
 
     /** The extension of this type, or null. */
     public <T> T extension(Class<T> type) {
-        return type.cast(extensions.get(type));
+        return extension(ExtensionSlot.of(type));
+    }
+
+    /** The extension in {@code slot}, or null. Lock-free and allocation-free: for hot paths. */
+    public <T> T extension(ExtensionSlot<T> slot) {
+        AtomicReferenceArray<Object> t = extensions;
+        int i = slot.index();
+        return i < t.length() ? slot.type().cast(t.get(i)) : null;
     }
 
     /** Removes an extension (domain destruction, device detach). */
     public void removeExtension(Class<?> type) {
-        extensions.remove(type);
+        int i = ExtensionSlot.of(type).index();
+        synchronized (extensionLock) {
+            AtomicReferenceArray<Object> t = extensions;
+            if (i < t.length()) {
+                t.set(i, null);
+            }
+        }
+    }
+
+    /** The slot table, grown to hold {@code index}; caller holds {@link #extensionLock}. */
+    private AtomicReferenceArray<Object> slotTable(int index) {
+        AtomicReferenceArray<Object> t = extensions;
+        if (index < t.length()) {
+            return t;
+        }
+        AtomicReferenceArray<Object> bigger = new AtomicReferenceArray<>(Math.max(index + 1, 2 * t.length()));
+        for (int i = 0; i < t.length(); i++) {
+            bigger.set(i, t.get(i));
+        }
+        extensions = bigger;
+        return bigger;
     }
 
     /**

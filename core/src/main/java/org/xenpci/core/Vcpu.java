@@ -1,7 +1,6 @@
 package org.xenpci.core;
 
 import java.util.List;
-import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.xenpci.core.trace.Events;
 import org.xenpci.core.trace.TraceCategory;
@@ -57,7 +56,7 @@ public final class Vcpu {
 
     private final Domain domain;
     private final int id;
-    private final ConcurrentSkipListSet<Integer> pending = new ConcurrentSkipListSet<>();
+    private final PendingInterrupts pending = new PendingInterrupts();
     /**
      * Accesses and hypercalls of this vCPU in progress (nesting counts). Raised before the
      * pause count is read and lowered on the way out, so that {@link Domain#pause} can wait for
@@ -197,7 +196,7 @@ public final class Vcpu {
 
     /** Makes interrupt {@code intid} (an LPI, SPI, ...) pending on this vCPU. */
     public void inject(int intid) {
-        if (pending.add(intid)) {
+        if (pending.add(intid)) { // allocation-free (a bit in a bitmap)
             InterruptListener l = domain.xen().interruptListener();
             if (l != null) {
                 l.pending(this, intid);
@@ -207,12 +206,17 @@ public final class Vcpu {
 
     /** The interrupt IDs pending on this vCPU, ascending. */
     public List<Integer> pendingInterrupts() {
-        return List.copyOf(pending);
+        return pending.snapshot();
     }
 
     /** Acknowledges (removes) a pending interrupt, as a guest's IAR read would; false if it was not pending. */
     public boolean acknowledge(int intid) {
         return pending.remove(intid);
+    }
+
+    /** True if interrupt {@code intid} is pending on this vCPU. Allocation-free. */
+    public boolean isPending(int intid) {
+        return pending.contains(intid);
     }
 
     @Override

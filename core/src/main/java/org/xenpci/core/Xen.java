@@ -444,7 +444,7 @@ public final class Xen {
         private Hardware hardware;
         private String cmdline = "";
         private Profile profile = Profile.FULL;
-        private Trace trace = new Trace();
+        private Trace trace = Trace.standard();
         private XsmPolicy xsm = XsmPolicy.DUMMY;
         private final List<XenExtension> extensions = new ArrayList<>();
         private int hwdomVcpus = 1;
@@ -464,6 +464,7 @@ public final class Xen {
             return this;
         }
 
+        /** The trace to use; default {@link Trace#standard()} (no per-access TRAP/CONFIG events). */
         public Builder trace(Trace t) {
             trace = Objects.requireNonNull(t, "trace");
             return this;

@@ -15,8 +15,9 @@ import org.xenpci.core.pci.Sbdf;
  * ({@code vpci_assign_device}/{@code vpci_deassign_device}, xen/drivers/vpci/vpci.c) and serves config accesses
  * by SBDF with the device lookup of {@code vpci_read}/{@code vpci_write}.
  *
- * <p>Thread-safety: accesses take the domain's {@code pciLock} (read for reads, write for
- * writes); assign/deassign take it for writing. Callers of assign/deassign hold Xen's pcidevs
+ * <p>Thread-safety: writes take the domain's {@code pciLock} for writing, as do
+ * assign/deassign; reads take no domain-wide lock, only the device's (see {@link #read(Domain,
+ * int, int, int)}), so reads of different devices by different vCPUs never serialise. Callers of assign/deassign hold Xen's pcidevs
  * lock, except PHYSDEVOP_pci_device_reset, which (as Xen) drops it once it holds the owner's
  * {@code pciLock}.
  */
@@ -203,9 +204,26 @@ public final class Vpci {
      * the allocation-free form the ECAM trap handlers use.
      */
     public int read(Domain d, int sbdf, int reg, int size) {
+        // Xen's vpci_read holds d->pci_lock for reading to keep the pdev and its vpci alive
+        // while it takes pdev->vpci->lock. Fast path: the device index is lock-free and a detach
+        // runs under the device's own lock, so the device lock plus an "attached" check gives
+        // the same guarantee without a domain-wide lock word that every vCPU's read would write
+        // (the shared read-lock count made reads of different devices serialise, and its
+        // per-thread hold counters allocated).
+        VpciDevice dev = lookup(d, sbdf);
+        if (dev != null) {
+            synchronized (dev) {
+                if (dev.attached()) {
+                    return dev.read(reg, size);
+                }
+            }
+        }
+        // No vPCI device, or it was detached under our feet: as Xen, under the read lock, so a
+        // read racing a deassign/assign pair (PHYSDEVOP_pci_device_reset) waits for the pair
+        // rather than slipping to hardware in between.
         d.pciLock().readLock().lock();
         try {
-            VpciDevice dev = lookup(d, sbdf);
+            dev = lookup(d, sbdf);
             if (dev != null) {
                 return dev.read(reg, size);
             }
@@ -240,15 +258,15 @@ public final class Vpci {
 
     private VpciDevice lookup(Domain d, int key) {
         if (d.isHardwareDomain()) {
-            VpciDomain vd = d.extension(VpciDomain.class);
+            VpciDomain vd = d.extension(VpciDomain.SLOT);
             VpciDevice dev = vd == null ? null : vd.findByMachineSbdf(key);
             if (dev == null) {
-                VpciDomain hidden = xen.domXen().extension(VpciDomain.class);
+                VpciDomain hidden = xen.domXen().extension(VpciDomain.SLOT);
                 dev = hidden == null ? null : hidden.findByMachineSbdf(key);
             }
             return dev;
         }
-        VpciDomain vd = d.extension(VpciDomain.class);
+        VpciDomain vd = d.extension(VpciDomain.SLOT);
         return vd == null ? null : vd.findByGuestSbdf(key);
     }
 

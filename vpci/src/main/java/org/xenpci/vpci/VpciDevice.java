@@ -15,9 +15,10 @@ import org.xenpci.core.trace.TraceCategory;
  * {@link Vpci#assignDevice}, detached by {@link Vpci#deassignDevice}.
  *
  * <p>Thread-safety: {@link #read} and {@link #write} are synchronized on the device (Xen's
- * {@code vpci->lock}); callers hold the owner's {@code pciLock} (read for reads, write for
- * writes), so the lock order is pcidevs lock, pciLock, device. Neither allocates in steady
- * state.
+ * {@code vpci->lock}). Writers hold the owner's {@code pciLock} for writing, so the lock order
+ * is pcidevs lock, pciLock, device; {@link Vpci}'s read path may hold only the device lock
+ * (and checks {@link #attached()} under it, since a detach runs under the same lock). Neither
+ * allocates in steady state.
  */
 public final class VpciDevice {
     private static final Logger LOG = LoggerFactory.getLogger(VpciDevice.class);

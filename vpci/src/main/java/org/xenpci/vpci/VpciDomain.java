@@ -2,6 +2,7 @@ package org.xenpci.vpci;
 
 import java.util.List;
 import org.xenpci.core.Domain;
+import org.xenpci.core.ExtensionSlot;
 
 /**
  * Per-domain vPCI state, kept as a {@link Domain} extension (Xen hangs it off {@code struct
@@ -9,15 +10,22 @@ import org.xenpci.core.Domain;
  * ({@code domain_crash}, recorded on the core {@code Domain}).
  *
  * <p>Thread-safety: the device list is an immutable array replaced under the domain's
- * {@code pciLock} write lock (attach/detach); lookups are allocation-free scans of the current
- * array and may run under the read lock.
+ * {@code pciLock} write lock (attach/detach); lookups by SBDF go through two {@link SbdfIndex}es
+ * (machine and guest SBDF) updated at the same time, lock-free and allocation-free, so the
+ * config-access trap may look a device up without any lock (it then takes the device's lock and
+ * checks the device is still attached, see {@link Vpci#read(Domain, int, int, int)}).
  */
 public final class VpciDomain {
     private static final VpciDevice[] NONE = new VpciDevice[0];
 
+    /** The domain's slot for this extension: the trap path reaches it with one array load. */
+    static final ExtensionSlot<VpciDomain> SLOT = ExtensionSlot.of(VpciDomain.class);
+
     private final Domain domain;
     private final VirtualTopology topology = new VirtualTopology();
     private volatile VpciDevice[] devices = NONE;
+    private final SbdfIndex byMachine = new SbdfIndex();
+    private final SbdfIndex byGuest = new SbdfIndex();
     private volatile String crashReason;
     /** Toolstack hint: machine SBDF (packed) to requested virtual slot; see {@link Vpci#requestVirtualSlot}. */
     private final java.util.Map<Integer, Integer> requestedSlots = new java.util.concurrent.ConcurrentHashMap<>();
@@ -28,7 +36,7 @@ public final class VpciDomain {
 
     /** The domain's vPCI state, created on first use. */
     public static VpciDomain of(Domain d) {
-        return d.extension(VpciDomain.class, VpciDomain::new);
+        return d.extension(SLOT, VpciDomain::new);
     }
 
     public Domain domain() {
@@ -48,24 +56,17 @@ public final class VpciDomain {
         return devices;
     }
 
-    /** The device whose guest SBDF (packed) is {@code guestSbdf}, or null. Allocation-free. */
+    /** The device whose guest SBDF (packed) is {@code guestSbdf}, or null. Lock-free, allocation-free. */
     public VpciDevice findByGuestSbdf(int guestSbdf) {
-        for (VpciDevice d : devices) {
-            if (d.guestSbdf() == guestSbdf) {
-                return d;
-            }
+        if (guestSbdf == VpciDevice.INVALID_SBDF) {
+            return null;
         }
-        return null;
+        return byGuest.get(guestSbdf);
     }
 
-    /** The device whose machine SBDF (packed) is {@code machineSbdf}, or null. Allocation-free. */
+    /** The device whose machine SBDF (packed) is {@code machineSbdf}, or null. Lock-free, allocation-free. */
     public VpciDevice findByMachineSbdf(int machineSbdf) {
-        for (VpciDevice d : devices) {
-            if (d.machineSbdf().sbdf() == machineSbdf) {
-                return d;
-            }
-        }
-        return null;
+        return byMachine.get(machineSbdf);
     }
 
     void requestSlot(int machineSbdf, int slot) {
@@ -84,6 +85,11 @@ public final class VpciDomain {
         VpciDevice[] cur = devices;
         VpciDevice[] next = java.util.Arrays.copyOf(cur, cur.length + 1);
         next[cur.length] = dev;
+        byMachine.put(dev.machineSbdf().sbdf(), dev);
+        int g = dev.guestSbdf();
+        if (g != VpciDevice.INVALID_SBDF) {
+            byGuest.put(g, dev);
+        }
         devices = next;
     }
 
@@ -97,6 +103,9 @@ public final class VpciDomain {
             }
         }
         devices = java.util.Arrays.copyOf(next, n);
+        byMachine.remove(dev.machineSbdf().sbdf(), dev);
+        // The guest SBDF was already released (detach): find the device by identity.
+        byGuest.removeDevice(dev);
     }
 
     /**

@@ -51,6 +51,9 @@ public final class HostBridgeHardware {
     private final MsiMap msiMap;
     private final Map<Integer, MsiController> msiControllers;
     private final MsiController[] controllers;
+    /** {@link #msiControllers} as parallel arrays: the message path looks up without boxing. */
+    private final int[] controllerPhandles;
+    private final MsiController[] controllersByPhandle;
     /** Raw {@code iommu-map} cells, or null: no IOMMU in the inbound path. */
     private final int[] iommuMap;
     private final int iommuMapMask;
@@ -71,6 +74,13 @@ public final class HostBridgeHardware {
         this.msiMap = b.msiMap;
         this.msiControllers = Map.copyOf(b.msiControllers);
         this.controllers = msiControllers.values().toArray(new MsiController[0]);
+        this.controllerPhandles = new int[msiControllers.size()];
+        this.controllersByPhandle = new MsiController[msiControllers.size()];
+        int k = 0;
+        for (Map.Entry<Integer, MsiController> e : msiControllers.entrySet()) {
+            controllerPhandles[k] = e.getKey();
+            controllersByPhandle[k++] = e.getValue();
+        }
         this.iommuMap = b.iommuMap;
         this.iommuMapMask = b.iommuMapMask;
         this.iommuByEntry = new InboundTranslator[iommuMap == null ? 0 : iommuMap.length / 4];
@@ -229,6 +239,16 @@ public final class HostBridgeHardware {
         }
     }
 
+    /** The MSI controller wired under {@code phandle}, or null; allocation-free (a short scan). */
+    private MsiController controllerByPhandle(int phandle) {
+        for (int i = 0; i < controllerPhandles.length; i++) {
+            if (controllerPhandles[i] == phandle) {
+                return controllersByPhandle[i];
+            }
+        }
+        return null;
+    }
+
     /**
      * True if the bridge's {@code iommu-map} puts requester {@code requesterId} behind an IOMMU
      * (an entry covers it); false means its DMA reaches the physical address space 1:1.
@@ -290,13 +310,13 @@ public final class HostBridgeHardware {
         if (!validSize(size)) {
             return new DmaResult.Fault(DmaResult.Reason.UNSUPPORTED_REQUEST, null, requesterId, pciAddress, true);
         }
-        // Only a write that hits some controller's doorbell needs the msi-map (which allocates).
+        // Only a write that hits some controller's doorbell needs the msi-map; allocation-free.
         if (!msiMap.isEmpty() && anyDoorbell(pciAddress, size)) {
-            java.util.Optional<MsiMap.Translation> t = msiMap.map(requesterId);
-            if (t.isPresent()) {
-                MsiController c = msiControllers.get(t.get().controllerPhandle());
+            long t = msiMap.translate(requesterId);
+            if (t != MsiMap.NO_TRANSLATION) {
+                MsiController c = controllerByPhandle((int) (t >>> 32));
                 if (c != null && c.isDoorbell(pciAddress, size)) {
-                    c.message(t.get().deviceId(), pciAddress, size, value);
+                    c.message((int) t, pciAddress, size, value);
                     return DmaResult.DONE;
                 }
             }

@@ -86,6 +86,18 @@ public final class MsiMap {
      * @return the controller and DeviceID, or empty if the function has no MSI controller
      */
     public Optional<Translation> map(int rid) {
+        long t = translate(rid);
+        return t == NO_TRANSLATION ? Optional.empty() : Optional.of(new Translation((int) (t >>> 32), (int) t));
+    }
+
+    /** {@link #translate}'s result when nothing translates (phandle 0xffffffff is never a valid one). */
+    public static final long NO_TRANSLATION = -1L;
+
+    /**
+     * {@link #map} without allocating, for the message path: the controller phandle in the high
+     * 32 bits and the DeviceID in the low 32, or {@link #NO_TRANSLATION}.
+     */
+    public long translate(int rid) {
         if (map != null) {
             int masked = rid & mask;
             for (int i = 0; i < map.length; i += 4) {
@@ -98,14 +110,18 @@ public final class MsiMap {
                 if (off < 0 || off >= len) {
                     continue;
                 }
-                return Optional.of(new Translation(map[i + 1], (int) (off + Integer.toUnsignedLong(map[i + 2]))));
+                return pack(map[i + 1], (int) (off + Integer.toUnsignedLong(map[i + 2])));
             }
-            return Optional.empty();
+            return NO_TRANSLATION;
         }
         if (parent != null) {
-            return Optional.of(new Translation(parent[0], parent.length == 2 ? parent[1] : rid));
+            return pack(parent[0], parent.length == 2 ? parent[1] : rid);
         }
-        return Optional.empty();
+        return NO_TRANSLATION;
+    }
+
+    private static long pack(int phandle, int deviceId) {
+        return (long) phandle << 32 | Integer.toUnsignedLong(deviceId);
     }
 
     @Override

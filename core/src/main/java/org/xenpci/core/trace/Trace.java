@@ -1,6 +1,7 @@
 package org.xenpci.core.trace;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -9,6 +10,9 @@ import java.util.function.Consumer;
 
 /**
  * The trace stream of one {@code Xen} instance.
+ *
+ * <p>Which categories are on by default is {@link #standard()}'s choice: everything but the
+ * per-access {@link #HOT_PATH} categories.
  *
  * <p>Producers must guard construction with {@link #enabled(TraceCategory)} so that a disabled
  * category costs one array load and nothing is allocated. Thread-safe: events from concurrent
@@ -20,7 +24,27 @@ public final class Trace {
     private final List<Consumer<TraceEvent>> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean recording = true;
 
-    /** A trace with every category enabled and in-memory recording on. */
+    /**
+     * The categories on the hot config-access path, one event per guest access: {@link
+     * TraceCategory#TRAP} and {@link TraceCategory#CONFIG}. {@link #standard()} leaves them off.
+     */
+    public static final Set<TraceCategory> HOT_PATH =
+            Collections.unmodifiableSet(EnumSet.of(TraceCategory.TRAP, TraceCategory.CONFIG));
+
+    /**
+     * The trace {@code XenHost.boot(platform, profile)}, {@code Xen.builder()} and the CLI's
+     * measuring commands give: every category on except the {@link #HOT_PATH} ones, with
+     * in-memory recording on. Why: an event per config access means an allocation per access
+     * and a record kept forever (a guest polling a status register grows the heap without
+     * bound), and Xen's own per-access tracing (xentrace) is off unless asked for too. Turn
+     * them on with {@link #enable} or build the trace with {@link #Trace()} when a test or a
+     * debugging session wants every access.
+     */
+    public static Trace standard() {
+        return new Trace(EnumSet.complementOf(EnumSet.copyOf(HOT_PATH)));
+    }
+
+    /** A trace with every category enabled, the hot-path ones too, and in-memory recording on. */
     public Trace() {
         this(EnumSet.allOf(TraceCategory.class));
     }

@@ -47,7 +47,8 @@ final class Demo {
 
     /** The demo with another profile (tests; the CLI always uses {@code full}). */
     static int run(PrintStream out, Path base, Profile profile) {
-        XenHost host = XenHost.boot(DefaultPlatform.build(), profile);
+        // trace.jsonl is a product of the demo: every category, the per-access ones too (docs/cli-toolstack.md).
+        XenHost host = XenHost.boot(DefaultPlatform.build(), profile, new org.xenpci.core.trace.Trace());
         Libxl libxl = new Libxl(host);
         XlConfig cfg = GuestRun.parse(resource(GUEST_CFG), "demo-guest.cfg");
         List<GuestRun.Created> created = GuestRun.createAll(libxl, List.of(cfg));

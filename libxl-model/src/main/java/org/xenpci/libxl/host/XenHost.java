@@ -38,9 +38,13 @@ public final class XenHost {
         this.enumeration = enumeration;
     }
 
-    /** Boots with a fresh trace (every category on). */
+    /**
+     * Boots with a fresh {@link Trace#standard()} trace: every category on except the per-access
+     * TRAP and CONFIG ones, so the config-access path allocates nothing (pass {@code new Trace()}
+     * to {@link #boot(Platform, Profile, Trace)} to record every access too).
+     */
     public static XenHost boot(Platform platform, Profile profile) {
-        return boot(platform, profile, new Trace());
+        return boot(platform, profile, Trace.standard());
     }
 
     /**

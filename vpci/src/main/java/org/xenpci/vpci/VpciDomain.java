@@ -19,6 +19,8 @@ public final class VpciDomain {
     private final VirtualTopology topology = new VirtualTopology();
     private volatile VpciDevice[] devices = NONE;
     private volatile String crashReason;
+    /** The guest frames of this domain's mapped BARs, for modify_bars' overlap step. */
+    private final BarIndex mappedBars = new BarIndex();
     /** Toolstack hint: machine SBDF (packed) to requested virtual slot; see {@link Vpci#requestVirtualSlot}. */
     private final java.util.Map<Integer, Integer> requestedSlots = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -46,6 +48,11 @@ public final class VpciDomain {
 
     VpciDevice[] devicesArray() {
         return devices;
+    }
+
+    /** The domain's mapped BARs by guest frame (maintained by {@link VpciHeader}). */
+    BarIndex mappedBars() {
+        return mappedBars;
     }
 
     /** The device whose guest SBDF (packed) is {@code guestSbdf}, or null. Allocation-free. */
@@ -97,6 +104,7 @@ public final class VpciDomain {
             }
         }
         devices = java.util.Arrays.copyOf(next, n);
+        mappedBars.removeDevice(dev);
     }
 
     /**

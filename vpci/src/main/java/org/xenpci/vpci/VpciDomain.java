@@ -8,19 +8,25 @@ import org.xenpci.core.Domain;
  * domain}): the domain's devices with vPCI, its {@link VirtualTopology}, and why vPCI crashed it
  * ({@code domain_crash}, recorded on the core {@code Domain}).
  *
- * <p>Thread-safety: the device list is an immutable array replaced under the domain's
- * {@code pciLock} write lock (attach/detach); lookups are allocation-free scans of the current
- * array and may run under the read lock.
+ * <p>Thread-safety: the device list changes under the domain's
+ * {@code pciLock} write lock (attach/detach); lookups are allocation-free (a scan of the
+ * current array by guest SBDF, an {@link SbdfTable} by machine SBDF) and may run under the read lock.
  */
 public final class VpciDomain {
     private static final VpciDevice[] NONE = new VpciDevice[0];
 
     private final Domain domain;
     private final VirtualTopology topology = new VirtualTopology();
+    /** Attached devices in attach order: {@code all[0..count)}, guarded by this object's monitor. */
+    private VpciDevice[] all = NONE;
+    private int count;
+    /** Exact-length snapshot of {@code all[0..count)} for lock-free readers; null after a change. */
     private volatile VpciDevice[] devices = NONE;
     private volatile String crashReason;
     /** The guest frames of this domain's mapped BARs, for modify_bars' overlap step. */
     private final BarIndex mappedBars = new BarIndex();
+    /** The devices by machine SBDF: O(1) where a walk of the device list made bring-up quadratic. */
+    private final SbdfTable byMachineSbdf = new SbdfTable();
     /** Toolstack hint: machine SBDF (packed) to requested virtual slot; see {@link Vpci#requestVirtualSlot}. */
     private final java.util.Map<Integer, Integer> requestedSlots = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -43,11 +49,11 @@ public final class VpciDomain {
 
     /** Devices with vPCI owned by the domain, in attach order. */
     public List<VpciDevice> devices() {
-        return List.of(devices);
+        return List.of(snapshot());
     }
 
     VpciDevice[] devicesArray() {
-        return devices;
+        return snapshot();
     }
 
     /** The domain's mapped BARs by guest frame (maintained by {@link VpciHeader}). */
@@ -57,7 +63,7 @@ public final class VpciDomain {
 
     /** The device whose guest SBDF (packed) is {@code guestSbdf}, or null. Allocation-free. */
     public VpciDevice findByGuestSbdf(int guestSbdf) {
-        for (VpciDevice d : devices) {
+        for (VpciDevice d : snapshot()) {
             if (d.guestSbdf() == guestSbdf) {
                 return d;
             }
@@ -67,12 +73,7 @@ public final class VpciDomain {
 
     /** The device whose machine SBDF (packed) is {@code machineSbdf}, or null. Allocation-free. */
     public VpciDevice findByMachineSbdf(int machineSbdf) {
-        for (VpciDevice d : devices) {
-            if (d.machineSbdf().sbdf() == machineSbdf) {
-                return d;
-            }
-        }
-        return null;
+        return byMachineSbdf.get(machineSbdf);
     }
 
     void requestSlot(int machineSbdf, int slot) {
@@ -88,22 +89,41 @@ public final class VpciDomain {
     }
 
     synchronized void add(VpciDevice dev) {
-        VpciDevice[] cur = devices;
-        VpciDevice[] next = java.util.Arrays.copyOf(cur, cur.length + 1);
-        next[cur.length] = dev;
-        devices = next;
+        // Amortised growth: attaching n devices copies O(n) references in all (doubling), not
+        // O(n^2); the exact-length snapshot readers use is rebuilt on their next read.
+        if (all.length == count) {
+            all = java.util.Arrays.copyOf(all, Math.max(4, count * 2));
+        }
+        all[count++] = dev;
+        byMachineSbdf.put(dev.machineSbdf().sbdf(), dev);
+        devices = null;
+    }
+
+    /** The current exact-length snapshot, rebuilt after a change (steady state: one volatile read). */
+    private VpciDevice[] snapshot() {
+        VpciDevice[] d = devices;
+        if (d != null) {
+            return d;
+        }
+        synchronized (this) {
+            if (devices == null) {
+                devices = java.util.Arrays.copyOf(all, count);
+            }
+            return devices;
+        }
     }
 
     synchronized void remove(VpciDevice dev) {
-        VpciDevice[] cur = devices;
         int n = 0;
-        VpciDevice[] next = new VpciDevice[cur.length];
-        for (VpciDevice d : cur) {
-            if (d != dev) {
-                next[n++] = d;
+        for (int i = 0; i < count; i++) {
+            if (all[i] != dev) {
+                all[n++] = all[i];
             }
         }
-        devices = java.util.Arrays.copyOf(next, n);
+        java.util.Arrays.fill(all, n, count, null);
+        count = n;
+        devices = null;
+        byMachineSbdf.remove(dev.machineSbdf().sbdf(), dev);
         mappedBars.removeDevice(dev);
     }
 

@@ -36,6 +36,11 @@ public final class ConfigSpace {
     /** Declared fields with a listener or a tag, per dword; null where none (the common case). */
     private final ConfigLayout.Field[][] watched = new ConfigLayout.Field[DWORDS][];
 
+    /** Dword of the primary/secondary/subordinate bus numbers in a type 1 header. */
+    private static final int BUS_NUMBERS_DWORD = PciRegs.PCI_PRIMARY_BUS >> 2;
+    /** True for a type 1 (bridge) header: changes to its bus numbers move config routes ({@link PciBus}). */
+    private boolean bridgeHeader;
+
     /** An all-zero config space with every bit read-only. */
     public ConfigSpace() {
     }
@@ -52,6 +57,14 @@ public final class ConfigSpace {
         }
         for (int i = 0; i < image.length; i++) {
             regs[i >> 2] |= (image[i] & 0xff) << ((i & 3) * 8);
+        }
+        bridgeHeader = (image[PciRegs.PCI_HEADER_TYPE] & PciRegs.PCI_HEADER_TYPE_MASK) == PciRegs.PCI_HEADER_TYPE_BRIDGE;
+    }
+
+    /** A change to dword {@code idx} (old value {@code old}): tells the buses when bus numbers moved. */
+    private void changed(int idx, int old) {
+        if (bridgeHeader && idx == BUS_NUMBERS_DWORD && regs[idx] != old) {
+            PciBus.busNumbersChanged();
         }
     }
 
@@ -100,7 +113,9 @@ public final class ConfigSpace {
             int at = offset + i;
             int shift = (at & 3) * 8;
             int idx = at >> 2;
-            regs[idx] = (regs[idx] & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift;
+            int old = regs[idx];
+            regs[idx] = (old & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift;
+            changed(idx, old);
         }
     }
 
@@ -150,7 +165,9 @@ public final class ConfigSpace {
         for (int i = 0; i < DWORDS; i++) {
             int m = writable[i] | rw1c[i];
             if (m != 0) {
-                regs[i] = (regs[i] & ~m) | (image[i] & m);
+                int old = regs[i];
+                regs[i] = (old & ~m) | (image[i] & m);
+                changed(i, old);
             }
         }
     }
@@ -169,10 +186,13 @@ public final class ConfigSpace {
             case RW1C:
                 rw1c[idx] |= m;
                 break;
-            case RSVDZ:
+            case RSVDZ: {
                 // Reserved-zero bits read as 0 whatever the image said (PCIe Base 7.4).
+                int old = regs[idx];
                 regs[idx] &= ~m;
+                changed(idx, old);
                 break;
+            }
             default:
                 break;
         }
@@ -223,6 +243,7 @@ public final class ConfigSpace {
         int c = rw1c[idx] & enable;
         int updated = ((old & ~w) | (v & w)) & ~(v & c);
         regs[idx] = updated;
+        changed(idx, old);
         ConfigLayout.Field[] fs = watched[idx];
         if (fs != null) {
             notifyFields(fs, old, updated, v, enable);

@@ -17,7 +17,8 @@ import org.xenpci.core.Hex;
  * device, then function) with secondary &lt;= B &lt;= subordinate takes it, as type 0 on its
  * secondary bus if B == secondary, else further down. Nobody claims: master abort.
  *
- * <p>Immutable once built; routing reads only bridge registers and allocates nothing.
+ * <p>Immutable once built; routing reads only bridge registers and allocates nothing (a host
+ * bridge caches the route per bus number, found once per change of any bridge's bus numbers).
  */
 public final class PciBus {
     private final PciDevice[] slots;
@@ -50,6 +51,74 @@ public final class PciBus {
     /** The device in slot {@code dev} (0..31), or null. */
     public PciDevice device(int dev) {
         return dev >= 0 && dev < 32 ? slots[dev] : null;
+    }
+
+    /**
+     * Counts changes to any bridge's bus number registers (dword 0x18 of a type 1 header, by
+     * any path: software, the model, a reset). A host bridge's cached routes
+     * ({@link HostBridgeHardware#functionAt}) are valid only for the count they were found at.
+     * One counter for every bus in the JVM: a change elsewhere only costs a re-walk.
+     */
+    private static final java.util.concurrent.atomic.AtomicLong BUS_NUMBER_EPOCH = new java.util.concurrent.atomic.AtomicLong();
+
+    static long busNumberEpoch() {
+        return BUS_NUMBER_EPOCH.get();
+    }
+
+    /** Called by a bridge's {@link ConfigSpace} when its bus number registers change. */
+    static void busNumbersChanged() {
+        BUS_NUMBER_EPOCH.incrementAndGet();
+    }
+
+    /**
+     * Where a config request for a bus lands: the bus carrying that number ({@code null}: master
+     * abort), and whether it is the link below a PCIe downstream port, where only device 0
+     * answers (PCIe Base 7.3.1).
+     */
+    record Route(PciBus bus, boolean portLink) {
+    }
+
+    static final Route NO_ROUTE = new Route(null, false);
+
+    /** The route to {@code targetBus} from this bus, numbered {@code busNumber}: the walk of {@link #routeConfig}. */
+    Route route(int busNumber, int targetBus) {
+        if (targetBus == busNumber) {
+            return new Route(this, false);
+        }
+        for (int s = 0; s < slots.length; s++) {
+            PciDevice d = slots[s];
+            if (d == null) {
+                continue;
+            }
+            for (int f = 0; f < 8; f++) {
+                PciFunction bridge = d.functionOrNull(f);
+                if (bridge == null || !bridge.isBridge()) {
+                    continue;
+                }
+                int sec = bridge.secondaryBus();
+                int sub = bridge.subordinateBus();
+                if (targetBus < sec || targetBus > sub) {
+                    continue;
+                }
+                PciBus below = bridge.secondaryBusSlots();
+                if (targetBus == sec) {
+                    return new Route(below, bridge.isPcieDownstreamPort());
+                }
+                return below.route(sec, targetBus);
+            }
+        }
+        return NO_ROUTE;
+    }
+
+    /** The function at {@code (dev, fn)} on a bus a {@link Route} reached; null for a master abort. */
+    static PciFunction functionOn(Route r, int dev, int fn) {
+        PciBus b = r.bus;
+        if (b == null || (r.portLink && dev != 0)) {
+            return null;
+        }
+        PciDevice d = b.slots[dev];
+        PciFunction f = d == null ? null : d.functionOrNull(fn);
+        return f != null || b.pfs.length == 0 ? f : b.virtualFunctionAt(dev << 3 | fn);
     }
 
     /**

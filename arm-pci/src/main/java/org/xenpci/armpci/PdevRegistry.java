@@ -25,14 +25,22 @@ public final class PdevRegistry {
     /** pci_find_cap_offset's loop bound (48 capabilities at most in 256 bytes). */
     private static final int PCI_FIND_CAP_TTL = 48;
 
-    /** A domain's owned pdevs; stored as a Domain extension. */
+    /**
+     * A domain's owned pdevs; stored as a Domain extension. Kept oldest first (O(1) link and
+     * unlink); {@link #ownedBy} reverses it into Xen's newest-first order.
+     */
     static final class DomainPdevs {
-        final List<Pdev> list = new ArrayList<>();
+        final java.util.LinkedHashSet<Pdev> set = new java.util.LinkedHashSet<>();
     }
 
     private final ReentrantLock pcidevsLock;
     private final PciConf conf;
-    private final Map<Integer, List<Pdev>> segments = new TreeMap<>();
+    /**
+     * Per segment, its pdevs by SBDF in insertion order (oldest first): lookup, insert and
+     * removal in O(1), where Xen walks {@code alldevs_list}; the public views reverse it into
+     * Xen's newest-first list order.
+     */
+    private final Map<Integer, java.util.LinkedHashMap<Sbdf, Pdev>> segments = new TreeMap<>();
 
     PdevRegistry(ReentrantLock pcidevsLock, PciConf conf) {
         this.pcidevsLock = pcidevsLock;
@@ -63,8 +71,8 @@ public final class PdevRegistry {
     public List<Pdev> segmentDevices(int seg) {
         pcidevsLock.lock();
         try {
-            List<Pdev> l = segments.get(seg);
-            return l == null ? List.of() : List.copyOf(l);
+            java.util.LinkedHashMap<Sbdf, Pdev> l = segments.get(seg);
+            return l == null ? List.of() : List.copyOf(newestFirst(l.values()));
         } finally {
             pcidevsLock.unlock();
         }
@@ -75,8 +83,8 @@ public final class PdevRegistry {
         pcidevsLock.lock();
         try {
             List<Pdev> out = new ArrayList<>();
-            for (List<Pdev> l : segments.values()) {
-                out.addAll(l);
+            for (java.util.LinkedHashMap<Sbdf, Pdev> l : segments.values()) {
+                out.addAll(newestFirst(l.values()));
             }
             return out;
         } finally {
@@ -90,7 +98,7 @@ public final class PdevRegistry {
         r.lock();
         try {
             DomainPdevs dp = d.extension(DomainPdevs.class);
-            return dp == null ? List.of() : List.copyOf(dp.list);
+            return dp == null ? List.of() : List.copyOf(newestFirst(dp.set));
         } finally {
             r.unlock();
         }
@@ -113,23 +121,22 @@ public final class PdevRegistry {
 
     // ---- package-private operations for the PHYSDEVOPs (caller holds the pcidevs lock) ----
 
-    /** {@code alloc_pseg}: get or create the segment list. */
-    List<Pdev> segment(int seg) {
+    /** {@code alloc_pseg}: get or create the segment's device table. */
+    java.util.Map<Sbdf, Pdev> segment(int seg) {
         requireLock();
-        return segments.computeIfAbsent(seg, k -> new ArrayList<>());
+        return segments.computeIfAbsent(seg, k -> new java.util.LinkedHashMap<>());
     }
 
+    /** {@code pci_get_pdev}: a hashed lookup (Xen walks the segment's list). */
     Pdev get(Sbdf sbdf) {
-        List<Pdev> l = segments.get(sbdf.segment());
-        if (l == null) {
-            return null;
-        }
-        for (int i = 0; i < l.size(); i++) {
-            if (l.get(i).sbdf().equals(sbdf)) {
-                return l.get(i);
-            }
-        }
-        return null;
+        java.util.LinkedHashMap<Sbdf, Pdev> l = segments.get(sbdf.segment());
+        return l == null ? null : l.get(sbdf);
+    }
+
+    private static List<Pdev> newestFirst(java.util.Collection<Pdev> oldestFirst) {
+        List<Pdev> out = new ArrayList<>(oldestFirst);
+        java.util.Collections.reverse(out);
+        return out;
     }
 
     /**
@@ -138,7 +145,7 @@ public final class PdevRegistry {
      */
     Pdev allocPdev(Sbdf sbdf) {
         requireLock();
-        List<Pdev> seg = segment(sbdf.segment());
+        java.util.Map<Sbdf, Pdev> seg = segment(sbdf.segment());
         Pdev existing = get(sbdf);
         if (existing != null) {
             return existing;
@@ -146,16 +153,16 @@ public final class PdevRegistry {
         int expPos = findCapOffset(sbdf, PciRegs.PCI_CAP_ID_EXP);
         PdevType type = classify(sbdf, expPos);
         Pdev p = new Pdev(sbdf, type, type == PdevType.PCIE_ENDPOINT ? phantomStride(sbdf, expPos) : 0, pcidevsLock);
-        seg.add(0, p);
+        seg.put(sbdf, p);
         return p;
     }
 
     /** {@code free_pdev}: removes it from its segment, from its PF's VF list, and from its owner's list. */
     void freePdev(Pdev pdev) {
         requireLock();
-        List<Pdev> seg = segments.get(pdev.sbdf().segment());
+        java.util.LinkedHashMap<Sbdf, Pdev> seg = segments.get(pdev.sbdf().segment());
         if (seg != null) {
-            seg.remove(pdev);
+            seg.remove(pdev.sbdf(), pdev);
         }
         pdev.unlinkFromPhysfn();
         unlinkFromOwner(pdev);
@@ -166,7 +173,7 @@ public final class PdevRegistry {
         ReentrantReadWriteLock.WriteLock w = d.pciLock().writeLock();
         w.lock();
         try {
-            d.extension(DomainPdevs.class, k -> new DomainPdevs()).list.add(0, pdev);
+            d.extension(DomainPdevs.class, k -> new DomainPdevs()).set.add(pdev);
             pdev.owner(d);
         } finally {
             w.unlock();
@@ -184,7 +191,7 @@ public final class PdevRegistry {
         try {
             DomainPdevs dp = d.extension(DomainPdevs.class);
             if (dp != null) {
-                dp.list.remove(pdev);
+                dp.set.remove(pdev);
             }
             pdev.owner(null);
         } finally {

@@ -13,9 +13,11 @@ import org.xenpci.core.trace.TraceCategory;
  * and trapped to an {@link MmioHandler}.
  *
  * <p>Concurrency: updates are serialised and copy-on-write; the current map is an immutable
- * sorted array published through a volatile field. A reader (a vCPU taking a stage-2 fault)
- * sees the map entirely before or entirely after an update, never half of it, and a lookup
- * allocates nothing. RAM and MMIO mappings are page (4 KiB) granular; trap ranges are byte
+ * search tree (a treap ordered by guest address) published through a volatile
+ * field. An update copies only the O(log n) nodes on its paths, so building a map of n entries
+ * costs O(n log n), not the O(n^2) of copying a sorted array per insert. A reader (a vCPU taking
+ * a stage-2 fault) sees the map entirely before or entirely after an update, never half of it,
+ * and a lookup is an O(log n) walk that allocates nothing. RAM and MMIO mappings are page (4 KiB) granular; trap ranges are byte
  * ranges, as Xen's {@code register_mmio_handler} takes them.
  */
 public final class P2m {
@@ -55,25 +57,51 @@ public final class P2m {
 
     private final int domid;
     private final Trace trace;
-    private volatile Entry[] entries = new Entry[0];
+    /** The current map: root of an immutable treap, null when empty. */
+    private volatile Node root;
+
+    /**
+     * One immutable treap node: a binary search tree by {@code entry.gpa()} (unsigned) that is
+     * also a max-heap by {@code prio}. The priority is a fixed hash of the address, so the shape
+     * depends only on the set of entries, and its expected depth is O(log n) for any layout
+     * (BARs and RAM come in ascending order, which would degenerate an unbalanced tree).
+     */
+    private static final class Node {
+        final Entry entry;
+        final int prio;
+        final Node left;
+        final Node right;
+
+        Node(Entry entry, int prio, Node left, Node right) {
+            this.entry = entry;
+            this.prio = prio;
+            this.left = left;
+            this.right = right;
+        }
+
+        Node withLeft(Node l) {
+            return new Node(entry, prio, l, right);
+        }
+
+        Node withRight(Node r) {
+            return new Node(entry, prio, left, r);
+        }
+    }
 
     P2m(int domid, Trace trace) {
         this.domid = domid;
         this.trace = trace;
     }
 
-    /** The entry containing {@code gpa}, or null. Allocation-free binary search. */
+    /** The entry containing {@code gpa}, or null. Allocation-free O(log n) tree walk. */
     public Entry lookup(long gpa) {
-        Entry[] es = entries;
-        int lo = 0;
-        int hi = es.length - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            Entry e = es[mid];
+        Node n = root;
+        while (n != null) {
+            Entry e = n.entry;
             if (Long.compareUnsigned(gpa, e.gpa()) < 0) {
-                hi = mid - 1;
+                n = n.left;
             } else if (Long.compareUnsigned(gpa, e.last()) > 0) {
-                lo = mid + 1;
+                n = n.right;
             } else {
                 return e;
             }
@@ -83,13 +111,15 @@ public final class P2m {
 
     /** A snapshot of every entry, by address. */
     public List<Entry> entries() {
-        return List.of(entries);
+        List<Entry> out = new ArrayList<>();
+        inOrder(root, out);
+        return List.copyOf(out);
     }
 
     /** The direct MMIO entries only, by address: what device memory the domain can reach. */
     public List<DirectMmio> mmioMappings() {
         List<DirectMmio> out = new ArrayList<>();
-        for (Entry e : entries) {
+        for (Entry e : entries()) {
             if (e instanceof DirectMmio m) {
                 out.add(m);
             }
@@ -120,13 +150,13 @@ public final class P2m {
 
     /** Removes the trap that starts at {@code gpa} with this handler; false if there is none. */
     public synchronized boolean removeTrap(long gpa, MmioHandler handler) {
-        List<Entry> list = new ArrayList<>(List.of(entries));
-        boolean removed = list.removeIf(e -> e instanceof Trapped t && t.gpa() == gpa && t.handler() == handler);
-        if (removed) {
-            entries = list.toArray(new Entry[0]);
-            emit(Kind.REMOVE_TRAP, gpa >>> PAGE_SHIFT, 0, -1);
+        Entry e = lookup(gpa);
+        if (!(e instanceof Trapped t && t.gpa() == gpa && t.handler() == handler)) {
+            return false;
         }
-        return removed;
+        root = delete(root, gpa);
+        emit(Kind.REMOVE_TRAP, gpa >>> PAGE_SHIFT, 0, -1);
+        return true;
     }
 
     /**
@@ -144,18 +174,14 @@ public final class P2m {
         long gpa = gfn << PAGE_SHIFT;
         long size = nr << PAGE_SHIFT;
         long maddr = mfn << PAGE_SHIFT;
-        for (Entry e : entries) {
-            if (!overlaps(e, gpa, size)) {
-                continue;
-            }
+        for (Entry e : overlapping(root, gpa, size)) {
             if (!(e instanceof DirectMmio m) || m.maddr() - m.gpa() != maddr - gpa) {
                 return Errno.EEXIST.rc();
             }
         }
-        // Carve out identical pages already present, then insert what is left.
-        List<Entry> list = removeRange(gpa, size, e -> e instanceof DirectMmio);
-        list.add(new DirectMmio(gpa, size, maddr));
-        publish(list);
+        // Carve out identical pages already present, then insert the whole range; one publish.
+        Node next = removeRange(root, gpa, size, e -> e instanceof DirectMmio);
+        root = insert(next, new DirectMmio(gpa, size, maddr));
         emit(Kind.MAP_MMIO, gfn, nr, mfn);
         return 0;
     }
@@ -169,7 +195,7 @@ public final class P2m {
     public synchronized int unmapMmio(long gfn, long nr) {
         long gpa = gfn << PAGE_SHIFT;
         long size = nr << PAGE_SHIFT;
-        publish(removeRange(gpa, size, e -> e instanceof DirectMmio));
+        root = removeRange(root, gpa, size, e -> e instanceof DirectMmio);
         emit(Kind.UNMAP_MMIO, gfn, nr, -1);
         return 0;
     }
@@ -185,7 +211,7 @@ public final class P2m {
     public synchronized long unmapMachineFrames(long firstMfn, long lastMfn) {
         long removed = 0;
         List<long[]> cut = new ArrayList<>();
-        for (Entry e : entries) {
+        for (Entry e : entries()) {
             if (!(e instanceof DirectMmio m)) {
                 continue;
             }
@@ -200,7 +226,7 @@ public final class P2m {
             }
         }
         for (long[] c : cut) {
-            publish(removeRange(c[0] << PAGE_SHIFT, c[1] << PAGE_SHIFT, e -> e instanceof DirectMmio));
+            root = removeRange(root, c[0] << PAGE_SHIFT, c[1] << PAGE_SHIFT, e -> e instanceof DirectMmio);
             emit(Kind.UNMAP_MMIO, c[0], c[1], -1);
         }
         return removed;
@@ -252,46 +278,126 @@ public final class P2m {
         return true;
     }
 
-    private static boolean overlaps(Entry e, long gpa, long size) {
-        long last = gpa + size - 1;
-        return Long.compareUnsigned(gpa, e.last()) <= 0 && Long.compareUnsigned(e.gpa(), last) <= 0;
-    }
-
     private void insertOrThrow(Entry n) {
-        for (Entry e : entries) {
-            if (overlaps(e, n.gpa(), n.size())) {
-                throw new IllegalArgumentException("p2m of d" + domid + ": " + describe(n) + " overlaps " + describe(e));
-            }
+        List<Entry> clash = overlapping(root, n.gpa(), n.size());
+        if (!clash.isEmpty()) {
+            throw new IllegalArgumentException("p2m of d" + domid + ": " + describe(n) + " overlaps " + describe(clash.get(0)));
         }
-        List<Entry> list = new ArrayList<>(List.of(entries));
-        list.add(n);
-        publish(list);
+        root = insert(root, n);
     }
 
-    /** Removes the part of matching entries inside the range, splitting them at its edges. */
-    private List<Entry> removeRange(long gpa, long size, java.util.function.Predicate<Entry> which) {
+    /**
+     * Removes the part of matching entries inside the range, splitting them at its edges.
+     *
+     * @return the new root (the tree {@code t} is not changed)
+     */
+    private static Node removeRange(Node t, long gpa, long size, java.util.function.Predicate<Entry> which) {
         long last = gpa + size - 1;
-        List<Entry> out = new ArrayList<>();
-        for (Entry e : entries) {
-            if (!which.test(e) || !overlaps(e, gpa, size)) {
-                out.add(e);
+        for (Entry e : overlapping(t, gpa, size)) {
+            if (!which.test(e)) {
                 continue;
             }
+            t = delete(t, e.gpa());
             DirectMmio m = (DirectMmio) e;
             if (Long.compareUnsigned(m.gpa(), gpa) < 0) {
-                out.add(new DirectMmio(m.gpa(), gpa - m.gpa(), m.maddr()));
+                t = insert(t, new DirectMmio(m.gpa(), gpa - m.gpa(), m.maddr()));
             }
             if (Long.compareUnsigned(m.last(), last) > 0) {
                 long keep = m.last() - last;
-                out.add(new DirectMmio(last + 1, keep, m.maddr() + (last + 1 - m.gpa())));
+                t = insert(t, new DirectMmio(last + 1, keep, m.maddr() + (last + 1 - m.gpa())));
             }
         }
+        return t;
+    }
+
+    /* ---- the persistent treap: every operation returns a new root and leaves its input intact ---- */
+
+    /** The treap priority of an entry at {@code gpa}: a fixed 64-bit mix (SplitMix64's finaliser). */
+    private static int priority(long gpa) {
+        long z = gpa + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return (int) (z ^ (z >>> 31));
+    }
+
+    /** Inserts {@code e}, whose address no entry of {@code t} has. */
+    private static Node insert(Node t, Entry e) {
+        if (t == null) {
+            return new Node(e, priority(e.gpa()), null, null);
+        }
+        if (Long.compareUnsigned(e.gpa(), t.entry.gpa()) < 0) {
+            Node l = insert(t.left, e);
+            if (l.prio > t.prio) { // rotate right: l becomes the subtree's root
+                return l.withRight(t.withLeft(l.right));
+            }
+            return t.withLeft(l);
+        }
+        Node r = insert(t.right, e);
+        if (r.prio > t.prio) { // rotate left
+            return r.withLeft(t.withRight(r.left));
+        }
+        return t.withRight(r);
+    }
+
+    /** Removes the entry starting at {@code gpa} (present in {@code t}). */
+    private static Node delete(Node t, long gpa) {
+        if (t == null) {
+            return null;
+        }
+        int c = Long.compareUnsigned(gpa, t.entry.gpa());
+        if (c < 0) {
+            return t.withLeft(delete(t.left, gpa));
+        }
+        if (c > 0) {
+            return t.withRight(delete(t.right, gpa));
+        }
+        return merge(t.left, t.right);
+    }
+
+    /** Joins two treaps, every address of {@code a} below every address of {@code b}. */
+    private static Node merge(Node a, Node b) {
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        if (a.prio > b.prio) {
+            return a.withRight(merge(a.right, b));
+        }
+        return b.withLeft(merge(a, b.left));
+    }
+
+    /** The entries of {@code t} overlapping {@code [gpa, gpa+size)}, by address. */
+    private static List<Entry> overlapping(Node t, long gpa, long size) {
+        List<Entry> out = new ArrayList<>(2);
+        collect(t, gpa, gpa + size - 1, out);
         return out;
     }
 
-    private void publish(List<Entry> list) {
-        list.sort((a, b) -> Long.compareUnsigned(a.gpa(), b.gpa()));
-        entries = list.toArray(new Entry[0]);
+    private static void collect(Node n, long first, long last, List<Entry> out) {
+        if (n == null) {
+            return;
+        }
+        Entry e = n.entry;
+        // Entries are disjoint and ordered: the left subtree ends below e.gpa(), the right starts above e.last().
+        if (Long.compareUnsigned(first, e.gpa()) < 0) {
+            collect(n.left, first, last, out);
+        }
+        if (Long.compareUnsigned(first, e.last()) <= 0 && Long.compareUnsigned(e.gpa(), last) <= 0) {
+            out.add(e);
+        }
+        if (Long.compareUnsigned(last, e.last()) > 0) {
+            collect(n.right, first, last, out);
+        }
+    }
+
+    private static void inOrder(Node n, List<Entry> out) {
+        while (n != null) {
+            inOrder(n.left, out);
+            out.add(n.entry);
+            n = n.right;
+        }
     }
 
     private void requirePageAligned(long gpa, long size) {

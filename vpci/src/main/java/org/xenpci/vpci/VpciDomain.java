@@ -9,8 +9,8 @@ import org.xenpci.core.ExtensionSlot;
  * domain}): the domain's devices with vPCI, its {@link VirtualTopology}, and why vPCI crashed it
  * ({@code domain_crash}, recorded on the core {@code Domain}).
  *
- * <p>Thread-safety: the device list is an immutable array replaced under the domain's
- * {@code pciLock} write lock (attach/detach); lookups by SBDF go through two {@link SbdfIndex}es
+ * <p>Thread-safety: the device list changes under the domain's {@code pciLock} write lock
+ * (attach/detach; readers get an immutable exact-length snapshot); lookups by SBDF go through two {@link SbdfIndex}es
  * (machine and guest SBDF) updated at the same time, lock-free and allocation-free, so the
  * config-access trap may look a device up without any lock (it then takes the device's lock and
  * checks the device is still attached, see {@link Vpci#read(Domain, int, int, int)}).
@@ -23,7 +23,13 @@ public final class VpciDomain {
 
     private final Domain domain;
     private final VirtualTopology topology = new VirtualTopology();
+    /** Attached devices in attach order: {@code all[0..count)}, guarded by this object's monitor. */
+    private VpciDevice[] all = NONE;
+    private int count;
+    /** Exact-length snapshot of {@code all[0..count)} for lock-free readers; null after a change. */
     private volatile VpciDevice[] devices = NONE;
+    /** The guest frames of this domain's mapped BARs, for modify_bars' overlap step. */
+    private final BarIndex mappedBars = new BarIndex();
     private final SbdfIndex byMachine = new SbdfIndex();
     private final SbdfIndex byGuest = new SbdfIndex();
     private volatile String crashReason;
@@ -49,11 +55,16 @@ public final class VpciDomain {
 
     /** Devices with vPCI owned by the domain, in attach order. */
     public List<VpciDevice> devices() {
-        return List.of(devices);
+        return List.of(snapshot());
     }
 
     VpciDevice[] devicesArray() {
-        return devices;
+        return snapshot();
+    }
+
+    /** The domain's mapped BARs by guest frame (maintained by {@link VpciHeader}). */
+    BarIndex mappedBars() {
+        return mappedBars;
     }
 
     /** The device whose guest SBDF (packed) is {@code guestSbdf}, or null. Lock-free, allocation-free. */
@@ -82,30 +93,48 @@ public final class VpciDomain {
     }
 
     synchronized void add(VpciDevice dev) {
-        VpciDevice[] cur = devices;
-        VpciDevice[] next = java.util.Arrays.copyOf(cur, cur.length + 1);
-        next[cur.length] = dev;
+        // Amortised growth: attaching n devices copies O(n) references in all (doubling), not
+        // O(n^2); the exact-length snapshot readers use is rebuilt on their next read.
+        if (all.length == count) {
+            all = java.util.Arrays.copyOf(all, Math.max(4, count * 2));
+        }
+        all[count++] = dev;
         byMachine.put(dev.machineSbdf().sbdf(), dev);
         int g = dev.guestSbdf();
         if (g != VpciDevice.INVALID_SBDF) {
             byGuest.put(g, dev);
         }
-        devices = next;
+        devices = null;
+    }
+
+    /** The current exact-length snapshot, rebuilt after a change (steady state: one volatile read). */
+    private VpciDevice[] snapshot() {
+        VpciDevice[] d = devices;
+        if (d != null) {
+            return d;
+        }
+        synchronized (this) {
+            if (devices == null) {
+                devices = java.util.Arrays.copyOf(all, count);
+            }
+            return devices;
+        }
     }
 
     synchronized void remove(VpciDevice dev) {
-        VpciDevice[] cur = devices;
         int n = 0;
-        VpciDevice[] next = new VpciDevice[cur.length];
-        for (VpciDevice d : cur) {
-            if (d != dev) {
-                next[n++] = d;
+        for (int i = 0; i < count; i++) {
+            if (all[i] != dev) {
+                all[n++] = all[i];
             }
         }
-        devices = java.util.Arrays.copyOf(next, n);
+        java.util.Arrays.fill(all, n, count, null);
+        count = n;
+        devices = null;
         byMachine.remove(dev.machineSbdf().sbdf(), dev);
         // The guest SBDF was already released (detach): find the device by identity.
         byGuest.removeDevice(dev);
+        mappedBars.removeDevice(dev);
     }
 
     /**

@@ -400,6 +400,10 @@ public final class VpciHeader {
         if (!newEnabled) {
             rom.addr = masked;
             rom.guestAddr = masked;
+            if (rom.enabled) {
+                // Still mapped until the deferred unmap runs: keep the index on its frames.
+                setEnabled(dev, rom, true);
+            }
         }
         return outcome;
     }
@@ -460,29 +464,29 @@ public final class VpciHeader {
             }
         }
         // Frames already mapped for another BAR of the same domain are neither mapped twice nor
-        // unmapped. hwdom also checks dom_xen's (hidden) devices (Xen 465217b0f8).
+        // unmapped. hwdom also checks dom_xen's (hidden) devices (Xen 465217b0f8). Xen walks
+        // every device of the domain here; the per-domain BarIndex gives the same BARs (those
+        // enabled, overlapping this BAR's frames) without the walk.
         Domain owner = dev.owner();
         Domain d = owner.domid() == Domain.DOMID_XEN ? owner.xen().hardwareDomain() : owner;
         while (d != null) {
             VpciDomain vd = d.extension(VpciDomain.class);
             if (vd != null) {
-                for (VpciDevice other : vd.devicesArray()) {
-                    if (other == dev && !romOnly) {
+                for (int i = 0; i < SLOTS; i++) {
+                    if (mem[i] == null) {
                         continue;
                     }
-                    VpciHeader oh = other.header();
-                    for (int k = 0; k < SLOTS; k++) {
-                        VpciBar rb = oh.bars[k];
-                        if (!rb.enabled || (romOnly && other == dev && rb.type == VpciBar.Type.ROM)) {
+                    VpciBar bar = bars[i];
+                    long gStart = bar.guestAddr >>> P2m.PAGE_SHIFT;
+                    long gEnd = (bar.guestAddr + bar.size - 1) >>> P2m.PAGE_SHIFT;
+                    for (BarIndex.Entry o : vd.mappedBars().overlapping(gStart, gEnd)) {
+                        VpciDevice other = o.dev();
+                        VpciBar rb = o.bar();
+                        if ((other == dev && !romOnly) || !rb.enabled
+                                || (romOnly && other == dev && rb.type == VpciBar.Type.ROM)) {
                             continue;
                         }
-                        long s = rb.guestAddr >>> P2m.PAGE_SHIFT;
-                        long e = (rb.guestAddr + rb.size - 1) >>> P2m.PAGE_SHIFT;
-                        for (FrameRangeSet m : mem) {
-                            if (m != null) {
-                                m.remove(s, e);
-                            }
-                        }
+                        mem[i].remove(rb.guestAddr >>> P2m.PAGE_SHIFT, (rb.guestAddr + rb.size - 1) >>> P2m.PAGE_SHIFT);
                     }
                 }
             }
@@ -508,8 +512,10 @@ public final class VpciHeader {
      * frames from the p2m), the MSI-X traps go, and hardware memory decoding is turned off.
      */
     void decodingOff(VpciDevice dev) {
+        BarIndex index = VpciDomain.of(dev.owner()).mappedBars();
         for (VpciBar bar : bars) {
             bar.enabled = false;
+            index.remove(bar);
         }
         if (dev.msix != null) {
             VpciMsix.decodingChanged(dev, false);
@@ -534,14 +540,14 @@ public final class VpciHeader {
             if (romOnly && bar.type == VpciBar.Type.ROM) {
                 int val = (int) bar.addr | (map ? PCI_ROM_ADDRESS_ENABLE : 0);
                 if (inWindow) {
-                    bar.enabled = map;
+                    setEnabled(dev, bar, map);
                 }
                 romEnabled = map;
                 dev.hardware().write(romReg, 4, val);
                 return;
             }
             if (!romOnly && (bar.type != VpciBar.Type.ROM || romEnabled) && inWindow) {
-                bar.enabled = map;
+                setEnabled(dev, bar, map);
             }
         }
         if (!romOnly) {
@@ -553,6 +559,17 @@ public final class VpciHeader {
             if (map && dev.msix != null) {
                 VpciMsix.decoded(dev); // the table is reachable again: bring it up to date
             }
+        }
+    }
+
+    /** A BAR's mapped state, kept in the owner's {@link BarIndex} with its guest frames. */
+    private static void setEnabled(VpciDevice dev, VpciBar bar, boolean map) {
+        bar.enabled = map;
+        BarIndex index = VpciDomain.of(dev.owner()).mappedBars();
+        if (map) {
+            index.put(dev, bar, bar.guestAddr >>> P2m.PAGE_SHIFT, (bar.guestAddr + bar.size - 1) >>> P2m.PAGE_SHIFT);
+        } else {
+            index.remove(bar);
         }
     }
 }

@@ -5,7 +5,7 @@ import org.xenpci.core.pci.PciRegs;
 
 /**
  * The 4 KiB configuration space of one PCI function: storage as 1024 little-endian dwords plus
- * per-dword masks that say how software writes behave (crosvm {@code pci_configuration.rs}).
+ * per-dword masks, both held sparsely in 256-byte chunks allocated on first use, that say how software writes behave (crosvm {@code pci_configuration.rs}).
  *
  * <p>Two write paths:
  * <ul>
@@ -30,11 +30,29 @@ public final class ConfigSpace {
     public static final int SIZE = PciRegs.PCI_CFG_SPACE_EXP_SIZE;
     private static final int DWORDS = SIZE / 4;
 
-    private final int[] regs = new int[DWORDS];
-    private final int[] writable = new int[DWORDS];
-    private final int[] rw1c = new int[DWORDS];
+    /** Dwords per storage chunk (256 bytes of config space). */
+    private static final int CHUNK = 64;
+    private static final int CHUNK_SHIFT = 6;
+    private static final int CHUNKS = DWORDS / CHUNK;
+
+    /*
+     * Sparse storage: each array is split in 16 chunks of 256 bytes, a null chunk reading as all
+     * zero (registers) or nothing declared (masks, watched fields). Most of the 4 KiB is never
+     * used (a function without extended capabilities has nothing above 0x100, and the legacy
+     * capabilities end well before 0x100): a chunk exists only where the image has a non-zero
+     * byte, a field is declared, or the model writes a non-zero value. Four dense 4 KiB arrays
+     * per function were ~16 KiB of heap each; 64k functions made 1 GiB.
+     */
+    private final int[][] regs = new int[CHUNKS][];
+    private final int[][] writable = new int[CHUNKS][];
+    private final int[][] rw1c = new int[CHUNKS][];
     /** Declared fields with a listener or a tag, per dword; null where none (the common case). */
-    private final ConfigLayout.Field[][] watched = new ConfigLayout.Field[DWORDS][];
+    private final ConfigLayout.Field[][][] watched = new ConfigLayout.Field[CHUNKS][][];
+
+    /** Dword of the primary/secondary/subordinate bus numbers in a type 1 header. */
+    private static final int BUS_NUMBERS_DWORD = PciRegs.PCI_PRIMARY_BUS >> 2;
+    /** True for a type 1 (bridge) header: changes to its bus numbers move config routes ({@link PciBus}). */
+    private boolean bridgeHeader;
 
     /** An all-zero config space with every bit read-only. */
     public ConfigSpace() {
@@ -50,8 +68,23 @@ public final class ConfigSpace {
         if (image.length != PciRegs.PCI_CFG_SPACE_SIZE && image.length != SIZE) {
             throw new HardwareConfigException("config image must be 256 or 4096 bytes, not " + image.length);
         }
-        for (int i = 0; i < image.length; i++) {
-            regs[i >> 2] |= (image[i] & 0xff) << ((i & 3) * 8);
+        for (int i = 0; i < image.length; i += 4) {
+            int v = (image[i] & 0xff) | (image[i + 1] & 0xff) << 8 | (image[i + 2] & 0xff) << 16 | (image[i + 3] & 0xff) << 24;
+            if (v != 0) {
+                setReg(i >> 2, v);
+            }
+        }
+        bridgeHeader = (image[PciRegs.PCI_HEADER_TYPE] & PciRegs.PCI_HEADER_TYPE_MASK) == PciRegs.PCI_HEADER_TYPE_BRIDGE;
+    }
+
+    /** A change to dword {@code idx} (old value {@code old}): tells the buses that decode state or bus numbers moved. */
+    private void changed(int idx, int old) {
+        if (reg(idx) == old) {
+            return;
+        }
+        PciBus.configChanged();
+        if (bridgeHeader && idx == BUS_NUMBERS_DWORD) {
+            PciBus.busNumbersChanged();
         }
     }
 
@@ -63,11 +96,11 @@ public final class ConfigSpace {
     public synchronized int read(int offset, int size) {
         check(offset, size);
         if ((offset & 3) + size <= 4) {
-            return extract(regs[offset >> 2], offset, size);
+            return extract(reg(offset >> 2), offset, size);
         }
         int value = 0;
         for (int i = 0; i < size; i++) {
-            value |= extract(regs[(offset + i) >> 2], offset + i, 1) << (8 * i);
+            value |= extract(reg((offset + i) >> 2), offset + i, 1) << (8 * i);
         }
         return value;
     }
@@ -100,7 +133,9 @@ public final class ConfigSpace {
             int at = offset + i;
             int shift = (at & 3) * 8;
             int idx = at >> 2;
-            regs[idx] = (regs[idx] & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift;
+            int old = reg(idx);
+            setReg(idx, (old & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift);
+            changed(idx, old);
         }
     }
 
@@ -117,42 +152,123 @@ public final class ConfigSpace {
     /** The software-writable (RW) bits of the dword containing {@code offset}. */
     public synchronized int writableMask(int offset) {
         check(offset, 1);
-        return writable[offset >> 2];
+        return mask(writable, offset >> 2);
     }
 
     /** The RW1C bits of the dword containing {@code offset}. */
     public synchronized int rw1cMask(int offset) {
         check(offset, 1);
-        return rw1c[offset >> 2];
+        return mask(rw1c, offset >> 2);
     }
 
     /** A copy of all 4096 bytes (a snapshot, as {@code lspci -xxxx} would read them). */
     public synchronized byte[] toBytes() {
         byte[] out = new byte[SIZE];
         for (int i = 0; i < SIZE; i++) {
-            out[i] = (byte) (regs[i >> 2] >>> ((i & 3) * 8));
+            out[i] = (byte) (reg(i >> 2) >>> ((i & 3) * 8));
         }
         return out;
     }
 
-    /** A copy of the 1024 register dwords (the power-on image a function keeps for its resets). */
-    synchronized int[] dwords() {
-        return regs.clone();
+    /**
+     * A copy of the register dwords (the power-on image a function keeps for its resets): per
+     * 256-byte chunk, a copy or null where the chunk is all zero.
+     */
+    synchronized int[][] dwords() {
+        int[][] out = new int[CHUNKS][];
+        for (int c = 0; c < CHUNKS; c++) {
+            out[c] = regs[c] == null ? null : regs[c].clone();
+        }
+        return out;
     }
 
     /**
      * A function reset's config part: every bit software can change (RW, RW1C) takes its value
-     * in {@code image}; bits software cannot write (RO, HwInit, reserved) keep theirs, so
-     * hardware-initialised fields survive (PCIe Base 6.6.2: FLR leaves sticky and HwInit
-     * state). Listeners are not called; the caller resets what they guard.
+     * in {@code image} (as {@link #dwords} returned it); bits software cannot write (RO, HwInit,
+     * reserved) keep theirs, so hardware-initialised fields survive (PCIe Base 6.6.2: FLR leaves
+     * sticky and HwInit state). Listeners are not called; the caller resets what they guard.
      */
-    synchronized void restoreWritable(int[] image) {
+    synchronized void restoreWritable(int[][] image) {
         for (int i = 0; i < DWORDS; i++) {
-            int m = writable[i] | rw1c[i];
+            int m = mask(writable, i) | mask(rw1c, i);
             if (m != 0) {
-                regs[i] = (regs[i] & ~m) | (image[i] & m);
+                int[] ic = image[i >> CHUNK_SHIFT];
+                int old = reg(i);
+                setReg(i, (old & ~m) | ((ic == null ? 0 : ic[i & (CHUNK - 1)]) & m));
+                changed(i, old);
             }
         }
+    }
+
+    /**
+     * Bytes of heap this config space's storage holds (its chunks and their arrays; object
+     * headers counted at 16 bytes, references at 4 as with compressed oops): a structural
+     * estimate, the same on every JVM run, for the per-function memory figures.
+     */
+    public synchronized long storageBytes() {
+        long bytes = 16 + 4 * 16 + 4 * (16 + 4L * CHUNKS); // this object, 4 chunk tables
+        for (int c = 0; c < CHUNKS; c++) {
+            bytes += regs[c] == null ? 0 : 16 + 4L * CHUNK;
+            bytes += writable[c] == null ? 0 : 16 + 4L * CHUNK;
+            bytes += rw1c[c] == null ? 0 : 16 + 4L * CHUNK;
+            if (watched[c] != null) {
+                bytes += 16 + 4L * CHUNK;
+                for (ConfigLayout.Field[] fs : watched[c]) {
+                    bytes += fs == null ? 0 : 16 + 4L * fs.length;
+                }
+            }
+        }
+        return bytes;
+    }
+
+    /** Bytes the power-on image from {@link #dwords} holds (same estimate as {@link #storageBytes}). */
+    static long imageBytes(int[][] image) {
+        long bytes = 16 + 4L * CHUNKS;
+        for (int[] c : image) {
+            bytes += c == null ? 0 : 16 + 4L * CHUNK;
+        }
+        return bytes;
+    }
+
+    /* ---- sparse storage ---- */
+
+    private int reg(int idx) {
+        int[] c = regs[idx >> CHUNK_SHIFT];
+        return c == null ? 0 : c[idx & (CHUNK - 1)];
+    }
+
+    private void setReg(int idx, int v) {
+        int[] c = regs[idx >> CHUNK_SHIFT];
+        if (c == null) {
+            if (v == 0) {
+                return; // a null chunk already reads 0
+            }
+            c = new int[CHUNK];
+            regs[idx >> CHUNK_SHIFT] = c;
+        }
+        c[idx & (CHUNK - 1)] = v;
+    }
+
+    private static int mask(int[][] m, int idx) {
+        int[] c = m[idx >> CHUNK_SHIFT];
+        return c == null ? 0 : c[idx & (CHUNK - 1)];
+    }
+
+    private static void setMask(int[][] m, int idx, int v) {
+        int[] c = m[idx >> CHUNK_SHIFT];
+        if (c == null) {
+            if (v == 0) {
+                return;
+            }
+            c = new int[CHUNK];
+            m[idx >> CHUNK_SHIFT] = c;
+        }
+        c[idx & (CHUNK - 1)] = v;
+    }
+
+    private ConfigLayout.Field[] watchedAt(int idx) {
+        ConfigLayout.Field[][] c = watched[idx >> CHUNK_SHIFT];
+        return c == null ? null : c[idx & (CHUNK - 1)];
     }
 
     /* ---- declarations, used by ConfigLayout at build time ---- */
@@ -160,19 +276,22 @@ public final class ConfigSpace {
     synchronized void declare(ConfigLayout.Field field) {
         int idx = field.dword;
         int m = field.mask;
-        writable[idx] &= ~m;
-        rw1c[idx] &= ~m;
+        setMask(writable, idx, mask(writable, idx) & ~m);
+        setMask(rw1c, idx, mask(rw1c, idx) & ~m);
         switch (field.mode) {
             case RW:
-                writable[idx] |= m;
+                setMask(writable, idx, mask(writable, idx) | m);
                 break;
             case RW1C:
-                rw1c[idx] |= m;
+                setMask(rw1c, idx, mask(rw1c, idx) | m);
                 break;
-            case RSVDZ:
+            case RSVDZ: {
                 // Reserved-zero bits read as 0 whatever the image said (PCIe Base 7.4).
-                regs[idx] &= ~m;
+                int old = reg(idx);
+                setReg(idx, old & ~m);
+                changed(idx, old);
                 break;
+            }
             default:
                 break;
         }
@@ -187,7 +306,7 @@ public final class ConfigSpace {
     }
 
     private boolean watchedContains(int idx, ConfigLayout.Field field) {
-        ConfigLayout.Field[] fs = watched[idx];
+        ConfigLayout.Field[] fs = watchedAt(idx);
         if (fs != null) {
             for (ConfigLayout.Field f : fs) {
                 if (f == field) {
@@ -202,13 +321,18 @@ public final class ConfigSpace {
         if (watchedContains(field.dword, field)) {
             return;
         }
-        ConfigLayout.Field[] fs = watched[field.dword];
+        ConfigLayout.Field[] fs = watchedAt(field.dword);
         ConfigLayout.Field[] grown = new ConfigLayout.Field[fs == null ? 1 : fs.length + 1];
         if (fs != null) {
             System.arraycopy(fs, 0, grown, 0, fs.length);
         }
         grown[grown.length - 1] = field;
-        watched[field.dword] = grown;
+        ConfigLayout.Field[][] c = watched[field.dword >> CHUNK_SHIFT];
+        if (c == null) {
+            c = new ConfigLayout.Field[CHUNK][];
+            watched[field.dword >> CHUNK_SHIFT] = c;
+        }
+        c[field.dword & (CHUNK - 1)] = grown;
     }
 
     /* ---- the hot path ---- */
@@ -218,12 +342,15 @@ public final class ConfigSpace {
         int shift = (offset & 3) * 8;
         int enable = (size == 4 ? -1 : (1 << (8 * size)) - 1) << shift;
         int v = value << shift;
-        int old = regs[idx];
-        int w = writable[idx] & enable;
-        int c = rw1c[idx] & enable;
+        int old = reg(idx);
+        int w = mask(writable, idx) & enable;
+        int c = mask(rw1c, idx) & enable;
         int updated = ((old & ~w) | (v & w)) & ~(v & c);
-        regs[idx] = updated;
-        ConfigLayout.Field[] fs = watched[idx];
+        if (updated != old) {
+            setReg(idx, updated);
+            changed(idx, old);
+        }
+        ConfigLayout.Field[] fs = watchedAt(idx);
         if (fs != null) {
             notifyFields(fs, old, updated, v, enable);
         }

@@ -183,8 +183,36 @@ public final class HostBridgeHardware {
         if (bus < firstBus || bus > 255 || device < 0 || device > 31 || function < 0 || function > 7) {
             return null;
         }
-        return rootBus.routeConfig(firstBus, bus, device, function);
+        RouteCache c = routes;
+        long epoch = PciBus.busNumberEpoch();
+        if (c.epoch != epoch) {
+            c = new RouteCache(epoch);
+            routes = c;
+        }
+        PciBus.Route r = c.routes[bus];
+        if (r == null) {
+            // Found by walking the bridges (PCI-to-PCI Bridge 1.2, 3.2.5.3), kept until any
+            // bridge's bus numbers change: a walk per access costs O(bridges on the path).
+            r = rootBus.route(firstBus, bus);
+            c.routes[bus] = r;
+        }
+        return PciBus.functionOn(r, device, function);
     }
+
+    /**
+     * Routes per absolute bus number, valid for one bus-number epoch. Racing fillers store the
+     * same route; a {@link PciBus.Route} has only final fields, so a racy read sees it whole.
+     */
+    private static final class RouteCache {
+        final long epoch;
+        final PciBus.Route[] routes = new PciBus.Route[256];
+
+        RouteCache(long epoch) {
+            this.epoch = epoch;
+        }
+    }
+
+    private volatile RouteCache routes = new RouteCache(-1);
 
     /** A config read at absolute {@code bus}: all-ones when nothing answers. Size 1, 2 or 4. */
     public int configRead(int bus, int device, int function, int reg, int size) {

@@ -17,7 +17,10 @@ import org.xenpci.core.Hex;
  * device, then function) with secondary &lt;= B &lt;= subordinate takes it, as type 0 on its
  * secondary bus if B == secondary, else further down. Nobody claims: master abort.
  *
- * <p>Immutable once built; routing reads only bridge registers and allocates nothing.
+ * <p>Immutable once built; routing reads only bridge and BAR registers. Config routes are
+ * cached per bus number by the host bridge (found again after any bridge's bus numbers
+ * change), memory routes per 1 MiB block by each bus (found again after any config register
+ * changes); steady-state routing allocates nothing.
  */
 public final class PciBus {
     private final PciDevice[] slots;
@@ -50,6 +53,74 @@ public final class PciBus {
     /** The device in slot {@code dev} (0..31), or null. */
     public PciDevice device(int dev) {
         return dev >= 0 && dev < 32 ? slots[dev] : null;
+    }
+
+    /**
+     * Counts changes to any bridge's bus number registers (dword 0x18 of a type 1 header, by
+     * any path: software, the model, a reset). A host bridge's cached routes
+     * ({@link HostBridgeHardware#functionAt}) are valid only for the count they were found at.
+     * One counter for every bus in the JVM: a change elsewhere only costs a re-walk.
+     */
+    private static final java.util.concurrent.atomic.AtomicLong BUS_NUMBER_EPOCH = new java.util.concurrent.atomic.AtomicLong();
+
+    static long busNumberEpoch() {
+        return BUS_NUMBER_EPOCH.get();
+    }
+
+    /** Called by a bridge's {@link ConfigSpace} when its bus number registers change. */
+    static void busNumbersChanged() {
+        BUS_NUMBER_EPOCH.incrementAndGet();
+    }
+
+    /**
+     * Where a config request for a bus lands: the bus carrying that number ({@code null}: master
+     * abort), and whether it is the link below a PCIe downstream port, where only device 0
+     * answers (PCIe Base 7.3.1).
+     */
+    record Route(PciBus bus, boolean portLink) {
+    }
+
+    static final Route NO_ROUTE = new Route(null, false);
+
+    /** The route to {@code targetBus} from this bus, numbered {@code busNumber}: the walk of {@link #routeConfig}. */
+    Route route(int busNumber, int targetBus) {
+        if (targetBus == busNumber) {
+            return new Route(this, false);
+        }
+        for (int s = 0; s < slots.length; s++) {
+            PciDevice d = slots[s];
+            if (d == null) {
+                continue;
+            }
+            for (int f = 0; f < 8; f++) {
+                PciFunction bridge = d.functionOrNull(f);
+                if (bridge == null || !bridge.isBridge()) {
+                    continue;
+                }
+                int sec = bridge.secondaryBus();
+                int sub = bridge.subordinateBus();
+                if (targetBus < sec || targetBus > sub) {
+                    continue;
+                }
+                PciBus below = bridge.secondaryBusSlots();
+                if (targetBus == sec) {
+                    return new Route(below, bridge.isPcieDownstreamPort());
+                }
+                return below.route(sec, targetBus);
+            }
+        }
+        return NO_ROUTE;
+    }
+
+    /** The function at {@code (dev, fn)} on a bus a {@link Route} reached; null for a master abort. */
+    static PciFunction functionOn(Route r, int dev, int fn) {
+        PciBus b = r.bus;
+        if (b == null || (r.portLink && dev != 0)) {
+            return null;
+        }
+        PciDevice d = b.slots[dev];
+        PciFunction f = d == null ? null : d.functionOrNull(fn);
+        return f != null || b.pfs.length == 0 ? f : b.virtualFunctionAt(dev << 3 | fn);
     }
 
     /**
@@ -93,6 +164,54 @@ public final class PciBus {
      * null for a master abort. A bridge's own BARs are checked before its windows.
      */
     PciFunction routeMemory(long pciAddress, boolean io) {
+        // The walk below asks every function on the bus in turn; at 64k functions that is 255
+        // bridges on the root bus per BAR access. Only functions with a BAR in the access's
+        // block, up to the first bridge forwarding the block, can answer: those are cached
+        // per block (1 MiB for memory, the bridge memory window granularity, PCI-to-PCI Bridge
+        // 1.2, 3.2.5.8; 4 KiB for I/O, 3.2.5.6), for one decode epoch.
+        long block = io ? pciAddress >>> 12 : pciAddress >>> 20;
+        long epoch = decodeEpoch();
+        MemoryRoutes mr = memoryRoutes;
+        if (mr.epoch != epoch) {
+            mr = new MemoryRoutes(epoch);
+            memoryRoutes = mr;
+        }
+        int slot = (int) (block ^ (block >>> 7) ^ (io ? 0x55 : 0)) & (MemoryRoutes.SLOTS - 1);
+        BlockRoute br = mr.slots[slot];
+        if (br == null || br.block != block || br.io != io) {
+            br = blockRoute(block, io);
+            mr.slots[slot] = br;
+        }
+        for (PciFunction fn : br.candidates) {
+            if (fn.decodeBar(pciAddress, io) >= 0) {
+                return fn;
+            }
+            SriovCapability sriov = fn.sriovOrNull();
+            if (sriov != null) {
+                for (PciFunction vf : sriov.vfArray()) {
+                    if (vf.decodeBar(pciAddress, io) >= 0) {
+                        return vf;
+                    }
+                }
+            }
+            if (fn.isBridge() && fn.forwards(pciAddress, io)) {
+                // A positively decoded window: what nobody claims below is a master abort there.
+                return fn.secondaryBusSlots().routeMemory(pciAddress, io);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The functions that can answer an access in {@code block}, in routing order (by device,
+     * then function): those with a BAR overlapping the block or SR-IOV VFs, and the first bridge
+     * whose window forwards the block (a window forwards all of a block or none of it), after
+     * which the walk never goes on.
+     */
+    private BlockRoute blockRoute(long block, boolean io) {
+        long lo = io ? block << 12 : block << 20;
+        long hi = lo + (io ? 0xfffL : 0xfffffL);
+        java.util.List<PciFunction> out = new java.util.ArrayList<>(4);
         for (int s = 0; s < slots.length; s++) {
             PciDevice d = slots[s];
             if (d == null) {
@@ -103,24 +222,58 @@ public final class PciBus {
                 if (fn == null) {
                     continue;
                 }
-                if (fn.decodeBar(pciAddress, io) >= 0) {
-                    return fn;
+                boolean forwards = fn.isBridge() && fn.forwards(lo, io);
+                if (forwards || fn.sriovOrNull() != null || fn.mayDecodeIn(lo, hi, io)) {
+                    out.add(fn);
                 }
-                SriovCapability sriov = fn.sriovOrNull();
-                if (sriov != null) {
-                    for (PciFunction vf : sriov.vfArray()) {
-                        if (vf.decodeBar(pciAddress, io) >= 0) {
-                            return vf;
-                        }
-                    }
-                }
-                if (fn.isBridge() && fn.forwards(pciAddress, io)) {
-                    // A positively decoded window: what nobody claims below is a master abort there.
-                    return fn.secondaryBusSlots().routeMemory(pciAddress, io);
+                if (forwards) {
+                    return new BlockRoute(block, io, out.toArray(new PciFunction[0]));
                 }
             }
         }
-        return null;
+        return new BlockRoute(block, io, out.toArray(new PciFunction[0]));
+    }
+
+    /** One block's candidates; only final fields, so a racy read sees it whole. */
+    private static final class BlockRoute {
+        final long block;
+        final boolean io;
+        final PciFunction[] candidates;
+
+        BlockRoute(long block, boolean io, PciFunction[] candidates) {
+            this.block = block;
+            this.io = io;
+            this.candidates = candidates;
+        }
+    }
+
+    /** A direct-mapped cache of block routes, valid for one decode epoch. */
+    private static final class MemoryRoutes {
+        static final int SLOTS = 64;
+        final long epoch;
+        final BlockRoute[] slots = new BlockRoute[SLOTS];
+
+        MemoryRoutes(long epoch) {
+            this.epoch = epoch;
+        }
+    }
+
+    private volatile MemoryRoutes memoryRoutes = new MemoryRoutes(-1);
+
+    /**
+     * Counts changes to any config register of any function (BARs, COMMAND, bridge windows,
+     * power state, SR-IOV control all live there): memory routes cached for an older count are
+     * dropped. One counter for the JVM: a change elsewhere only costs a re-walk.
+     */
+    private static final java.util.concurrent.atomic.AtomicLong DECODE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
+
+    static long decodeEpoch() {
+        return DECODE_EPOCH.get();
+    }
+
+    /** Called by every {@link ConfigSpace} when a register changes value. */
+    static void configChanged() {
+        DECODE_EPOCH.incrementAndGet();
     }
 
     /**

@@ -60,7 +60,7 @@ public final class PciFunction {
     private volatile MsiCapability msi;
     private volatile MsixCapability msix;
     /** Config registers as the function powered up (before any behaviour's install). */
-    private final int[] powerOn;
+    private final int[][] powerOn;
     /** Installed behaviours, reset with the function; replaced whole (installs are rare). */
     private volatile CapabilityBehaviour[] behaviours = new CapabilityBehaviour[0];
     /** The SR-IOV capability's behaviour on a physical function, or null. */
@@ -323,6 +323,15 @@ public final class PciFunction {
     }
 
     /* ---------------- identity ---------------- */
+
+    /**
+     * Heap bytes held by the function's config registers: the live {@link ConfigSpace}
+     * ({@link ConfigSpace#storageBytes}) plus the power-on image kept for resets. A structural
+     * estimate (deterministic), for the per-function memory figures in docs/performance.md.
+     */
+    public long configStorageBytes() {
+        return config.storageBytes() + ConfigSpace.imageBytes(powerOn);
+    }
 
     /** The function's config space (software and internal access paths). */
     public ConfigSpace config() {
@@ -724,6 +733,26 @@ public final class PciFunction {
             default:
                 return Integer.toUnsignedLong(low & PciRegs.PCI_BASE_ADDRESS_MEM_MASK);
         }
+    }
+
+    /**
+     * True if some BAR of this function (decode state aside) overlaps {@code [lo, hi]} of the
+     * memory ({@code io} false) or I/O space: the function may claim an access there. Used to
+     * narrow a bus's memory routing to the functions that can matter ({@link PciBus}).
+     */
+    boolean mayDecodeIn(long lo, long hi, boolean io) {
+        for (int i = 0; i < SLOTS; i++) {
+            BarSpec b = bars[i];
+            if (b == null || (b.kind() == BarKind.IO) != io) {
+                continue;
+            }
+            long base = barAddress(i);
+            long last = base + b.size() - 1;
+            if (Long.compareUnsigned(base, hi) <= 0 && Long.compareUnsigned(lo, last) <= 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

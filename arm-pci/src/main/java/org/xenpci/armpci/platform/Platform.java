@@ -302,7 +302,12 @@ public final class Platform {
             Map<String, HostBridgeHardware> bridges = new LinkedHashMap<>();
             Map<Integer, Boolean> segmentUsed = new TreeMap<>();
             int auto = 0;
-            List<Sbdf> placed = new ArrayList<>();
+            java.util.Set<Sbdf> placed = new java.util.HashSet<>();
+            // Listed devices per (segment, bus), in listing order: placeBus visits each bus once.
+            Map<Integer, List<Map.Entry<Sbdf, PciFunction>>> byBus = new java.util.HashMap<>();
+            for (Map.Entry<Sbdf, PciFunction> e : devices.entrySet()) {
+                byBus.computeIfAbsent(e.getKey().segment() << 8 | e.getKey().bus(), k -> new ArrayList<>()).add(e);
+            }
             List<String> notBuilt = new ArrayList<>();
             for (HostBridgeNode node : HostBridgeNode.scan(fdt)) {
                 if (node.compatible().stream().noneMatch(MODELLED::contains)) {
@@ -377,7 +382,7 @@ public final class Platform {
                         public void bridge(int dev, int fn, PciFunction f, PciBus.Builder subtree) {
                             hb.bridge(dev, fn, f, subtree);
                         }
-                    }, placed, 0);
+                    }, placed, byBus, 0);
                 }
                 HostBridgeHardware[] built = new HostBridgeHardware[1];
                 hostBridgeProperty(at, "reg", () -> {
@@ -423,13 +428,14 @@ public final class Platform {
             void bridge(int dev, int fn, PciFunction f, PciBus.Builder subtree);
         }
 
-        private void placeBus(int segment, int bus, BusTarget target, List<Sbdf> placed, int depth) {
+        private void placeBus(int segment, int bus, BusTarget target, java.util.Set<Sbdf> placed,
+                Map<Integer, List<Map.Entry<Sbdf, PciFunction>>> byBus, int depth) {
             if (depth > 256) {
                 return; // a bus loop in the listed bridges' registers
             }
-            for (Map.Entry<Sbdf, PciFunction> e : devices.entrySet()) {
+            for (Map.Entry<Sbdf, PciFunction> e : byBus.getOrDefault(segment << 8 | bus, List.of())) {
                 Sbdf s = e.getKey();
-                if (s.segment() != segment || s.bus() != bus || placed.contains(s)) {
+                if (placed.contains(s)) {
                     continue;
                 }
                 PciFunction f = e.getValue();
@@ -447,7 +453,7 @@ public final class Platform {
                         public void bridge(int dev, int fn, PciFunction g, PciBus.Builder subtree) {
                             sub.bridge(dev, fn, g, subtree);
                         }
-                    }, placed, depth + 1);
+                    }, placed, byBus, depth + 1);
                     target.bridge(s.device(), s.function(), f, sub);
                 } else if (f.isBridge()) {
                     target.bridge(s.device(), s.function(), f, PciBus.builder());

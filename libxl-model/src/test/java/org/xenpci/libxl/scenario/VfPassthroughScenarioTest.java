@@ -199,4 +199,53 @@ class VfPassthroughScenarioTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> dom0.disableSriov(Sbdf.parse("0000:00:02.0")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no SR-IOV capability");
     }
+
+    @Test
+    @DisplayName("attacker: a guest with VF 1 storms its config space (seeded); it never maps VF 0's slice or the PF, and the PF's SR-IOV registers stay dom0's")
+    void vfGuestConfigStorm() {
+        Domain d = guest();
+        new ReferenceGuest(d).probe();
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        int pos = org.xenpci.armpci.VirtfnResources.of(conf, host.pci().pdevs().find(PF).orElseThrow(), VF1)
+                .orElseThrow().sriovPosition();
+        int[] pfBefore = new int[0x40 / 4];
+        for (int i = 0; i < pfBefore.length; i++) {
+            pfBefore[i] = conf.read32(PF, pos + 4 * i);
+        }
+        java.util.Random rnd = new java.util.Random(0x5EED_0010L);
+        // Registers an attacker aims at: COMMAND, the six BARs, the ROM, and the capability area.
+        int[] hot = {PciRegs.PCI_COMMAND, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, PciRegs.PCI_ROM_ADDRESS, 0x40, 0x50, 0x70, 0xa0};
+        IsolationAuditor auditor = new IsolationAuditor(host);
+        for (int step = 0; step < 400; step++) {
+            int size = new int[] {1, 2, 4}[rnd.nextInt(3)];
+            int reg = rnd.nextInt(4) == 0 ? rnd.nextInt(0x1000) & ~(size - 1) : hot[rnd.nextInt(hot.length)];
+            int value = rnd.nextInt(3) == 0 ? -1 : rnd.nextInt();
+            if (reg == PciRegs.PCI_COMMAND && rnd.nextBoolean()) {
+                value |= PciRegs.PCI_COMMAND_MEMORY;
+            }
+            Vcpu v = d.vcpu(0);
+            v.mmioWrite(GUEST_CFG + reg, size, value);
+            v.takeDataAbort(); // an abort is an allowed answer; what matters is what it reached
+            if (step % 20 == 19) {
+                assertThat(auditor.check().violations()).as("step %d: write 0x%x/%d = 0x%x", step, reg, size, value).isEmpty();
+            }
+        }
+        for (org.xenpci.core.P2m.DirectMmio m : d.p2m().mmioMappings()) {
+            for (int bar : new int[] {0, 3}) {
+                long lo = vf(0).barAddress(bar);
+                assertThat(m.maddr() + m.size() <= lo || m.maddr() >= lo + 0x4000)
+                        .as("guest 0x%x maps VF 0's BAR%d slice at 0x%x", m.gpa(), bar, lo).isTrue();
+            }
+            for (org.xenpci.armpci.hw.BarSpec b : pf.bars()) {
+                long lo = pf.barAddress(b.index());
+                assertThat(m.maddr() + m.size() <= lo || m.maddr() >= lo + b.size())
+                        .as("guest 0x%x maps the PF's BAR%d", m.gpa(), b.index()).isTrue();
+            }
+        }
+        for (int i = 0; i < pfBefore.length; i++) {
+            assertThat(conf.read32(PF, pos + 4 * i)).as("PF SR-IOV register 0x%x", pos + 4 * i).isEqualTo(pfBefore[i]);
+        }
+        libxl.destroyDomain(d.domid());
+        assertThat(auditor.check().violations()).isEmpty();
+    }
 }

@@ -248,4 +248,22 @@ class VfPassthroughScenarioTest {
         libxl.destroyDomain(d.domid());
         assertThat(auditor.check().violations()).isEmpty();
     }
+
+    @Test
+    @DisplayName("VFs removed while VF 1 is in a guest, the guest destroyed, VFs enabled again: the new VF 1's DMA reaches none of the dead guest's memory")
+    void noStaleStreamAfterVfRemoval() {
+        Domain d = guest();
+        new ReferenceGuest(d).probe();
+        cfgWrite(d, PciRegs.PCI_COMMAND, 2, cfgRead(d, PciRegs.PCI_COMMAND, 2) | PciRegs.PCI_COMMAND_MASTER);
+        new HardwareDomainGuest(host.xen().hardwareDomain()).disableSriov(PF);
+        libxl.destroyDomain(d.domid());
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        int pos = pf.sriov().orElseThrow().position();
+        conf.write16(PF, pos + org.xenpci.armpci.VirtfnResources.CTRL, 0x0009);
+        PciFunction again = vf(1);
+        conf.write16(VF1, PciRegs.PCI_COMMAND, PciRegs.PCI_COMMAND_MASTER);
+        DmaResult r = again.dmaWrite(GuestMemoryMap.GUEST_RAM0_BASE + 0x2000, 8, 0x1122334455667788L);
+        assertThat(r).as("DMA of a VF Xen no longer knows").isInstanceOf(DmaResult.Fault.class);
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+    }
 }

@@ -266,4 +266,31 @@ class VfPassthroughScenarioTest {
         assertThat(r).as("DMA of a VF Xen no longer knows").isInstanceOf(DmaResult.Fault.class);
         assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
     }
+
+    @Test
+    @DisplayName("attacker: a guest given the PF cannot reach its SR-IOV capability: VF Enable, NumVFs and the VF BARs stay as dom0 left them")
+    void pfGuestCannotTouchSriov() {
+        long vf1Bar0 = vf(1).barAddress(0);
+        Domain a = TestGuests.create(libxl, "pf", 1, PF.toString());
+        // Assigning the PF reset it (FLR), which clears VF Enable; dom0's reset restored the VFs
+        // as Linux's pci_restore_iov_state does, at the same VF BARs.
+        assertThat(libxl.resets()).anySatisfy(r -> assertThat(r.sbdf()).isEqualTo(PF));
+        assertThat(pf.sriov().orElseThrow().virtualFunctions()).hasSize(2);
+        assertThat(vf(1).barAddress(0)).isEqualTo(vf1Bar0);
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        int pos = pf.sriov().orElseThrow().position();
+        int[] before = new int[0x40 / 4];
+        for (int i = 0; i < before.length; i++) {
+            before[i] = conf.read32(PF, pos + 4 * i);
+        }
+        Vcpu v = a.vcpu(0);
+        for (int off = 0; off < 0x40; off += 4) {
+            v.mmioWrite(GUEST_CFG + pos + off, 4, off == 0x08 ? 0 : -1);
+            v.takeDataAbort();
+        }
+        for (int i = 0; i < before.length; i++) {
+            assertThat(conf.read32(PF, pos + 4 * i)).as("PF SR-IOV register 0x%x", pos + 4 * i).isEqualTo(before[i]);
+        }
+        assertThat(pf.sriov().orElseThrow().virtualFunctions()).hasSize(2);
+    }
 }

@@ -201,10 +201,12 @@ class VfPassthroughScenarioTest {
     }
 
     @Test
-    @DisplayName("attacker: a guest with VF 1 storms its config space (seeded); it never maps VF 0's slice or the PF, and the PF's SR-IOV registers stay dom0's")
+    @DisplayName("attacker: a guest with VF 1 storms its config space and BARs and fires its vectors (seeded); it never maps VF 0's slice or the PF, VF 0's guest gets none of its MSIs, the PF's SR-IOV registers stay dom0's")
     void vfGuestConfigStorm() {
         Domain d = guest();
-        new ReferenceGuest(d).probe();
+        ProbedFunction probed = new ReferenceGuest(d).probe().functions().get(0);
+        Domain bystander = TestGuests.create(libxl, "bystander", 1, VF0.toString());
+        new ReferenceGuest(bystander).probe();
         org.xenpci.armpci.PciConf conf = host.pci().conf();
         int pos = org.xenpci.armpci.VirtfnResources.of(conf, host.pci().pdevs().find(PF).orElseThrow(), VF1)
                 .orElseThrow().sriovPosition();
@@ -224,8 +226,17 @@ class VfPassthroughScenarioTest {
                 value |= PciRegs.PCI_COMMAND_MEMORY;
             }
             Vcpu v = d.vcpu(0);
-            v.mmioWrite(GUEST_CFG + reg, size, value);
+            if (rnd.nextInt(4) == 0) {
+                // Into the VF's BARs where the probe placed them: MSI-X table (trapped) and registers.
+                ProbedFunction.ProbedBar b = probed.bars().get(rnd.nextInt(probed.bars().size()));
+                v.mmioWrite(b.address() + (rnd.nextLong(b.size()) & ~3L), 4, value);
+            } else {
+                v.mmioWrite(GUEST_CFG + reg, size, value);
+            }
             v.takeDataAbort(); // an abort is an allowed answer; what matters is what it reached
+            if (step % 10 == 9) {
+                vf(1).signal(rnd.nextInt(4)); // whatever the guest left in its table
+            }
             if (step % 20 == 19) {
                 assertThat(auditor.check().violations()).as("step %d: write 0x%x/%d = 0x%x", step, reg, size, value).isEmpty();
             }
@@ -245,6 +256,7 @@ class VfPassthroughScenarioTest {
         for (int i = 0; i < pfBefore.length; i++) {
             assertThat(conf.read32(PF, pos + 4 * i)).as("PF SR-IOV register 0x%x", pos + 4 * i).isEqualTo(pfBefore[i]);
         }
+        assertThat(bystander.vcpu(0).pendingInterrupts()).as("VF 1's MSIs at VF 0's guest").isEmpty();
         libxl.destroyDomain(d.domid());
         assertThat(auditor.check().violations()).isEmpty();
     }

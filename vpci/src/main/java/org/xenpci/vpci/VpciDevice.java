@@ -58,7 +58,6 @@ public final class VpciDevice {
         return spec.machine();
     }
 
-    /** The real config space of this function. */
     /**
      * True if the function decodes memory now: COMMAND's Memory Space bit, or for a VF view its
      * PF's VF MSE (a VF's own Memory Space bit is hardwired 0, PCIe SR-IOV).
@@ -73,6 +72,7 @@ public final class VpciDevice {
                 & org.xenpci.armpci.VirtfnResources.CTRL_MSE) != 0;
     }
 
+    /** The real config space of this function. */
     public HardwareConfig hardware() {
         return spec.hardware();
     }

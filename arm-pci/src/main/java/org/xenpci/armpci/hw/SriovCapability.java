@@ -75,6 +75,9 @@ public final class SriovCapability implements CapabilityBehaviour {
     /** VF BAR0 (VF BAR {@code i} at {@code BAR + 4 * i}). */
     public static final int BAR = 0x24;
 
+    /** The smallest System Page Size (4 KiB, bit 0 of Supported Page Sizes, which every PF supports). */
+    public static final long MIN_SYSTEM_PAGE_SIZE = 0x1000;
+
     private static final PciFunction[] NONE = new PciFunction[0];
 
     private final byte[] vfConfig;
@@ -104,7 +107,8 @@ public final class SriovCapability implements CapabilityBehaviour {
     }
 
     /**
-     * @throws HardwareConfigException for a VF BAR of I/O or reserved type, a bad size, a MEM64
+     * @throws HardwareConfigException for a VF BAR of I/O or reserved type, a bad size (one below
+     *     {@link #MIN_SYSTEM_PAGE_SIZE} included, checked before anything is changed), a MEM64
      *     VF BAR without its upper half, or a stride of 0 with more than one VF
      */
     @Override
@@ -123,6 +127,13 @@ public final class SriovCapability implements CapabilityBehaviour {
         for (Map.Entry<Integer, Long> e : vfBarSizes.entrySet()) {
             if (e.getKey() == null || e.getKey() < 0 || e.getKey() > 5 || e.getValue() == null) {
                 throw new HardwareConfigException("SR-IOV VF BAR " + e.getKey() + ": index must be 0..5 with a size");
+            }
+            if (e.getValue() < MIN_SYSTEM_PAGE_SIZE) {
+                // PCIe Base, SR-IOV System Page Size: every VF BAR size consumes a multiple of the
+                // System Page Size, 4 KiB at least. A smaller slice would put several VFs in one
+                // page, and a guest given one VF would map its neighbours' registers too.
+                throw new HardwareConfigException("SR-IOV VF BAR " + e.getKey() + ": size " + Hex.of(e.getValue())
+                        + " is below the smallest System Page Size, 4 KiB (a VF BAR consumes whole system pages)");
             }
         }
         for (int i = 0; i < 6; i++) {

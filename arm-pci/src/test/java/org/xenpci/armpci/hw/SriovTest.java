@@ -218,4 +218,19 @@ class SriovTest {
         assertThatThrownBy(() -> g.installCapability(PciRegs.PCI_EXT_CAP_ID_SRIOV, true, new SriovCapability(vf, Map.of())))
                 .isInstanceOf(HardwareConfigException.class).hasMessageContaining("Stride 0");
     }
+
+    @Test
+    @DisplayName("a VF BAR smaller than the 4 KiB System Page Size is refused when installed: VFs would share a page, so one VF's guest would map its neighbours")
+    void subPageVfBarRefused() {
+        byte[] vf = CatalogImages.igbVf().bytes();
+        PciFunction f = ConfigImage.endpoint(0x8086, 0x10c9).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .sriov(2, 0x80, 2, 0x10ca).build().newFunction();
+        assertThatThrownBy(() -> f.installCapability(PciRegs.PCI_EXT_CAP_ID_SRIOV, true, new SriovCapability(vf, Map.of(0, 0x800L))))
+                .isInstanceOf(HardwareConfigException.class).hasMessageContaining("System Page Size");
+        assertThat(f.sriov()).as("nothing installed").isEmpty();
+        PciFunction g = ConfigImage.endpoint(0x8086, 0x10c9).pcie(PciRegs.PCI_EXP_TYPE_ENDPOINT)
+                .sriov(2, 0x80, 2, 0x10ca).build().newFunction();
+        g.installCapability(PciRegs.PCI_EXT_CAP_ID_SRIOV, true, new SriovCapability(vf, Map.of(0, 0x1000L)));
+        assertThat(g.sriov()).isPresent();
+    }
 }

@@ -90,7 +90,9 @@ public final class Pciback {
      *     ({@code pci_pm_reset}: No_Soft_Reset clear, PMCSR to D3hot then D0), then restore the
      *     header ({@code pci_restore_config_space}: dwords 15..10, the BARs 9..4, then 3..0,
      *     each written only when it differs), which puts back the BAR and ROM addresses Xen
-     *     and dom0 rely on. <b>Model's choice:</b> COMMAND comes back with IO, MEMORY and
+     *     and dom0 rely on; an SR-IOV PF whose VFs were enabled gets them back
+     *     ({@code pci_restore_iov_state}: VF BARs, System Page Size, NumVFs, then VF Enable), fresh
+     *     from their power-on state as after any PF reset. <b>Model's choice:</b> COMMAND comes back with IO, MEMORY and
      *     MASTER off, where Linux restores it as saved: a function leaving or entering a guest
      *     does not decode or master until its next owner enables it.</li>
      * <li>xen-pciback's {@code xen_pcibk_reset_device} (drivers/xen/xen-pciback/pciback_ops.c,
@@ -124,6 +126,10 @@ public final class Pciback {
             for (int i = 0; i < saved.length; i++) {
                 saved[i] = c.read(i * 4, 4);
             }
+            // A PF's reset clears VF Enable, so its VFs vanish; Linux's pci_restore_state puts
+            // them back (drivers/pci/iov.c: pci_restore_iov_state, from the state sriov_enable
+            // kept, which the registers read here equal).
+            int[] iov = bridge ? null : saveIov(c);
             c.write(PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
             if (method == ResetMethod.FLR) {
                 // pci_wait_for_pending_transaction polls Transactions Pending; the model never sets it.
@@ -141,9 +147,63 @@ public final class Pciback {
                 restore(c, saved, 9, 4);
                 restore(c, saved, 3, 0);
             }
+            if (iov != null) {
+                restoreIov(c, iov);
+            }
         }
         disable(c, bridge);
         return method;
+    }
+
+    private static final int SRIOV_CTRL = 0x08;
+    private static final int SRIOV_CTRL_VFE = 0x0001;
+    private static final int SRIOV_CTRL_ARI = 0x0010;
+    private static final int SRIOV_NUM_VF = 0x10;
+    private static final int SRIOV_SYS_PGSIZE = 0x20;
+    private static final int SRIOV_BAR = 0x24;
+
+    /**
+     * A PF's SR-IOV state while its VFs are enabled: {position, ctrl, NumVFs, System Page Size,
+     * VF BAR0..5}; null for a function without SR-IOV or with VF Enable clear (nothing to restore).
+     */
+    private static int[] saveIov(Config c) {
+        int pos = c.findExtCapability(org.xenpci.core.pci.PciRegs.PCI_EXT_CAP_ID_SRIOV);
+        if (pos == 0) {
+            return null;
+        }
+        int ctrl = c.read(pos + SRIOV_CTRL, 2);
+        if ((ctrl & SRIOV_CTRL_VFE) == 0) {
+            return null;
+        }
+        int[] iov = new int[4 + 6];
+        iov[0] = pos;
+        iov[1] = ctrl;
+        iov[2] = c.read(pos + SRIOV_NUM_VF, 2);
+        iov[3] = c.read(pos + SRIOV_SYS_PGSIZE, 4);
+        for (int i = 0; i < 6; i++) {
+            iov[4 + i] = c.read(pos + SRIOV_BAR + 4 * i, 4);
+        }
+        return iov;
+    }
+
+    /**
+     * {@code sriov_restore_state} (drivers/pci/iov.c): nothing if VF Enable survived; else the ARI
+     * bit first (it changes offset and stride), the VF BARs, System Page Size, NumVFs, and last
+     * SR-IOV Control with VF Enable, so the VFs come back, in their power-on state.
+     */
+    private static void restoreIov(Config c, int[] iov) {
+        int pos = iov[0];
+        int ctrl = c.read(pos + SRIOV_CTRL, 2);
+        if ((ctrl & SRIOV_CTRL_VFE) != 0) {
+            return;
+        }
+        c.write(pos + SRIOV_CTRL, 2, ctrl & ~SRIOV_CTRL_ARI | iov[1] & SRIOV_CTRL_ARI);
+        for (int i = 0; i < 6; i++) {
+            c.write(pos + SRIOV_BAR + 4 * i, 4, iov[4 + i]);
+        }
+        c.write(pos + SRIOV_SYS_PGSIZE, 4, iov[3]);
+        c.write(pos + SRIOV_NUM_VF, 2, iov[2]);
+        c.write(pos + SRIOV_CTRL, 2, iov[1]);
     }
 
     /** {@code pci_restore_config_space_range}: dwords {@code from} down to {@code to}, each only if changed. */
@@ -201,6 +261,21 @@ public final class Pciback {
         /** {@code pci_find_capability}: offset of legacy capability {@code id}, or 0 (at most 48 hops). */
         int findCapability(int id) {
             return port.findCapability(bus, devfn, id);
+        }
+
+        /** {@code pci_find_ext_capability}: offset of extended capability {@code id}, or 0. */
+        int findExtCapability(int id) {
+            for (int pos = 0x100, ttl = (4096 - 0x100) / 8; pos >= 0x100 && ttl > 0; ttl--) {
+                int header = read(pos, 4);
+                if (header == 0 || header == -1) {
+                    return 0;
+                }
+                if ((header & 0xffff) == id) {
+                    return pos;
+                }
+                pos = (header >>> 20) & 0xffc;
+            }
+            return 0;
         }
     }
 }

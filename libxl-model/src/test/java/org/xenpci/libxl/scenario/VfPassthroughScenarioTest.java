@@ -199,4 +199,110 @@ class VfPassthroughScenarioTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> dom0.disableSriov(Sbdf.parse("0000:00:02.0")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no SR-IOV capability");
     }
+
+    @Test
+    @DisplayName("attacker: a guest with VF 1 storms its config space and BARs and fires its vectors (seeded); it never maps VF 0's slice or the PF, VF 0's guest gets none of its MSIs, the PF's SR-IOV registers stay dom0's")
+    void vfGuestConfigStorm() {
+        Domain d = guest();
+        ProbedFunction probed = new ReferenceGuest(d).probe().functions().get(0);
+        Domain bystander = TestGuests.create(libxl, "bystander", 1, VF0.toString());
+        new ReferenceGuest(bystander).probe();
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        int pos = org.xenpci.armpci.VirtfnResources.of(conf, host.pci().pdevs().find(PF).orElseThrow(), VF1)
+                .orElseThrow().sriovPosition();
+        int[] pfBefore = new int[0x40 / 4];
+        for (int i = 0; i < pfBefore.length; i++) {
+            pfBefore[i] = conf.read32(PF, pos + 4 * i);
+        }
+        java.util.Random rnd = new java.util.Random(0x5EED_0010L);
+        // Registers an attacker aims at: COMMAND, the six BARs, the ROM, and the capability area.
+        int[] hot = {PciRegs.PCI_COMMAND, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, PciRegs.PCI_ROM_ADDRESS, 0x40, 0x50, 0x70, 0xa0};
+        IsolationAuditor auditor = new IsolationAuditor(host);
+        for (int step = 0; step < 400; step++) {
+            int size = new int[] {1, 2, 4}[rnd.nextInt(3)];
+            int reg = rnd.nextInt(4) == 0 ? rnd.nextInt(0x1000) & ~(size - 1) : hot[rnd.nextInt(hot.length)];
+            int value = rnd.nextInt(3) == 0 ? -1 : rnd.nextInt();
+            if (reg == PciRegs.PCI_COMMAND && rnd.nextBoolean()) {
+                value |= PciRegs.PCI_COMMAND_MEMORY;
+            }
+            Vcpu v = d.vcpu(0);
+            if (rnd.nextInt(4) == 0) {
+                // Into the VF's BARs where the probe placed them: MSI-X table (trapped) and registers.
+                ProbedFunction.ProbedBar b = probed.bars().get(rnd.nextInt(probed.bars().size()));
+                v.mmioWrite(b.address() + (rnd.nextLong(b.size()) & ~3L), 4, value);
+            } else {
+                v.mmioWrite(GUEST_CFG + reg, size, value);
+            }
+            v.takeDataAbort(); // an abort is an allowed answer; what matters is what it reached
+            if (step % 10 == 9) {
+                vf(1).signal(rnd.nextInt(4)); // whatever the guest left in its table
+            }
+            if (step % 20 == 19) {
+                assertThat(auditor.check().violations()).as("step %d: write 0x%x/%d = 0x%x", step, reg, size, value).isEmpty();
+            }
+        }
+        for (org.xenpci.core.P2m.DirectMmio m : d.p2m().mmioMappings()) {
+            for (int bar : new int[] {0, 3}) {
+                long lo = vf(0).barAddress(bar);
+                assertThat(m.maddr() + m.size() <= lo || m.maddr() >= lo + 0x4000)
+                        .as("guest 0x%x maps VF 0's BAR%d slice at 0x%x", m.gpa(), bar, lo).isTrue();
+            }
+            for (org.xenpci.armpci.hw.BarSpec b : pf.bars()) {
+                long lo = pf.barAddress(b.index());
+                assertThat(m.maddr() + m.size() <= lo || m.maddr() >= lo + b.size())
+                        .as("guest 0x%x maps the PF's BAR%d", m.gpa(), b.index()).isTrue();
+            }
+        }
+        for (int i = 0; i < pfBefore.length; i++) {
+            assertThat(conf.read32(PF, pos + 4 * i)).as("PF SR-IOV register 0x%x", pos + 4 * i).isEqualTo(pfBefore[i]);
+        }
+        assertThat(bystander.vcpu(0).pendingInterrupts()).as("VF 1's MSIs at VF 0's guest").isEmpty();
+        libxl.destroyDomain(d.domid());
+        assertThat(auditor.check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("VFs removed while VF 1 is in a guest, the guest destroyed, VFs enabled again: the new VF 1's DMA reaches none of the dead guest's memory")
+    void noStaleStreamAfterVfRemoval() {
+        Domain d = guest();
+        new ReferenceGuest(d).probe();
+        cfgWrite(d, PciRegs.PCI_COMMAND, 2, cfgRead(d, PciRegs.PCI_COMMAND, 2) | PciRegs.PCI_COMMAND_MASTER);
+        new HardwareDomainGuest(host.xen().hardwareDomain()).disableSriov(PF);
+        libxl.destroyDomain(d.domid());
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        int pos = pf.sriov().orElseThrow().position();
+        conf.write16(PF, pos + org.xenpci.armpci.VirtfnResources.CTRL, 0x0009);
+        PciFunction again = vf(1);
+        conf.write16(VF1, PciRegs.PCI_COMMAND, PciRegs.PCI_COMMAND_MASTER);
+        DmaResult r = again.dmaWrite(GuestMemoryMap.GUEST_RAM0_BASE + 0x2000, 8, 0x1122334455667788L);
+        assertThat(r).as("DMA of a VF Xen no longer knows").isInstanceOf(DmaResult.Fault.class);
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
+    }
+
+    @Test
+    @DisplayName("attacker: a guest given the PF cannot reach its SR-IOV capability: VF Enable, NumVFs and the VF BARs stay as dom0 left them")
+    void pfGuestCannotTouchSriov() {
+        long vf1Bar0 = vf(1).barAddress(0);
+        Domain a = TestGuests.create(libxl, "pf", 1, PF.toString());
+        // Assigning the PF reset it (FLR), which clears VF Enable; dom0's reset restored the VFs
+        // as Linux's pci_restore_iov_state does, at the same VF BARs.
+        assertThat(libxl.resets()).anySatisfy(r -> assertThat(r.sbdf()).isEqualTo(PF));
+        assertThat(pf.sriov().orElseThrow().virtualFunctions()).hasSize(2);
+        assertThat(vf(1).barAddress(0)).isEqualTo(vf1Bar0);
+        org.xenpci.armpci.PciConf conf = host.pci().conf();
+        int pos = pf.sriov().orElseThrow().position();
+        int[] before = new int[0x40 / 4];
+        for (int i = 0; i < before.length; i++) {
+            before[i] = conf.read32(PF, pos + 4 * i);
+        }
+        Vcpu v = a.vcpu(0);
+        for (int off = 0; off < 0x40; off += 4) {
+            v.mmioWrite(GUEST_CFG + pos + off, 4, off == 0x08 ? 0 : -1);
+            v.takeDataAbort();
+        }
+        for (int i = 0; i < before.length; i++) {
+            assertThat(conf.read32(PF, pos + 4 * i)).as("PF SR-IOV register 0x%x", pos + 4 * i).isEqualTo(before[i]);
+        }
+        assertThat(pf.sriov().orElseThrow().virtualFunctions()).hasSize(2);
+    }
 }

@@ -211,7 +211,7 @@ final class HostLpis {
         }
         Vcpu v = b.domain().vcpu(b.vcpu());
         v.inject(b.vlpi());
-        if (xen.trace().enabled(TraceCategory.IRQ)) {
+        if (xen.trace().enabled(TraceCategory.MSI)) {
             xen.trace().emit(new ItsEvents.LpiInjected(b.domain().domid(), b.vcpu(), b.vlpi(), lpi));
         }
     }

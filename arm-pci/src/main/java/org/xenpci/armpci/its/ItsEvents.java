@@ -4,7 +4,10 @@ import org.xenpci.core.Hex;
 import org.xenpci.core.trace.TraceCategory;
 import org.xenpci.core.trace.TraceEvent;
 
-/** Trace events of the ITS hardware model and Xen's ITS layer (category {@link TraceCategory#IRQ}). */
+/**
+ * Trace events of the ITS hardware model and Xen's ITS layer: {@link TraceCategory#IRQ}, except
+ * the per-message {@link Translated} and {@link LpiInjected} ({@link TraceCategory#MSI}, hot).
+ */
 public final class ItsEvents {
     private ItsEvents() {
     }
@@ -13,7 +16,7 @@ public final class ItsEvents {
     public record Translated(long itsBase, int deviceId, int eventId, int lpi, int target) implements TraceEvent {
         @Override
         public TraceCategory category() {
-            return TraceCategory.IRQ;
+            return TraceCategory.MSI;
         }
 
         @Override
@@ -58,7 +61,7 @@ public final class ItsEvents {
     public record LpiInjected(int domid, int vcpu, int vlpi, int hostLpi) implements TraceEvent {
         @Override
         public TraceCategory category() {
-            return TraceCategory.IRQ;
+            return TraceCategory.MSI;
         }
     }
 

@@ -360,7 +360,7 @@ public final class ItsHardware implements MmioDevice, MsiController {
 
     private void deliver(int deviceId, int eventId, int lpi, int target) {
         Trace tr = trace;
-        if (tr != null && tr.enabled(TraceCategory.IRQ)) {
+        if (tr != null && tr.enabled(TraceCategory.MSI)) {
             tr.emit(new ItsEvents.Translated(base, deviceId, eventId, lpi, target));
         }
         sink.lpi(target, lpi);

@@ -25,11 +25,13 @@ public final class Trace {
     private volatile boolean recording = true;
 
     /**
-     * The categories on the hot config-access path, one event per guest access: {@link
-     * TraceCategory#TRAP} and {@link TraceCategory#CONFIG}. {@link #standard()} leaves them off.
+     * The hot categories, one event per guest access or per interrupt: {@link
+     * TraceCategory#TRAP} and {@link TraceCategory#CONFIG} (the config-access path) and
+     * {@link TraceCategory#MSI} (each MSI message's translation and LPI). {@link #standard()}
+     * leaves them off.
      */
     public static final Set<TraceCategory> HOT_PATH =
-            Collections.unmodifiableSet(EnumSet.of(TraceCategory.TRAP, TraceCategory.CONFIG));
+            Collections.unmodifiableSet(EnumSet.of(TraceCategory.TRAP, TraceCategory.CONFIG, TraceCategory.MSI));
 
     /**
      * The trace {@code XenHost.boot(platform, profile)}, {@code Xen.builder()} and the CLI's

@@ -17,8 +17,14 @@ public enum TraceCategory {
     P2M,
     /** Device lifecycle: pdev add/remove, vPCI attach/detach, assignment. */
     DEVICE,
-    /** Interrupts: MSI writes, ITS translations, LPIs made pending, drops. */
+    /** Interrupts: what goes wrong or changes state (drops, vITS command results, MSI writes refused). */
     IRQ,
     /** Physical bus activity that reached no device. */
-    BUS
+    BUS,
+    /**
+     * Every MSI message delivered: the ITS translation and the LPI made pending (one pair per
+     * interrupt a device raises). Hot; added in trace.jsonl format 3 (these two events were
+     * {@link #IRQ} before).
+     */
+    MSI
 }

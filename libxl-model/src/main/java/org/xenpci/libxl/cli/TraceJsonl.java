@@ -25,7 +25,7 @@ import org.xenpci.core.trace.TraceEvent;
  */
 final class TraceJsonl {
     /** The format version documented in docs/cli-toolstack.md; summary.json carries it. */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
 
     private static final ObjectMapper M = new ObjectMapper();
 

@@ -19,7 +19,11 @@ import org.xenpci.core.pci.Sbdf;
  * reports every function to Xen with {@code PHYSDEVOP_pci_device_add} (Linux's
  * {@code xen_add_device} bus notifier, parents before children), and then enables decoding as
  * drivers would. SR-IOV PFs named at construction then get their VFs enabled and reported
- * with {@code XEN_PCI_DEV_VIRTFN}.
+ * with {@code XEN_PCI_DEV_VIRTFN}; afterwards {@link #setUpMsix} does what a dom0 driver does
+ * for a function's MSI-X.
+ *
+ * <p>Not thread-safe: it remembers the VFs it enabled and its MSI-X drivers, as dom0's single
+ * PCI probe thread does; use one instance per hardware domain.
  */
 public final class HardwareDomainGuest {
     private static final Logger LOG = LoggerFactory.getLogger(HardwareDomainGuest.class);

@@ -19,7 +19,9 @@ import org.xenpci.core.trace.Trace;
 import org.xenpci.libxl.audit.IsolationAuditor;
 import org.xenpci.libxl.guest.HardwareDomainGuest;
 import org.xenpci.libxl.guest.ProbedFunction;
+import org.xenpci.libxl.guest.ReferenceGuest;
 import org.xenpci.libxl.host.XenHost;
+import org.xenpci.libxl.toolstack.Libxl;
 import org.xenpci.vpci.MsixState;
 import org.xenpci.vpci.VpciBar;
 import org.xenpci.vpci.VpciDevice;
@@ -155,6 +157,27 @@ class Dom0VfMsixScenarioTest {
         assertThat(host.vpci().device(dom0, VF1).header().barsMapped()).isTrue();
         assertThat(dom0.p2m().lookup(vf(1).barAddress(0))).isInstanceOf(P2m.DirectMmio.class);
         assertThat(dom0CfgRead(host, VF1, PciRegs.PCI_COMMAND, 2) & PciRegs.PCI_COMMAND_INTX_DISABLE).isNotZero();
+    }
+
+    @Test
+    @DisplayName("full: a VF dom0 used for MSI-X, then passed to a guest: dom0's vectors stop, its BARs leave dom0, the guest's own MSI-X lands on the guest only")
+    void dom0VfMsixThenPassthrough() {
+        XenHost host = boot(Profile.FULL, new Trace());
+        Domain dom0 = host.xen().hardwareDomain();
+        ProbedFunction.MsixVector d0v = host.hardwareDomainGuest().setUpMsix(probed(host, VF1)).get(1);
+        assertThat(vf(1).signal(d0v.entry())).isEqualTo(SignalResult.SENT);
+        assertThat(dom0.vcpu(d0v.vcpu()).acknowledge(d0v.lpi())).isTrue();
+
+        Domain g = TestGuests.create(new Libxl(host), "vf", 2, VF1.toString());
+        assertThat(host.vpci().device(dom0, VF1)).as("hwdom vPCI state gone").isNull();
+        assertThat(dom0.p2m().lookup(vf(1).barAddress(0))).as("VF BAR out of dom0's p2m").isNull();
+        assertThat(dom0.p2m().lookup(vf(1).barAddress(3))).isNull();
+        ProbedFunction f = new ReferenceGuest(g).probe().functions().get(0);
+        ProbedFunction.MsixVector gv = f.msixVectors().get(1);
+        assertThat(vf(1).signal(gv.entry())).isEqualTo(SignalResult.SENT);
+        assertThat(g.vcpu(gv.vcpu()).pendingInterrupts()).containsExactly(gv.lpi());
+        assertThat(dom0.vcpu(d0v.vcpu()).pendingInterrupts()).doesNotContain(d0v.lpi());
+        assertThat(new IsolationAuditor(host).check().violations()).isEmpty();
     }
 
     @Test

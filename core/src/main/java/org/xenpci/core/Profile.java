@@ -24,7 +24,9 @@ package org.xenpci.core;
  *        the hardware domain has a vITS)
  * @param vpciGuestVirtfn give a domU vPCI for an SR-IOV virtual function: the PF's Vendor ID,
  *        the VF Device ID and BARs carved from the PF's VF BARs (upstream has no VF handling in
- *        vPCI; the model then refuses a VF for a domU with -EOPNOTSUPP)
+ *        vPCI; the model then refuses a VF for a domU with -EOPNOTSUPP); the hardware domain's
+ *        vPCI (with {@code vpciHardwareDomain}) takes a VF's BARs from the PF too, so it maps
+ *        them and finds the VF's MSI-X table (off: upstream's zero BARs, MSI-X masked)
  */
 public record Profile(
         String name,

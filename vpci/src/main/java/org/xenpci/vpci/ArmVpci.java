@@ -170,6 +170,15 @@ public final class ArmVpci implements XenExtension {
                             + "or VF BARs never sized): assignment refused", owner, pdev.sbdf(), pf == null ? "?" : pf.sbdf());
                     return org.xenpci.core.Errno.ENODEV.rc();
                 }
+            } else if (pdev.isVirtfn() && xen.profile().vpciGuestVirtfn()) {
+                // The hardware domain's view of a VF keeps hardware reads (0xFFFF IDs, BARs 0, as
+                // Linux expects), but vPCI itself needs the VF's BARs to map them and to find its
+                // MSI-X table (xen/drivers/vpci/msix.c: init_msix checks header.bars[bir]).
+                // Upstream's header.c sizes the VF's own zero BARs, so init_msix fails -ENODEV
+                // and the capability is masked; with the switch the BARs come from the PF
+                // (read_pci_mem_bar). Nothing from the PF: Xen's behaviour, nothing refused.
+                Pdev pf = pdev.physfn();
+                virtfn = pf == null ? null : org.xenpci.armpci.VirtfnResources.of(pci.conf(), pf, pdev.sbdf()).orElse(null);
             }
             Sbdf sbdf = pdev.sbdf();
             HardwareConfig hw = configOf(sbdf);

@@ -15,9 +15,10 @@ import org.xenpci.core.pci.Sbdf;
  * @param requestedSlot xl's {@code vslot} (0..31) or -1; used only with
  *        {@code Profile.vpciGuestTopology}
  * @param checkBar the {@code pci_check_bar} hook
- * @param virtfn for an SR-IOV virtual function given to a domU under
- *        {@code Profile.vpciGuestVirtfn}: what the PF says about it (IDs and VF BARs), which vPCI
- *        presents instead of the VF's own 0xFFFF IDs and 0 BARs; null otherwise
+ * @param virtfn for an SR-IOV virtual function under {@code Profile.vpciGuestVirtfn}: what the
+ *        PF says about it (IDs and VF BARs), which vPCI presents to a domU instead of the VF's
+ *        own 0xFFFF IDs and 0 BARs, and uses for the hardware domain's BAR mappings and MSI-X
+ *        (hwdom still reads the VF's own registers); null otherwise
  * @param physfn the PF's real config space when {@code virtfn} is set (a VF decodes memory by
  *        its PF's VF MSE, not its own COMMAND); null otherwise
  */

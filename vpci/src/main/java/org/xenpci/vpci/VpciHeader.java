@@ -128,9 +128,10 @@ public final class VpciHeader {
                 }
                 continue;
             }
-            if (dev.spec().virtfn() != null && !hwdom) {
+            if (dev.spec().virtfn() != null) {
                 // A VF's BAR registers read 0 (PCIe SR-IOV): its BARs are the PF's VF BARs
-                // carved per VF (read_pci_mem_bar), never sized through the VF.
+                // carved per VF (read_pci_mem_bar), never sized through the VF. Both a domU's
+                // and the hardware domain's view (Profile.vpciGuestVirtfn, docs/sriov.md).
                 rc = initVirtfnBar(dev, i, reg, dev.spec().virtfn().bars().get(i));
                 if (rc != 0) {
                     hw.write(PCI_COMMAND, 2, cmd);
@@ -193,6 +194,13 @@ public final class VpciHeader {
                 return rc;
             }
         }
+        // A VF's own Memory Space bit is hardwired 0; it decodes by its PF's VF MSE. The hardware
+        // domain's VF view is therefore mapped now if VF MSE is on (dom0 enables VF MSE before it
+        // reports the VFs); a domU's view always starts with decoding off.
+        boolean hwdomVirtfn = hwdom && dev.spec().virtfn() != null;
+        if (hwdomVirtfn && dev.memoryDecoding()) {
+            cmd |= PCI_COMMAND_MEMORY;
+        }
         if ((cmd & PCI_COMMAND_MEMORY) != 0) {
             WriteOutcome o = modifyBars(dev, cmd, false);
             if (o instanceof WriteOutcome.DecodingRefused r) {
@@ -204,9 +212,11 @@ public final class VpciHeader {
     }
 
     /**
-     * A domU's view of VF BAR slot {@code slot}: its address and size from the PF
-     * ({@link org.xenpci.armpci.VirtfnResources}), the usual guest BAR handlers; an empty slot
-     * reads 0. The high half of a 64-bit VF BAR is handled by the caller's MEM64_HI step.
+     * A view of VF BAR slot {@code slot}: its address and size from the PF
+     * ({@link org.xenpci.armpci.VirtfnResources}). A domU gets the usual guest BAR handlers and
+     * an empty slot reads 0; the hardware domain reads the VF's own registers (0, as Linux
+     * expects of a VF) and an empty slot has no handler, as any empty BAR of hwdom. The high
+     * half of a 64-bit VF BAR is handled by the caller's MEM64_HI step.
      */
     private int initVirtfnBar(VpciDevice dev, int slot, int reg, org.xenpci.armpci.VirtfnResources.Bar vfBar) {
         VpciBar bar = bars[slot];
@@ -222,11 +232,18 @@ public final class VpciHeader {
                 return addBarHandler(dev, slot, reg);
             default:
                 bar.type = VpciBar.Type.EMPTY;
-                return dev.registers().addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
+                return dev.hardwareDomainView() ? 0
+                        : dev.registers().addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
         }
     }
 
     private int addBarHandler(VpciDevice dev, int slot, int reg) {
+        if (dev.hardwareDomainView() && dev.spec().virtfn() != null) {
+            // A VF's BAR registers are read-only 0 in hardware and its address is the PF's word:
+            // hwdom's reads and writes go to the VF (which ignores the writes), bar_write's
+            // bookkeeping does not apply.
+            return dev.registers().addRegister(VpciHandlers.HW_READ32, VpciHandlers.HW_WRITE32, reg, 4);
+        }
         if (dev.hardwareDomainView()) {
             return dev.registers().addRegister(VpciHandlers.HW_READ32, (d, r, v) -> barWrite(d, slot, r, v), reg, 4);
         }
@@ -277,6 +294,13 @@ public final class VpciHeader {
      * mapping); otherwise hardware COMMAND is written now.
      */
     WriteOutcome cmdWrite(VpciDevice dev, int cmd) {
+        if (dev.hardwareDomainView() && dev.spec().virtfn() != null) {
+            // hwdom's VF: COMMAND.MEMORY is hardwired 0 (Linux's read-modify-write of COMMAND
+            // always carries 0 there), decoding follows the PF's VF MSE, so a COMMAND write
+            // never maps or unmaps: it only reaches the VF (bus master, INTx disable).
+            dev.hardware().write(PCI_COMMAND, 2, cmd);
+            return WriteOutcome.NO_EFFECT;
+        }
         if (!dev.hardwareDomainView()) {
             if (dev.interruptMessagesEnabled()) {
                 cmd |= PCI_COMMAND_INTX_DISABLE;

@@ -130,7 +130,34 @@ public final class VpciMsix implements CapabilityEmulator {
                 rc = r.addRegister(VpciHandlers.HW_READ32, null, pos + PCI_MSIX_PBA, 4);
             }
         }
+        if (rc == 0 && dev.header().barsMapped()) {
+            rc = makeHole(dev, s);
+        }
         return rc;
+    }
+
+    /**
+     * {@code vpci_make_msix_hole} (msix.c, the end of {@code init_msix}): header init mapped the
+     * whole BAR before MSI-X state existed (the hardware domain with decoding already on, e.g.
+     * a VF whose PF has VF MSE set), so the table and PBA pages are taken out of the p2m again and
+     * trapped. A frame mapped elsewhere than 1:1 is Xen's "clobbers MSIX MMIO area": -EEXIST.
+     */
+    private static int makeHole(VpciDevice dev, State s) {
+        P2m p2m = dev.owner().p2m();
+        for (long[] r : guestFrames(dev, s)) {
+            for (long gfn = r[0]; gfn <= r[1]; gfn++) {
+                P2m.Entry e = p2m.lookup(gfn << P2m.PAGE_SHIFT);
+                if (e instanceof P2m.DirectMmio m && m.maddr() - m.gpa() == 0) {
+                    p2m.unmapMmio(gfn, 1);
+                } else if (e != null && !(e instanceof P2m.Trapped t && t.handler() == s.trap)) {
+                    dev.warn("existing mapping at 0x" + Long.toHexString(gfn << P2m.PAGE_SHIFT)
+                            + " clobbers MSIX MMIO area");
+                    return Errno.EEXIST.rc();
+                }
+            }
+        }
+        decodingChanged(dev, true);
+        return 0;
     }
 
     /** PBA size in bytes: {@code roundup(ceil(entries / 8), 8)}. */

@@ -80,6 +80,37 @@ class VpciMsiRegistersTest {
     }
 
     @Test
+    @DisplayName("hwdom attach with decoding already on: header init maps the whole BAR, then init_msix carves the table and PBA pages out and traps them (vpci_make_msix_hole)")
+    void hwdomAttachWithDecodingOnMakesMsixHole() {
+        Domain d0 = p.dom0;
+        Vpci vpci = p.xen.service(Vpci.class).orElseThrow();
+        long table = MsiPlatform.NVME_BAR + 0x2000;
+        vpci.deassignDevice(d0, MsiPlatform.NVME);
+        p.nvme.config().write(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+        HardwareConfig hw = new HardwareConfig() {
+            @Override
+            public int read(int reg, int size) {
+                return p.nvme.config().read(reg, size);
+            }
+
+            @Override
+            public void write(int reg, int size, int value) {
+                p.nvme.config().write(reg, size, value);
+            }
+        };
+        assertThat(vpci.assignDevice(d0, VpciDeviceSpec.of(MsiPlatform.NVME, hw), null)).isZero();
+        VpciDevice dev = vpci.device(d0, MsiPlatform.NVME);
+        assertThat(dev.header().barsMapped()).isTrue();
+        assertThat(MsixState.of(dev)).as("MSI-X emulated, not hidden").isNotNull();
+        assertThat(d0.p2m().lookup(table)).isInstanceOf(org.xenpci.core.P2m.Trapped.class);
+        assertThat(d0.p2m().lookup(MsiPlatform.NVME_BAR)).as("rest of the BAR mapped 1:1")
+                .isEqualTo(new org.xenpci.core.P2m.DirectMmio(MsiPlatform.NVME_BAR, 0x2000, MsiPlatform.NVME_BAR));
+        vpci.deassignDevice(d0, MsiPlatform.NVME);
+        assertThat(d0.p2m().lookup(table)).as("detach removes the traps").isNull();
+        assertThat(d0.p2m().lookup(MsiPlatform.NVME_BAR)).as("and the mapping").isNull();
+    }
+
+    @Test
     @DisplayName("disabling MSI-X masks every bound physical entry; re-enabling rebinds the unmasked ones")
     void msixDisableEnable() {
         p.assign(MsiPlatform.NVME, g);

@@ -67,13 +67,25 @@ public final class GuestMsix {
      * @return the vectors programmed, in entry order; empty if the function was left alone
      */
     public List<MsixVector> setUp(ConfigPort port, PciHostNode node, ProbedFunction f) {
-        if (f.isBridge() || ram0 < 0) {
+        return setUp(port, node, f, (port.read(f.sbdf().bus(), f.sbdf().devfn(), PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) != 0);
+    }
+
+    /**
+     * {@link #setUp(ConfigPort, PciHostNode, ProbedFunction)} for a function whose memory
+     * decoding the caller knows: an SR-IOV VF's COMMAND Memory Space bit is hardwired 0 and it
+     * decodes by its PF's VF MSE (PCIe SR-IOV), which the caller reads from the PF.
+     *
+     * @param decoding true if the function's BARs decode now (its table is reachable)
+     * @return the vectors programmed, in entry order; empty if the function was left alone
+     */
+    public List<MsixVector> setUp(ConfigPort port, PciHostNode node, ProbedFunction f, boolean decoding) {
+        if (f.isBridge() || ram0 < 0 || !decoding) {
             return List.of();
         }
         int bus = f.sbdf().bus();
         int devfn = f.sbdf().devfn();
         int pos = port.findCapability(bus, devfn, PCI_CAP_ID_MSIX);
-        if (pos == 0 || (port.read(bus, devfn, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) == 0) {
+        if (pos == 0) {
             return List.of();
         }
         Optional<MsiMap.Translation> t = msiMap(node).map(bus << 8 | devfn);

@@ -19,7 +19,11 @@ import org.xenpci.core.pci.Sbdf;
  * reports every function to Xen with {@code PHYSDEVOP_pci_device_add} (Linux's
  * {@code xen_add_device} bus notifier, parents before children), and then enables decoding as
  * drivers would. SR-IOV PFs named at construction then get their VFs enabled and reported
- * with {@code XEN_PCI_DEV_VIRTFN}.
+ * with {@code XEN_PCI_DEV_VIRTFN}; afterwards {@link #setUpMsix} does what a dom0 driver does
+ * for a function's MSI-X.
+ *
+ * <p>Not thread-safe: it remembers the VFs it enabled and its MSI-X drivers, as dom0's single
+ * PCI probe thread does; use one instance per hardware domain.
  */
 public final class HardwareDomainGuest {
     private static final Logger LOG = LoggerFactory.getLogger(HardwareDomainGuest.class);
@@ -45,6 +49,10 @@ public final class HardwareDomainGuest {
 
     private final Domain hwdom;
     private final java.util.Map<Sbdf, Integer> sriovNumVfs;
+    /** Each VF this dom0 enabled, to its PF (Linux's {@code pdev->physfn}). */
+    private final java.util.Map<Sbdf, Sbdf> physfn = new java.util.HashMap<>();
+    /** dom0's MSI-X drivers over its vITSes, brought up by the first {@link #setUpMsix}. */
+    private GuestMsix msix;
 
     public HardwareDomainGuest(Domain hwdom) {
         this(hwdom, java.util.Map.of());
@@ -113,6 +121,7 @@ public final class HardwareDomainGuest {
                         LOG.warn("dom0: PHYSDEVOP_pci_device_add VF {} failed: {}", vf.sbdf(), r);
                     }
                     reported.add(new Reported(vf, r));
+                    physfn.put(vf.sbdf(), f.sbdf());
                     probe.enable(vf);
                 }
             }
@@ -124,6 +133,67 @@ public final class HardwareDomainGuest {
             }
         }
         return new Enumeration(nodes, reported, aborts, refused);
+    }
+
+    /**
+     * What a dom0 driver's {@code pci_alloc_irq_vectors(dev, 1, n, PCI_IRQ_MSIX)} does for
+     * {@code f}, a function {@link #enumerate} found (a VF included, as Linux's {@code igbvf}
+     * does for an igb VF): the same steps as a domU's ({@link GuestMsix#setUp}) through dom0's own
+     * device tree, its host bridge node's {@code msi-map} and the hardware domain's vITS at the
+     * host ITS address, the doorbell being the physical GITS_TRANSLATER. A VF's table is
+     * reachable when its PF's VF MSE is set (a VF's COMMAND Memory Space bit is hardwired 0);
+     * with the {@code full} profile vPCI traps the table (docs/sriov.md), upstream dom0 writes the
+     * hardware table directly. LPIs are handed out from 8192 per instance, so use one instance
+     * (the one {@code XenHost} keeps) for all of dom0's drivers. Not thread-safe.
+     *
+     * @return the vectors programmed, in entry order; empty if left alone (no MSI-X capability
+     *         visible to dom0, decoding off, no ITS for it)
+     * @throws IllegalArgumentException if dom0 has no host bridge for {@code f}
+     */
+    public List<ProbedFunction.MsixVector> setUpMsix(ProbedFunction f) {
+        Vcpu vcpu = hwdom.vcpu(0);
+        PciHostNode node = nodeOf(f.sbdf());
+        ConfigPort port = port(vcpu, node);
+        if (msix == null) {
+            msix = new GuestMsix(vcpu);
+        }
+        Sbdf pf = physfn.get(f.sbdf());
+        boolean decoding;
+        if (pf == null) {
+            decoding = (port.read(f.sbdf().bus(), f.sbdf().devfn(), org.xenpci.core.pci.PciRegs.PCI_COMMAND, 2)
+                    & org.xenpci.core.pci.PciRegs.PCI_COMMAND_MEMORY) != 0;
+        } else {
+            int pos = sriovPosition(port, pf.bus(), pf.devfn());
+            decoding = pos != 0 && (port.read(pf.bus(), pf.devfn(), pos + 0x08, 2) & 0x0008) != 0;
+        }
+        return msix.setUp(port, node, f, decoding);
+    }
+
+    /** dom0's host bridge node for {@code sbdf}. */
+    private PciHostNode nodeOf(Sbdf sbdf) {
+        int autoDomain = 0;
+        for (PciHostNode node : PciHostNode.find(hwdom.deviceTree())) {
+            int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
+            if (segment == sbdf.segment() && sbdf.bus() >= node.busStart() && sbdf.bus() <= node.busEnd()) {
+                return node;
+            }
+        }
+        throw new IllegalArgumentException("dom0 has no host bridge for " + sbdf);
+    }
+
+    /** {@code pci_find_ext_capability(dev, PCI_EXT_CAP_ID_SRIOV)} through {@code port}, or 0. */
+    private static int sriovPosition(ConfigPort port, int bus, int devfn) {
+        for (int at = 0x100, ttl = 480; at >= 0x100 && ttl > 0; ttl--) {
+            int header = port.read(bus, devfn, at, 4);
+            if (header == 0 || header == -1) {
+                return 0;
+            }
+            if ((header & 0xffff) == org.xenpci.core.pci.PciRegs.PCI_EXT_CAP_ID_SRIOV) {
+                return at;
+            }
+            at = (header >>> 20) & 0xffc;
+        }
+        return 0;
     }
 
     /**
@@ -154,32 +224,10 @@ public final class HardwareDomainGuest {
      */
     public SriovDisabled disableSriov(Sbdf pf) {
         Vcpu vcpu = hwdom.vcpu(0);
-        ConfigPort port = null;
-        int autoDomain = 0;
-        for (PciHostNode node : PciHostNode.find(hwdom.deviceTree())) {
-            int segment = node.domain() >= 0 ? node.domain() : autoDomain++;
-            if (segment == pf.segment() && pf.bus() >= node.busStart() && pf.bus() <= node.busEnd()) {
-                port = port(vcpu, node);
-                break;
-            }
-        }
-        if (port == null) {
-            throw new IllegalArgumentException("dom0 has no host bridge for " + pf);
-        }
+        ConfigPort port = port(vcpu, nodeOf(pf));
         int bus = pf.bus();
         int devfn = pf.devfn();
-        int pos = 0;
-        for (int at = 0x100, ttl = 480; at >= 0x100 && ttl > 0; ttl--) {
-            int header = port.read(bus, devfn, at, 4);
-            if (header == 0 || header == -1) {
-                break;
-            }
-            if ((header & 0xffff) == org.xenpci.core.pci.PciRegs.PCI_EXT_CAP_ID_SRIOV) {
-                pos = at;
-                break;
-            }
-            at = (header >>> 20) & 0xffc;
-        }
+        int pos = sriovPosition(port, bus, devfn);
         if (pos == 0) {
             throw new IllegalArgumentException(pf + " has no SR-IOV capability");
         }
@@ -200,6 +248,7 @@ public final class HardwareDomainGuest {
                 LOG.warn("dom0: PHYSDEVOP_pci_device_remove VF {} failed: {}", vf, r);
             }
             removed.put(vf, r);
+            physfn.remove(vf);
         }
         port.write(bus, devfn, pos + 0x08, 2, ctrl & ~(0x0001 | 0x0008));
         return new SriovDisabled(pf, removed);

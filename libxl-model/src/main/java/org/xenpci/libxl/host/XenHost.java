@@ -31,11 +31,13 @@ public final class XenHost {
     private final Platform platform;
     private final Xen xen;
     private final HardwareDomainGuest.Enumeration enumeration;
+    private final HardwareDomainGuest dom0;
 
-    private XenHost(Platform platform, Xen xen, HardwareDomainGuest.Enumeration enumeration) {
+    private XenHost(Platform platform, Xen xen, HardwareDomainGuest.Enumeration enumeration, HardwareDomainGuest dom0) {
         this.platform = platform;
         this.xen = xen;
         this.enumeration = enumeration;
+        this.dom0 = dom0;
     }
 
     /**
@@ -85,8 +87,9 @@ public final class XenHost {
                 .filter(l -> !l.vits(guest).isEmpty())
                 .map(l -> VpciNodeExtras.guestVits())
                 .orElse(VpciNodeExtras.NONE));
-        HardwareDomainGuest.Enumeration e = new HardwareDomainGuest(xen.hardwareDomain(), sriovNumVfs).enumerate();
-        return new XenHost(platform, xen, e);
+        HardwareDomainGuest dom0 = new HardwareDomainGuest(xen.hardwareDomain(), sriovNumVfs);
+        HardwareDomainGuest.Enumeration e = dom0.enumerate();
+        return new XenHost(platform, xen, e, dom0);
     }
 
     public Platform platform() {
@@ -110,5 +113,13 @@ public final class XenHost {
     /** What dom0's enumeration found and how Xen answered each PHYSDEVOP_pci_device_add. */
     public HardwareDomainGuest.Enumeration enumeration() {
         return enumeration;
+    }
+
+    /**
+     * The dom0 that enumerated at boot, for what its drivers do later (for example
+     * {@link HardwareDomainGuest#setUpMsix}); not thread-safe, as dom0's single probe thread.
+     */
+    public HardwareDomainGuest hardwareDomainGuest() {
+        return dom0;
     }
 }

@@ -13,6 +13,7 @@ import org.xenpci.core.Domain;
 import org.xenpci.core.Errno;
 import org.xenpci.core.Profile;
 import org.xenpci.core.pci.PciRegs;
+import org.xenpci.core.trace.TraceCategory;
 
 @DisplayName("Xen's host ITS driver and the hardware domain's virtual ITS (upstream: dom0 programs MSIs itself)")
 class HwdomVitsTest {
@@ -40,6 +41,7 @@ class HwdomVitsTest {
     @Test
     @DisplayName("dom0 maps the e1000e (DeviceID 0x10) on its vITS and programs 2 MSI vectors: each LPI lands on the vCPU it chose")
     void msiMultipleMessages() {
+        p.xen.trace().enable(TraceCategory.MSI, true); // per-message events are off by default
         ItsPlatform.Queue q = new ItsPlatform.Queue(dom0, ItsPlatform.ITS, 0x4100_0000L);
         q.send(ItsCommand.mapd(0x10, 1, 0x4101_0000L, true), ItsCommand.mapc(0, 0, true), ItsCommand.mapc(1, 1, true),
                 ItsCommand.mapti(0x10, 0, 8292, 0), ItsCommand.mapti(0x10, 1, 8293, 1));

@@ -27,6 +27,7 @@ import org.xenpci.armpci.its.ItsRegs;
 import org.xenpci.core.Domain;
 import org.xenpci.core.Errno;
 import org.xenpci.core.Profile;
+import org.xenpci.core.trace.TraceCategory;
 import org.xenpci.core.pci.Sbdf;
 import org.xenpci.libxl.config.XlConfig;
 import org.xenpci.libxl.host.DefaultPlatform;
@@ -55,6 +56,7 @@ class ItsIsolationTest {
     @BeforeEach
     void boot() {
         host = XenHost.boot(DefaultPlatform.build(), Profile.FULL);
+        host.xen().trace().enable(TraceCategory.MSI, true); // the LPI each message made pending
         libxl = new Libxl(host);
         its = host.xen().service(ItsLayer.class).orElseThrow();
     }

@@ -89,8 +89,11 @@ public final class Pdev {
      * {@code pdev->physfn.vf_rlen[bar]}: one VF's size of the PF's VF BAR {@code bar} (0..5), as
      * Xen sized it when the PF was added; 0 if not sized (not a PF, an I/O or absent VF BAR, or
      * the PF was added with its VFs already enabled).
+     *
+     * @throws IndexOutOfBoundsException if {@code bar} is not 0..5 (PCI_SRIOV_NUM_BARS)
      */
     public long vfRlen(int bar) {
+        java.util.Objects.checkIndex(bar, 6);
         long[] r = vfRlen;
         return r == null ? 0 : r[bar];
     }

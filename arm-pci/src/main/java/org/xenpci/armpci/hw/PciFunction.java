@@ -750,7 +750,7 @@ public final class PciFunction {
                 continue;
             }
             long base = barAddress(i);
-            long last = base + b.size() - 1;
+            long last = lastByte(base, b.size());
             if (Long.compareUnsigned(base, hi) <= 0 && Long.compareUnsigned(lo, last) <= 0) {
                 return true;
             }
@@ -771,7 +771,7 @@ public final class PciFunction {
                 continue;
             }
             long base = barAddress(i);
-            long last = base + b.size() - 1;
+            long last = lastByte(base, b.size());
             if (Long.compareUnsigned(base, hi) <= 0 && Long.compareUnsigned(lo, last) <= 0) {
                 out[2 * n] = base;
                 out[2 * n + 1] = last;
@@ -779,6 +779,15 @@ public final class PciFunction {
             }
         }
         return n;
+    }
+
+    /**
+     * The last byte of a BAR at {@code base}: a BAR the model placed off its size alignment
+     * near the top of the space ends at the top, as {@link #decodeBar} decodes it (no wrap to 0).
+     */
+    private static long lastByte(long base, long size) {
+        long last = base + size - 1;
+        return Long.compareUnsigned(last, base) < 0 ? -1L : last;
     }
 
     /**

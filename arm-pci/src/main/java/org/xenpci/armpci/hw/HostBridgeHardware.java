@@ -192,7 +192,8 @@ public final class HostBridgeHardware {
         PciBus.Route r = c.routes[bus];
         if (r == null) {
             // Found by walking the bridges (PCI-to-PCI Bridge 1.2, 3.2.5.3), kept until one of
-            // this host bridge's bridges changes its bus numbers: a walk per access costs O(bridges on the path).
+            // this host bridge's bridges changes its bus numbers: a walk per access costs
+            // O(bridges on the path).
             r = rootBus.route(firstBus, bus);
             c.routes[bus] = r;
         }

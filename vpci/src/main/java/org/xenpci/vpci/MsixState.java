@@ -42,7 +42,7 @@ public record MsixState(boolean enabled, boolean functionMasked, List<Entry> ent
             }
             Entry[] out = new Entry[s.entries];
             for (int i = 0; i < s.entries; i++) {
-                out[i] = new Entry(i, s.address[i], s.data[i], s.entryMasked[i], s.bound[i]);
+                out[i] = new Entry(i, s.address(i), s.data(i), s.entryMasked(i), s.bound(i));
             }
             return new MsixState(s.enabled, s.masked, List.of(out));
         }

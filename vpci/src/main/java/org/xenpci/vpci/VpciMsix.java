@@ -55,11 +55,91 @@ public final class VpciMsix implements CapabilityEmulator {
         long pbaOffset;
         boolean enabled;
         boolean masked;
-        long[] address;
-        int[] data;
-        boolean[] entryMasked;
-        boolean[] updated;
-        boolean[] bound;
+        /**
+         * The messages the guest wrote, allocated at its first address or data write: until
+         * then every entry reads 0 (a hardware domain that never programs MSI-X pays nothing).
+         */
+        private long[] address;
+        private int[] data;
+        /**
+         * Per entry, three bits as bitsets of {@code words} longs each: the guest's mask
+         * ({@code [0, words)}), updated ({@code [words, 2*words)}) and bound ({@code [2*words,
+         * 3*words)}). One array instead of an object or a boolean[] per flag: 40 bytes for up to
+         * 64 entries, against 96 for three boolean[16].
+         */
+        private long[] flags;
+        private int words;
+
+        /** Sizes the per-entry state: every entry masked (the reset value), not updated, not bound. */
+        void size(int n) {
+            entries = n;
+            words = (n + 63) >>> 6;
+            flags = new long[3 * words];
+            for (int i = 0; i < n; i++) {
+                flags[i >>> 6] |= 1L << i;
+            }
+        }
+
+        private boolean bit(int set, int i) {
+            return (flags[set * words + (i >>> 6)] & 1L << i) != 0;
+        }
+
+        private void bit(int set, int i, boolean on) {
+            if (on) {
+                flags[set * words + (i >>> 6)] |= 1L << i;
+            } else {
+                flags[set * words + (i >>> 6)] &= ~(1L << i);
+            }
+        }
+
+        boolean entryMasked(int i) {
+            return bit(0, i);
+        }
+
+        void entryMasked(int i, boolean on) {
+            bit(0, i, on);
+        }
+
+        boolean updated(int i) {
+            return bit(1, i);
+        }
+
+        void updated(int i, boolean on) {
+            bit(1, i, on);
+        }
+
+        boolean bound(int i) {
+            return bit(2, i);
+        }
+
+        void bound(int i, boolean on) {
+            bit(2, i, on);
+        }
+
+        long address(int i) {
+            return address == null ? 0 : address[i];
+        }
+
+        int data(int i) {
+            return data == null ? 0 : data[i];
+        }
+
+        void address(int i, long a) {
+            messages();
+            address[i] = a;
+        }
+
+        void data(int i, int d) {
+            messages();
+            data[i] = d;
+        }
+
+        private void messages() {
+            if (address == null) {
+                address = new long[entries];
+                data = new int[entries];
+            }
+        }
         /**
          * True while the physical table is known to match {@link #bound}: every entry vPCI has
          * not bound is physically masked. False from attach until vPCI could mask every entry
@@ -69,8 +149,9 @@ public final class VpciMsix implements CapabilityEmulator {
          * can fire (docs/security.md, "MSI-X left armed").
          */
         boolean clean;
-        /** The traps currently installed: {gpa, size} pairs and their handler. */
-        final List<long[]> traps = new ArrayList<>();
+        /** The guest addresses of the traps currently installed (table and PBA pages: at most 2), and their handler. */
+        final long[] trapGpas = new long[2];
+        int trapCount;
         Trap trap;
     }
 
@@ -99,7 +180,8 @@ public final class VpciMsix implements CapabilityEmulator {
         int pba = hw.read(pos + PCI_MSIX_PBA, 4);
         State s = new State();
         s.pos = pos;
-        s.entries = (control & PCI_MSIX_FLAGS_QSIZE) + 1;
+        int entries = (control & PCI_MSIX_FLAGS_QSIZE) + 1;
+        s.entries = entries;
         s.tableBir = table & PCI_MSIX_BIR_MASK;
         s.tableOffset = Integer.toUnsignedLong(table & ~PCI_MSIX_BIR_MASK);
         s.pbaBir = pba & PCI_MSIX_BIR_MASK;
@@ -108,12 +190,7 @@ public final class VpciMsix implements CapabilityEmulator {
                 || !fits(dev, s.pbaBir, s.pbaOffset, pbaSize(s.entries))) {
             return Errno.ENODEV.rc();
         }
-        s.address = new long[s.entries];
-        s.data = new int[s.entries];
-        s.entryMasked = new boolean[s.entries];
-        s.updated = new boolean[s.entries];
-        s.bound = new boolean[s.entries];
-        java.util.Arrays.fill(s.entryMasked, true);
+        s.size(entries);
         s.trap = new Trap(dev);
         dev.msix = s;
         // Whatever a previous owner left in the function, vPCI's view starts disabled: so does
@@ -188,9 +265,9 @@ public final class VpciMsix implements CapabilityEmulator {
         boolean wasLive = s.enabled && !s.masked;
         if (s.enabled && !enable) {
             for (int i = 0; i < s.entries; i++) {
-                if (s.bound[i]) {
+                if (s.bound(i)) {
                     unbind(dev, s, i);
-                    s.updated[i] = true;
+                    s.updated(i, true);
                 }
             }
         }
@@ -224,7 +301,7 @@ public final class VpciMsix implements CapabilityEmulator {
     /** Binds every entry the guest has unmasked and vPCI has not bound (or that was updated). */
     private static void bindLive(VpciDevice dev, State s) {
         for (int i = 0; i < s.entries; i++) {
-            if (!s.entryMasked[i] && (s.updated[i] || !s.bound[i])) {
+            if (!s.entryMasked(i) && (s.updated(i) || !s.bound(i))) {
                 unbind(dev, s, i);
                 bind(dev, s, i);
             }
@@ -243,9 +320,9 @@ public final class VpciMsix implements CapabilityEmulator {
         PhysicalAddressSpace b = bus(dev);
         for (int i = 0; i < s.entries; i++) {
             b.write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
-            if (s.bound[i]) {
-                s.bound[i] = false;
-                s.updated[i] = true;
+            if (s.bound(i)) {
+                s.bound(i, false);
+                s.updated(i, true);
             }
         }
         s.clean = true;
@@ -290,12 +367,12 @@ public final class VpciMsix implements CapabilityEmulator {
 
     /** Programs entry {@code i} physically and unmasks it, or leaves it masked if the message is refused. */
     private static void bind(VpciDevice dev, State s, int i) {
-        PhysicalMsi p = MsiRouting.physical(dev, i, s.address[i], s.data[i]);
+        PhysicalMsi p = MsiRouting.physical(dev, i, s.address(i), s.data(i));
         if (p == null) {
             return; // stays updated: a later unmask retries
         }
         if (!decodingOn(dev)) {
-            s.updated[i] = true;
+            s.updated(i, true);
             tableWriteLost(dev, s); // bound when decoding comes back (sanitize)
             return;
         }
@@ -305,12 +382,12 @@ public final class VpciMsix implements CapabilityEmulator {
         b.write(at + PCI_MSIX_ENTRY_LOWER_ADDR, 8, p.address());
         b.write(at + PCI_MSIX_ENTRY_DATA, 4, Integer.toUnsignedLong(p.data()));
         b.write(at + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
-        s.bound[i] = true;
-        s.updated[i] = false;
+        s.bound(i, true);
+        s.updated(i, false);
     }
 
     private static void unbind(VpciDevice dev, State s, int i) {
-        if (!s.bound[i]) {
+        if (!s.bound(i)) {
             return;
         }
         if (decodingOn(dev)) {
@@ -318,17 +395,17 @@ public final class VpciMsix implements CapabilityEmulator {
         } else {
             tableWriteLost(dev, s);
         }
-        s.bound[i] = false;
+        s.bound(i, false);
     }
 
     private static void vectorControl(VpciDevice dev, State s, int i, int ctrl) {
         boolean mask = (ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT) != 0;
-        if (mask == s.entryMasked[i]) {
+        if (mask == s.entryMasked(i)) {
             return;
         }
-        s.entryMasked[i] = mask;
+        s.entryMasked(i, mask);
         if (mask) {
-            if (s.bound[i]) {
+            if (s.bound(i)) {
                 if (decodingOn(dev)) {
                     bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, PCI_MSIX_ENTRY_CTRL_MASKBIT);
                 } else {
@@ -338,13 +415,13 @@ public final class VpciMsix implements CapabilityEmulator {
         } else if (s.enabled && !s.masked) {
             if (!s.clean) {
                 sanitize(dev, s);
-            } else if (s.updated[i] || !s.bound[i]) {
+            } else if (s.updated(i) || !s.bound(i)) {
                 unbind(dev, s, i);
                 bind(dev, s, i);
             } else if (decodingOn(dev)) {
                 bus(dev).write(hostEntry(dev, s, i) + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
             } else {
-                s.updated[i] = true;
+                s.updated(i, true);
                 tableWriteLost(dev, s);
             }
         }
@@ -364,23 +441,23 @@ public final class VpciMsix implements CapabilityEmulator {
     static void decodingChanged(VpciDevice dev, boolean map) {
         State s = dev.msix;
         P2m p2m = dev.owner().p2m();
-        for (long[] t : s.traps) {
-            p2m.removeTrap(t[0], s.trap);
+        for (int k = 0; k < s.trapCount; k++) {
+            p2m.removeTrap(s.trapGpas[k], s.trap);
         }
-        s.traps.clear();
+        s.trapCount = 0;
         if (!map) {
             return;
         }
         for (long[] r : guestFrames(dev, s)) {
             long gpa = r[0] << P2m.PAGE_SHIFT;
             boolean dup = false;
-            for (long[] t : s.traps) {
-                dup |= t[0] == gpa;
+            for (int k = 0; k < s.trapCount; k++) {
+                dup |= s.trapGpas[k] == gpa;
             }
             if (!dup) {
                 try {
                     p2m.addTrap(gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT, s.trap);
-                    s.traps.add(new long[] {gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT});
+                    s.trapGpas[s.trapCount++] = gpa;
                 } catch (IllegalArgumentException e) {
                     // The guest placed the page over something else it has mapped (another
                     // device's BAR): Xen's msix.c refuses the hole with -EEXIST; the table page
@@ -405,10 +482,10 @@ public final class VpciMsix implements CapabilityEmulator {
         s.enabled = false;
         s.clean = false;
         writeHardwareControl(dev, s);
-        for (long[] t : s.traps) {
-            dev.owner().p2m().removeTrap(t[0], s.trap);
+        for (int k = 0; k < s.trapCount; k++) {
+            dev.owner().p2m().removeTrap(s.trapGpas[k], s.trap);
         }
-        s.traps.clear();
+        s.trapCount = 0;
         if (hide) {
             dev.registers().removeRegisters(s.pos + PCI_MSIX_FLAGS, 2);
             if (!dev.hardwareDomainView()) {
@@ -502,30 +579,30 @@ public final class VpciMsix implements CapabilityEmulator {
         private long entryRead(State s, int i, int off, int size) {
             switch (off) {
                 case PCI_MSIX_ENTRY_LOWER_ADDR:
-                    return size == 8 ? s.address[i] : s.address[i] & 0xffffffffL;
+                    return size == 8 ? s.address(i) : s.address(i) & 0xffffffffL;
                 case PCI_MSIX_ENTRY_UPPER_ADDR:
-                    return s.address[i] >>> 32;
+                    return s.address(i) >>> 32;
                 case PCI_MSIX_ENTRY_DATA:
-                    long data = Integer.toUnsignedLong(s.data[i]);
-                    return size == 8 ? data | (s.entryMasked[i] ? 1L << 32 : 0) : data;
+                    long data = Integer.toUnsignedLong(s.data(i));
+                    return size == 8 ? data | (s.entryMasked(i) ? 1L << 32 : 0) : data;
                 default:
-                    return s.entryMasked[i] ? PCI_MSIX_ENTRY_CTRL_MASKBIT : 0;
+                    return s.entryMasked(i) ? PCI_MSIX_ENTRY_CTRL_MASKBIT : 0;
             }
         }
 
         private void entryWrite(State s, int i, int off, int v) {
             switch (off) {
                 case PCI_MSIX_ENTRY_LOWER_ADDR:
-                    s.address[i] = (s.address[i] & ~0xffffffffL) | Integer.toUnsignedLong(v);
-                    s.updated[i] = true;
+                    s.address(i, (s.address(i) & ~0xffffffffL) | Integer.toUnsignedLong(v));
+                    s.updated(i, true);
                     break;
                 case PCI_MSIX_ENTRY_UPPER_ADDR:
-                    s.address[i] = (s.address[i] & 0xffffffffL) | (long) v << 32;
-                    s.updated[i] = true;
+                    s.address(i, (s.address(i) & 0xffffffffL) | (long) v << 32);
+                    s.updated(i, true);
                     break;
                 case PCI_MSIX_ENTRY_DATA:
-                    s.data[i] = v;
-                    s.updated[i] = true;
+                    s.data(i, v);
+                    s.updated(i, true);
                     break;
                 default:
                     vectorControl(dev, s, i, v);

@@ -49,10 +49,12 @@ public final class ConfigSpace {
     /** Declared fields with a listener or a tag, per dword; null where none (the common case). */
     private final ConfigLayout.Field[][][] watched = new ConfigLayout.Field[CHUNKS][][];
 
-    /** Dword of the primary/secondary/subordinate bus numbers in a type 1 header. */
-    private static final int BUS_NUMBERS_DWORD = PciRegs.PCI_PRIMARY_BUS >> 2;
-    /** True for a type 1 (bridge) header: changes to its bus numbers move config routes ({@link PciBus}). */
-    private boolean bridgeHeader;
+    /**
+     * The function this config space belongs to, told of every register change so it can drop
+     * the routes that depended on the old value ({@link PciFunction#configChanged}); null for a
+     * config space on its own.
+     */
+    private PciFunction owner;
 
     /** An all-zero config space with every bit read-only. */
     public ConfigSpace() {
@@ -74,18 +76,19 @@ public final class ConfigSpace {
                 setReg(i >> 2, v);
             }
         }
-        bridgeHeader = (image[PciRegs.PCI_HEADER_TYPE] & PciRegs.PCI_HEADER_TYPE_MASK) == PciRegs.PCI_HEADER_TYPE_BRIDGE;
     }
 
-    /** A change to dword {@code idx} (old value {@code old}): tells the buses that decode state or bus numbers moved. */
+    /** A change to dword {@code idx} (old value {@code old}): tells the owner, which knows what decodes where. */
     private void changed(int idx, int old) {
-        if (reg(idx) == old) {
-            return;
+        int now = reg(idx);
+        if (now != old && owner != null) {
+            owner.configChanged(idx, old, now);
         }
-        PciBus.configChanged();
-        if (bridgeHeader && idx == BUS_NUMBERS_DWORD) {
-            PciBus.busNumbersChanged();
-        }
+    }
+
+    /** Called once by the function built over this config space. */
+    void owner(PciFunction f) {
+        owner = f;
     }
 
     /**

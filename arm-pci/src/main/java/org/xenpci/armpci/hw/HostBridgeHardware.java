@@ -184,15 +184,16 @@ public final class HostBridgeHardware {
             return null;
         }
         RouteCache c = routes;
-        long epoch = PciBus.busNumberEpoch();
+        long epoch = busNumberEpoch.get();
         if (c.epoch != epoch) {
             c = new RouteCache(epoch);
             routes = c;
         }
         PciBus.Route r = c.routes[bus];
         if (r == null) {
-            // Found by walking the bridges (PCI-to-PCI Bridge 1.2, 3.2.5.3), kept until any
-            // bridge's bus numbers change: a walk per access costs O(bridges on the path).
+            // Found by walking the bridges (PCI-to-PCI Bridge 1.2, 3.2.5.3), kept until one of
+            // this host bridge's bridges changes its bus numbers: a walk per access costs
+            // O(bridges on the path).
             r = rootBus.route(firstBus, bus);
             c.routes[bus] = r;
         }
@@ -213,6 +214,18 @@ public final class HostBridgeHardware {
     }
 
     private volatile RouteCache routes = new RouteCache(-1);
+
+    /**
+     * Counts changes to the bus number registers (dword 0x18 of a type 1 header, by any path:
+     * software, the model, a reset) of the bridges behind this host bridge; routes cached for
+     * an older count are found again. Bridges behind another host bridge leave it alone.
+     */
+    private final java.util.concurrent.atomic.AtomicLong busNumberEpoch = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Called by a bridge behind this host bridge when its bus numbers change. */
+    void busNumbersChanged() {
+        busNumberEpoch.incrementAndGet();
+    }
 
     /** A config read at absolute {@code bus}: all-ones when nothing answers. Size 1, 2 or 4. */
     public int configRead(int bus, int device, int function, int reg, int size) {

@@ -18,9 +18,10 @@ import org.xenpci.core.Hex;
  * secondary bus if B == secondary, else further down. Nobody claims: master abort.
  *
  * <p>Immutable once built; routing reads only bridge and BAR registers. Config routes are
- * cached per bus number by the host bridge (found again after any bridge's bus numbers
- * change), memory routes per 1 MiB block by each bus (found again after any config register
- * changes); steady-state routing allocates nothing.
+ * cached per bus number by the host bridge (found again after one of its bridges' bus numbers
+ * change), memory routes per 1 MiB block by each bus (found again after a BAR of a function on
+ * this bus, or a window or COMMAND.MEMORY/IO of a bridge on it, changes); steady-state routing
+ * allocates nothing.
  */
 public final class PciBus {
     private final PciDevice[] slots;
@@ -53,23 +54,6 @@ public final class PciBus {
     /** The device in slot {@code dev} (0..31), or null. */
     public PciDevice device(int dev) {
         return dev >= 0 && dev < 32 ? slots[dev] : null;
-    }
-
-    /**
-     * Counts changes to any bridge's bus number registers (dword 0x18 of a type 1 header, by
-     * any path: software, the model, a reset). A host bridge's cached routes
-     * ({@link HostBridgeHardware#functionAt}) are valid only for the count they were found at.
-     * One counter for every bus in the JVM: a change elsewhere only costs a re-walk.
-     */
-    private static final java.util.concurrent.atomic.AtomicLong BUS_NUMBER_EPOCH = new java.util.concurrent.atomic.AtomicLong();
-
-    static long busNumberEpoch() {
-        return BUS_NUMBER_EPOCH.get();
-    }
-
-    /** Called by a bridge's {@link ConfigSpace} when its bus number registers change. */
-    static void busNumbersChanged() {
-        BUS_NUMBER_EPOCH.incrementAndGet();
     }
 
     /**
@@ -168,9 +152,9 @@ public final class PciBus {
         // bridges on the root bus per BAR access. Only functions with a BAR in the access's
         // block, up to the first bridge forwarding the block, can answer: those are cached
         // per block (1 MiB for memory, the bridge memory window granularity, PCI-to-PCI Bridge
-        // 1.2, 3.2.5.8; 4 KiB for I/O, 3.2.5.6), for one decode epoch.
+        // 1.2, 3.2.5.8; 4 KiB for I/O, 3.2.5.6), for one decode epoch of this bus.
         long block = io ? pciAddress >>> 12 : pciAddress >>> 20;
-        long epoch = decodeEpoch();
+        long epoch = decodeEpoch.get();
         MemoryRoutes mr = memoryRoutes;
         if (mr.epoch != epoch) {
             mr = new MemoryRoutes(epoch);
@@ -182,7 +166,38 @@ public final class PciBus {
             br = blockRoute(block, io);
             mr.slots[slot] = br;
         }
-        for (PciFunction fn : br.candidates) {
+        PciFunction[] candidates = br.candidates;
+        if (br.base != null) {
+            // Indexed: the BARs in the block do not overlap, so at most one can hold the address.
+            long[] base = br.base;
+            int lo = 0;
+            int hi = base.length - 1;
+            int at = -1;
+            while (lo <= hi) {
+                int mid = (lo + hi) >>> 1;
+                if (Long.compareUnsigned(base[mid], pciAddress) <= 0) {
+                    at = mid;
+                    lo = mid + 1;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            if (at >= 0 && Long.compareUnsigned(pciAddress, br.last[at]) <= 0) {
+                PciFunction fn = candidates[br.owner[at]];
+                if (fn.decodeBar(pciAddress, io) >= 0) {
+                    return fn;
+                }
+            }
+            // No BAR claims it: only the bridge that ends the walk, if any, can forward it.
+            if (br.forwarder >= 0) {
+                PciFunction bridge = candidates[br.forwarder];
+                if (bridge.forwards(pciAddress, io)) {
+                    return bridge.secondaryBusSlots().routeMemory(pciAddress, io);
+                }
+            }
+            return null;
+        }
+        for (PciFunction fn : candidates) {
             if (fn.decodeBar(pciAddress, io) >= 0) {
                 return fn;
             }
@@ -206,12 +221,15 @@ public final class PciBus {
      * The functions that can answer an access in {@code block}, in routing order (by device,
      * then function): those with a BAR overlapping the block or SR-IOV VFs, and the first bridge
      * whose window forwards the block (a window forwards all of a block or none of it), after
-     * which the walk never goes on.
+     * which the walk never goes on. Where no candidate is an SR-IOV PF and their BARs in the
+     * block do not overlap (every correctly assigned bus), the BARs are also indexed by address.
      */
     private BlockRoute blockRoute(long block, boolean io) {
         long lo = io ? block << 12 : block << 20;
         long hi = lo + (io ? 0xfffL : 0xfffffL);
         java.util.List<PciFunction> out = new java.util.ArrayList<>(4);
+        int forwarder = -1;
+        walk:
         for (int s = 0; s < slots.length; s++) {
             PciDevice d = slots[s];
             if (d == null) {
@@ -227,23 +245,77 @@ public final class PciBus {
                     out.add(fn);
                 }
                 if (forwards) {
-                    return new BlockRoute(block, io, out.toArray(new PciFunction[0]));
+                    forwarder = out.size() - 1;
+                    break walk;
                 }
             }
         }
-        return new BlockRoute(block, io, out.toArray(new PciFunction[0]));
+        PciFunction[] candidates = out.toArray(new PciFunction[0]);
+        return new BlockRoute(block, io, candidates, forwarder, index(candidates, lo, hi, io));
     }
 
-    /** One block's candidates; only final fields, so a racy read sees it whole. */
+    /**
+     * The candidates' BARs overlapping {@code [lo, hi]} as {base[], last[], owner[]} sorted by
+     * base, or null where the linear walk must stay (an SR-IOV PF, whose VFs are asked in
+     * routing order, or overlapping BARs, where routing order decides who claims).
+     */
+    private static long[][] index(PciFunction[] candidates, long lo, long hi, boolean io) {
+        long[] ranges = new long[2 * 7];
+        java.util.List<long[]> bars = new java.util.ArrayList<>(candidates.length);
+        for (int c = 0; c < candidates.length; c++) {
+            PciFunction fn = candidates[c];
+            if (fn.sriovOrNull() != null) {
+                return null;
+            }
+            int n = fn.rangesIn(lo, hi, io, ranges);
+            for (int k = 0; k < n; k++) {
+                bars.add(new long[] {ranges[2 * k], ranges[2 * k + 1], c});
+            }
+        }
+        bars.sort((x, y) -> Long.compareUnsigned(x[0], y[0]));
+        long[] base = new long[bars.size()];
+        long[] last = new long[bars.size()];
+        long[] owner = new long[bars.size()];
+        for (int k = 0; k < base.length; k++) {
+            long[] b = bars.get(k);
+            if (k > 0 && Long.compareUnsigned(b[0], last[k - 1]) <= 0) {
+                return null;
+            }
+            base[k] = b[0];
+            last[k] = b[1];
+            owner[k] = b[2];
+        }
+        return new long[][] {base, last, owner};
+    }
+
+    /** One block's candidates and, where they allow it, their BARs by address; only final fields, so a racy read sees it whole. */
     private static final class BlockRoute {
         final long block;
         final boolean io;
         final PciFunction[] candidates;
+        /** Index into {@link #candidates} of the bridge forwarding the block (the last one), or -1. */
+        final int forwarder;
+        /** Sorted BAR bases, null when not indexed; {@link #last} and {@link #owner} run alongside. */
+        final long[] base;
+        final long[] last;
+        final int[] owner;
 
-        BlockRoute(long block, boolean io, PciFunction[] candidates) {
+        BlockRoute(long block, boolean io, PciFunction[] candidates, int forwarder, long[][] index) {
             this.block = block;
             this.io = io;
             this.candidates = candidates;
+            this.forwarder = forwarder;
+            this.base = index == null ? null : index[0];
+            this.last = index == null ? null : index[1];
+            if (index == null) {
+                this.owner = null;
+            } else {
+                int[] o = new int[index[2].length];
+                for (int k = 0; k < o.length; k++) {
+                    o[k] = (int) index[2][k];
+                }
+                this.owner = o;
+            }
         }
     }
 
@@ -261,19 +333,16 @@ public final class PciBus {
     private volatile MemoryRoutes memoryRoutes = new MemoryRoutes(-1);
 
     /**
-     * Counts changes to any config register of any function (BARs, COMMAND, bridge windows,
-     * power state, SR-IOV control all live there): memory routes cached for an older count are
-     * dropped. One counter for the JVM: a change elsewhere only costs a re-walk.
+     * Counts changes to the registers that decide which function on this bus claims a memory or
+     * I/O access: its functions' BARs, and its bridges' windows and COMMAND.MEMORY/IO
+     * ({@link PciFunction#configChanged}). Memory routes cached for an older count are dropped.
+     * A bus below has its own count: a change there leaves this bus's routes standing.
      */
-    private static final java.util.concurrent.atomic.AtomicLong DECODE_EPOCH = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong decodeEpoch = new java.util.concurrent.atomic.AtomicLong();
 
-    static long decodeEpoch() {
-        return DECODE_EPOCH.get();
-    }
-
-    /** Called by every {@link ConfigSpace} when a register changes value. */
-    static void configChanged() {
-        DECODE_EPOCH.incrementAndGet();
+    /** Called by a function on this bus when a register its routing depends on changes. */
+    void decodeChanged() {
+        decodeEpoch.incrementAndGet();
     }
 
     /**
@@ -458,8 +527,18 @@ public final class PciBus {
                 }
                 slots[dev] = new PciDevice(functions[dev]);
             }
-            return new PciBus(slots, pfs.toArray(new SriovCapability[0]),
+            PciBus bus = new PciBus(slots, pfs.toArray(new SriovCapability[0]),
                     pfDevfns.stream().mapToInt(Integer::intValue).toArray());
+            for (PciFunction[] fns : functions) {
+                if (fns != null) {
+                    for (PciFunction f : fns) {
+                        if (f != null) {
+                            f.onBus(bus);
+                        }
+                    }
+                }
+            }
+            return bus;
         }
     }
 }

@@ -57,6 +57,8 @@ public final class PciFunction {
     private volatile PciBus secondary;
     /** The host bridge above, once placed: where the function's memory writes (MSIs) go. */
     private volatile HostBridgeHardware upstream;
+    /** The bus this function sits on, once placed (never for a VF): whose memory routes its decode changes move. */
+    private volatile PciBus onBus;
     private volatile MsiCapability msi;
     private volatile MsixCapability msix;
     /** Config registers as the function powered up (before any behaviour's install). */
@@ -79,6 +81,7 @@ public final class PciFunction {
 
     private PciFunction(ConfigSpace config, int headerType, BarSpec[] specs, List<Capability> capabilities) {
         this.config = config;
+        config.owner(this);
         this.headerType = headerType;
         this.capabilities = capabilities;
         for (BarSpec b : specs) {
@@ -747,12 +750,44 @@ public final class PciFunction {
                 continue;
             }
             long base = barAddress(i);
-            long last = base + b.size() - 1;
+            long last = lastByte(base, b.size());
             if (Long.compareUnsigned(base, hi) <= 0 && Long.compareUnsigned(lo, last) <= 0) {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * The BARs of this function (decode state aside) overlapping {@code [lo, hi]} of the memory
+     * ({@code io} false) or I/O space, as {first byte, last byte} pairs in {@code out} (room for
+     * 7 pairs); returns how many. What {@link PciBus} indexes a block's BARs by.
+     */
+    int rangesIn(long lo, long hi, boolean io, long[] out) {
+        int n = 0;
+        for (int i = 0; i < SLOTS; i++) {
+            BarSpec b = bars[i];
+            if (b == null || (b.kind() == BarKind.IO) != io) {
+                continue;
+            }
+            long base = barAddress(i);
+            long last = lastByte(base, b.size());
+            if (Long.compareUnsigned(base, hi) <= 0 && Long.compareUnsigned(lo, last) <= 0) {
+                out[2 * n] = base;
+                out[2 * n + 1] = last;
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The last byte of a BAR at {@code base}: a BAR the model placed off its size alignment
+     * near the top of the space ends at the top, as {@link #decodeBar} decodes it (no wrap to 0).
+     */
+    private static long lastByte(long base, long size) {
+        long last = base + size - 1;
+        return Long.compareUnsigned(last, base) < 0 ? -1L : last;
     }
 
     /**
@@ -874,6 +909,54 @@ public final class PciFunction {
     }
 
     /* ---------------- bridge windows ---------------- */
+
+    /* ---------------- what config changes move routes ---------------- */
+
+    void onBus(PciBus bus) {
+        onBus = bus;
+    }
+
+    /** Dword of a type 1 header's I/O base and limit (its high half is Secondary Status). */
+    private static final int IO_WINDOW_DWORD = PciRegs.PCI_IO_BASE >> 2;
+    /** Dword of a type 1 header's primary, secondary and subordinate bus numbers (byte 3: latency timer). */
+    private static final int BUS_NUMBERS_DWORD = PciRegs.PCI_PRIMARY_BUS >> 2;
+
+    /**
+     * Config dword {@code idx} of this function changed from {@code old} to {@code now} (any
+     * path: software, the model, a reset; under the config-space lock). Routes cached from the
+     * old value are dropped, and only those: a bus's memory routes
+     * ({@link PciBus#routeMemory}) depend on where its functions' BARs sit and, for bridges,
+     * on the windows and COMMAND.MEMORY/IO (PCI-to-PCI Bridge 1.2, 3.2.5.6-3.2.5.9); a host
+     * bridge's config routes on the bridges' bus numbers (3.2.5.3). Every other register
+     * (status, MSI/MSI-X, an endpoint's COMMAND, power state) is read live at each access, so
+     * dom0 and Xen writing it between two table accesses keep the cache warm.
+     */
+    void configChanged(int idx, int old, int now) {
+        int diff = old ^ now;
+        boolean moved;
+        if (headerType == PciRegs.PCI_HEADER_TYPE_BRIDGE) {
+            if (idx == BUS_NUMBERS_DWORD && (diff & 0x00ffffff) != 0) {
+                HostBridgeHardware hb = upstream;
+                if (hb != null) {
+                    hb.busNumbersChanged();
+                }
+            }
+            moved = idx == PciRegs.PCI_BASE_ADDRESS_0 >> 2 || idx == (PciRegs.PCI_BASE_ADDRESS_0 >> 2) + 1
+                    || idx == PciRegs.PCI_ROM_ADDRESS1 >> 2
+                    || (idx == PciRegs.PCI_COMMAND >> 2 && (diff & (PciRegs.PCI_COMMAND_MEMORY | PciRegs.PCI_COMMAND_IO)) != 0)
+                    || (idx == IO_WINDOW_DWORD && (diff & 0xffff) != 0)
+                    || (idx > IO_WINDOW_DWORD && idx <= PciRegs.PCI_IO_BASE_UPPER16 >> 2);
+        } else {
+            moved = (idx >= PciRegs.PCI_BASE_ADDRESS_0 >> 2 && idx <= PciRegs.PCI_BASE_ADDRESS_5 >> 2)
+                    || idx == PciRegs.PCI_ROM_ADDRESS >> 2;
+        }
+        if (moved) {
+            PciBus bus = onBus;
+            if (bus != null) {
+                bus.decodeChanged();
+            }
+        }
+    }
 
     /** Primary bus number register (type 1 only; 0 for endpoints). */
     public int primaryBus() {

@@ -191,7 +191,10 @@ public final class Domain {
             for (Vcpu v : vcpus) {
                 while (v.running()) {
                     try {
-                        pauseLock.wait();
+                        // Timed: a vCPU leaves its trap with a release store and no fence, so its
+                        // check for a pending pause may read the count from before our increment
+                        // and skip the wake-up; the re-read here catches that exit (Vcpu#exit).
+                        pauseLock.wait(1);
                     } catch (InterruptedException e) {
                         interrupted = true;
                     }

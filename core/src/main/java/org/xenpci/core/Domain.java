@@ -406,7 +406,7 @@ public final class Domain {
             vcpu.abort(gpa, size, write, "domain crashed");
             return 0;
         }
-        P2m.Entry e = p2m.lookup(gpa);
+        P2m.Entry e = p2m.lookup(gpa, vcpu.p2mHit);
         long result = 0;
         if (e == null || !e.contains(gpa + size - 1)) {
             vcpu.abort(gpa, size, write, e == null ? "unmapped" : "access crosses a p2m entry");

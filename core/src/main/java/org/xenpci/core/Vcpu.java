@@ -80,6 +80,8 @@ public final class Vcpu {
     /** The thread of the latest entry; plain, published by the volatile store that follows it. */
     private Thread runner;
     private DataAbort lastAbort;
+    /** The p2m entry this vCPU's last access found ({@link P2m#lookup(long, P2m.LastHit)}). */
+    final P2m.LastHit p2mHit = new P2m.LastHit();
     private PendingWork work;
 
     private static final VarHandle TRAP_DEPTH;

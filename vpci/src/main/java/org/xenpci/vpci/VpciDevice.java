@@ -194,6 +194,7 @@ public final class VpciDevice {
      * value that validation discards.
      */
     int readOptimistic(int reg, int size) {
+        checkAccess(reg, size);
         return registers.read(this, reg, size);
     }
 

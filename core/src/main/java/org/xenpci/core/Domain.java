@@ -191,7 +191,10 @@ public final class Domain {
             for (Vcpu v : vcpus) {
                 while (v.running()) {
                     try {
-                        pauseLock.wait();
+                        // Timed: a vCPU leaves its trap with a release store and no fence, so its
+                        // check for a pending pause may read the count from before our increment
+                        // and skip the wake-up; the re-read here catches that exit (Vcpu#exit).
+                        pauseLock.wait(1);
                     } catch (InterruptedException e) {
                         interrupted = true;
                     }
@@ -403,7 +406,7 @@ public final class Domain {
             vcpu.abort(gpa, size, write, "domain crashed");
             return 0;
         }
-        P2m.Entry e = p2m.lookup(gpa);
+        P2m.Entry e = p2m.lookup(gpa, vcpu.p2mHit);
         long result = 0;
         if (e == null || !e.contains(gpa + size - 1)) {
             vcpu.abort(gpa, size, write, e == null ? "unmapped" : "access crosses a p2m entry");

@@ -95,7 +95,10 @@ public final class P2m {
 
     /** The entry containing {@code gpa}, or null. Allocation-free O(log n) tree walk. */
     public Entry lookup(long gpa) {
-        Node n = root;
+        return find(root, gpa);
+    }
+
+    private static Entry find(Node n, long gpa) {
         while (n != null) {
             Entry e = n.entry;
             if (Long.compareUnsigned(gpa, e.gpa()) < 0) {
@@ -107,6 +110,37 @@ public final class P2m {
             }
         }
         return null;
+    }
+
+    /**
+     * One reader's memo of the entry it found last, for {@link #lookup(long, LastHit)}. Owned by
+     * one thread at a time (a vCPU's: see {@link Vcpu}); plain fields, since the entry is
+     * immutable and was published through the volatile root it is recorded with.
+     */
+    static final class LastHit {
+        private Node root;
+        private Entry entry;
+    }
+
+    /**
+     * {@link #lookup(long)} that first tries the entry {@code hit} found last: a vCPU's accesses
+     * mostly land in the region it touched last (a driver polling its device's config space).
+     * The memo counts only while the map is the one it was found in: every update publishes a
+     * new root, so any change to the map (a BAR unmapped, a trap removed) invalidates it before
+     * the next access, exactly as the walk would see the change. Allocation-free.
+     */
+    Entry lookup(long gpa, LastHit hit) {
+        Node r = root;
+        Entry e = hit.entry;
+        if (hit.root == r && e != null && e.contains(gpa)) {
+            return e;
+        }
+        e = find(r, gpa);
+        if (e != null) {
+            hit.entry = e;
+            hit.root = r;
+        }
+        return e;
     }
 
     /** A snapshot of every entry, by address. */

@@ -1,5 +1,7 @@
 package org.xenpci.core;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.xenpci.core.trace.Events;
@@ -58,16 +60,39 @@ public final class Vcpu {
     private final int id;
     private final PendingInterrupts pending = new PendingInterrupts();
     /**
-     * Accesses and hypercalls of this vCPU in progress (nesting counts). Raised before the
-     * pause count is read and lowered on the way out, so that {@link Domain#pause} can wait for
-     * it to reach 0 (a Dekker handshake over two volatile variables: either the entering vCPU
-     * sees the pause, or the pauser sees the vCPU inside and waits for it).
+     * MMIO traps of this vCPU in progress (nesting counts), written only by the thread running
+     * the vCPU (one thread at a time, see above), so entering and leaving need no atomic
+     * read-modify-write. Entering is a volatile store followed by a volatile read of the pause
+     * count: a Dekker handshake with {@link Domain#pause} (which raises the count, then reads this
+     * word), so either the entering vCPU sees the pause or the pauser sees the vCPU inside.
+     * Leaving is a release store: the pauser cannot miss it for long, since it re-reads this word
+     * on a short timed wait ({@link Domain#pause}); a prompt wake-up comes from {@link #exit()}
+     * when it sees the pause.
      */
-    private final AtomicInteger inFlight = new AtomicInteger();
-    /** The thread of the latest {@link #enter}; plain, published by the {@code inFlight} increment. */
+    @SuppressWarnings("unused") // accessed through TRAP_DEPTH
+    private volatile int trapDepth;
+    /**
+     * Hypercalls of this vCPU in progress (nesting counts). Atomic, since toolstack code issues
+     * hypercalls for a domain's vCPU from whichever thread it runs on; same handshake as
+     * {@link #trapDepth} otherwise.
+     */
+    private final AtomicInteger hypercallDepth = new AtomicInteger();
+    /** The thread of the latest entry; plain, published by the volatile store that follows it. */
     private Thread runner;
     private DataAbort lastAbort;
+    /** The p2m entry this vCPU's last access found ({@link P2m#lookup(long, P2m.LastHit)}). */
+    final P2m.LastHit p2mHit = new P2m.LastHit();
     private PendingWork work;
+
+    private static final VarHandle TRAP_DEPTH;
+
+    static {
+        try {
+            TRAP_DEPTH = MethodHandles.lookup().findVarHandle(Vcpu.class, "trapDepth", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     Vcpu(Domain domain, int id) {
         this.domain = domain;
@@ -114,14 +139,15 @@ public final class Vcpu {
     }
 
     /**
-     * Marks the vCPU running a trap, unless its domain is paused: Xen's scheduler would not run
-     * a paused vCPU at all. Allocation-free: one atomic increment and one volatile read.
+     * Marks the vCPU running an MMIO trap, unless its domain is paused: Xen's scheduler would not
+     * run a paused vCPU at all. Allocation-free and without an atomic read-modify-write: a
+     * volatile store of the vCPU's own trap depth, then a volatile read of the pause count.
      *
      * @return true if the caller may run the trap and must call {@link #exit()} afterwards
      */
     boolean enter() {
         runner = Thread.currentThread();
-        inFlight.incrementAndGet();
+        TRAP_DEPTH.setVolatile(this, (int) TRAP_DEPTH.get(this) + 1);
         if (!domain.isPaused()) {
             return true;
         }
@@ -131,19 +157,39 @@ public final class Vcpu {
 
     /** Leaves a trap entered with {@link #enter()}; wakes a waiting {@link Domain#pause}. */
     void exit() {
-        if (inFlight.decrementAndGet() == 0 && domain.isPaused()) {
+        int depth = (int) TRAP_DEPTH.get(this) - 1;
+        TRAP_DEPTH.setRelease(this, depth);
+        if (depth == 0 && domain.isPaused()) {
             domain.vcpuStopped();
         }
     }
 
-    /** True while a trap of this vCPU is running. */
+    /** {@link #enter()} for a hypercall, which any thread may issue for this vCPU. */
+    boolean enterHypercall() {
+        runner = Thread.currentThread();
+        hypercallDepth.incrementAndGet();
+        if (!domain.isPaused()) {
+            return true;
+        }
+        exitHypercall();
+        return false;
+    }
+
+    /** Leaves a hypercall entered with {@link #enterHypercall()}. */
+    void exitHypercall() {
+        if (hypercallDepth.decrementAndGet() == 0 && domain.isPaused()) {
+            domain.vcpuStopped();
+        }
+    }
+
+    /** True while a trap or hypercall of this vCPU is running. */
     boolean running() {
-        return inFlight.get() != 0;
+        return (int) TRAP_DEPTH.getVolatile(this) != 0 || hypercallDepth.get() != 0;
     }
 
     /** True if the calling thread is inside a trap of this vCPU (a pause from there would wait for itself). */
     boolean runningOnCurrentThread() {
-        return inFlight.get() != 0 && runner == Thread.currentThread();
+        return running() && runner == Thread.currentThread();
     }
 
     void abort(long gpa, int size, boolean write, String reason) {

@@ -307,7 +307,7 @@ public final class Xen {
      * once the domain is unpaused. Nothing else returns -ERESTART to a caller.
      */
     public HypercallResult hypercall(Vcpu vcpu, int op, long... args) {
-        if (!vcpu.enter()) {
+        if (!vcpu.enterHypercall()) {
             return HypercallResult.failed(vcpu.domain().isDying() ? Errno.ESRCH : Errno.ERESTART);
         }
         HypercallResult r;
@@ -323,7 +323,7 @@ public final class Xen {
             }
             vcpu.processPendingWork();
         } finally {
-            vcpu.exit();
+            vcpu.exitHypercall();
         }
         XenObserver o = observer;
         if (o != null) {

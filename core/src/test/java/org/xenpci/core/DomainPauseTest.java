@@ -317,4 +317,100 @@ class DomainPauseTest {
             assertThat(retryable.get()).as("some traps met a pause").isPositive();
         });
     }
+
+    @Test
+    @DisplayName("pause never misses a trap that leaves as it starts: vCPUs leave without a fence, pause still returns, with none inside")
+    void pauseRacingTrapExits() {
+        // Short traps (writes: no lingering) so that many exits land inside pause's window
+        // between raising the count and reading each vCPU's trap depth.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger inWrite = new AtomicInteger();
+            ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+            guest.p2m().addTrap(TRAP + 0x2000, 0x1000, new MmioHandler() {
+                @Override
+                public String name() {
+                    return "short";
+                }
+
+                @Override
+                public long read(Vcpu vcpu, long gpa, int size) {
+                    return 0;
+                }
+
+                @Override
+                public void write(Vcpu vcpu, long gpa, int size, long value) {
+                    inWrite.incrementAndGet();
+                    handled.incrementAndGet();
+                    inWrite.decrementAndGet();
+                }
+            });
+            List<Thread> vcpuThreads = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                Vcpu v = guest.vcpu(t);
+                Thread th = new Thread(() -> {
+                    while (!stop.get()) {
+                        v.mmioWrite(TRAP + 0x2000, 4, 1);
+                        v.takeDataAbort();
+                    }
+                }, "d1v" + t);
+                vcpuThreads.add(th);
+                th.start();
+            }
+            for (int round = 0; round < 5000; round++) {
+                guest.pause();
+                if (inWrite.get() != 0) {
+                    failures.add("round " + round + ": a trap was inside after pause returned");
+                }
+                long frozen = handled.get();
+                Thread.onSpinWait();
+                if (handled.get() != frozen) {
+                    failures.add("round " + round + ": a trap ran while paused");
+                }
+                guest.unpause();
+            }
+            stop.set(true);
+            for (Thread th : vcpuThreads) {
+                th.join(10_000);
+            }
+            assertThat(failures).isEmpty();
+            assertThat(handled.get()).as("the vCPUs made progress").isPositive();
+        });
+    }
+
+    @Test
+    @DisplayName("hypercalls issued for one vCPU from two threads at once: pause waits for both")
+    void pauseWaitsForHypercallsOfOneVcpuFromTwoThreads() throws Exception {
+        CountDownLatch entered = new CountDownLatch(2);
+        CountDownLatch release = new CountDownLatch(1);
+        int blocking = HYPERCALL_PROBE + 1;
+        xen.registerHypercall(blocking, (vcpu, args) -> {
+            entered.countDown();
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return HypercallResult.ok(0);
+        });
+        Vcpu v = guest.vcpu(0);
+        Thread a = new Thread(() -> xen.hypercall(v, blocking), "toolstack-a");
+        Thread b = new Thread(() -> xen.hypercall(v, blocking), "toolstack-b");
+        a.start();
+        b.start();
+        assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+        CountDownLatch paused = new CountDownLatch(1);
+        Thread pauser = new Thread(() -> {
+            guest.pause();
+            paused.countDown();
+        }, "pauser");
+        pauser.start();
+        assertThat(paused.await(200, TimeUnit.MILLISECONDS)).as("pause returned with two hypercalls inside").isFalse();
+        release.countDown();
+        assertThat(paused.await(10, TimeUnit.SECONDS)).isTrue();
+        a.join(10_000);
+        b.join(10_000);
+        pauser.join(10_000);
+        assertThat(v.running()).isFalse();
+    }
 }

@@ -116,4 +116,37 @@ class P2mTest {
             }
         };
     }
+
+    @Test
+    @DisplayName("a vCPU's last-hit memo never outlives a change: unmap, split and remap are seen on the next access")
+    void lastHitFollowsEveryChange() {
+        P2m.LastHit hit = new P2m.LastHit();
+        p2m.mapMmio(0x100, 3, 0x900);
+        assertThat(p2m.lookup(0x101000L, hit)).isEqualTo(new P2m.DirectMmio(0x100000, 0x3000, 0x900000));
+        p2m.unmapMmio(0x101, 1);
+        assertThat(p2m.lookup(0x101000L, hit)).isNull();
+        assertThat(p2m.lookup(0x100000L, hit)).isEqualTo(new P2m.DirectMmio(0x100000, 0x1000, 0x900000));
+        p2m.unmapMmio(0x100, 1);
+        p2m.mapMmio(0x100, 1, 0x700);
+        assertThat(p2m.lookup(0x100800L, hit)).isEqualTo(new P2m.DirectMmio(0x100000, 0x1000, 0x700000));
+    }
+
+    @Test
+    @DisplayName("seeded: the memoised lookup answers as the walk does after every map and unmap")
+    void lastHitAgreesWithTheWalk() {
+        long seed = 0x5eed_12L;
+        java.util.Random r = new java.util.Random(seed);
+        P2m.LastHit hit = new P2m.LastHit();
+        for (int step = 0; step < 20_000; step++) {
+            long gfn = 0x100 + r.nextInt(64);
+            switch (r.nextInt(4)) {
+                case 0 -> p2m.mapMmio(gfn, 1 + r.nextInt(4), 0x9000 + r.nextInt(64));
+                case 1 -> p2m.unmapMmio(gfn, 1 + r.nextInt(4));
+                default -> {
+                    long gpa = (gfn << P2m.PAGE_SHIFT) + r.nextInt(4096);
+                    assertThat(p2m.lookup(gpa, hit)).as("seed %#x step %d gpa %#x", seed, step, gpa).isEqualTo(p2m.lookup(gpa));
+                }
+            }
+        }
+    }
 }

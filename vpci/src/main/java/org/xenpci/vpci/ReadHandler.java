@@ -3,6 +3,10 @@ package org.xenpci.vpci;
 /**
  * A register's read callback ({@code vpci_read_t}). State a handler needs (a BAR slot, a
  * cached value) is captured when the handler is created at init time, never per access.
+ *
+ * <p>A handler only loads state and changes nothing (as Xen's {@code vpci_read_t}s): config
+ * reads run it without the device lock, optimistically, and discard its value if a write
+ * section of the device overlapped ({@link VpciDevice}); it may then run a second time.
  */
 @FunctionalInterface
 public interface ReadHandler {

@@ -88,38 +88,49 @@ public final class Vpci {
             }
             VpciDevice dev = new VpciDevice(owner, spec, emulators);
             synchronized (dev) {
-                if (!dev.hardwareDomainView()) {
-                    int g = vd.topology().assign(spec.machine(), spec.requestedSlot(), xen.profile().vpciGuestTopology(),
-                            spec.virtfn() != null);
-                    if (g < 0) { // a guest SBDF is segment 0, so never negative: this is -errno
-                        LOG.warn("{}: cannot assign a virtual SBDF to {}: rc {}", owner, spec.machine(), g);
-                        return g;
-                    }
-                    dev.guestSbdf(g);
+                dev.beginWrite();
+                try {
+                    return attach(vd, dev, spec, current);
+                } finally {
+                    dev.endWrite();
                 }
-                // Visible to modify_bars' overlap scan before init may map (hwdom MEMORY on).
-                vd.add(dev);
-                dev.attached(true);
-                int rc = dev.header().init(dev, current);
-                if (rc == 0) {
-                    rc = VpciCapabilities.init(dev, emulators,
-                            !dev.hardwareDomainView() && xen.profile().vpciGuestIdentity());
-                }
-                if (rc == 0 && !dev.hardwareDomainView() && xen.profile().vpciGuestIdentity()) {
-                    rc = GuestIdentity.init(dev);
-                }
-                if (rc != 0) {
-                    LOG.warn("{}: vPCI init of {} failed: rc {}", owner, spec.machine(), rc);
-                    detach(vd, dev);
-                    return rc;
-                }
-                LOG.debug("{}: vPCI attached {} as {}", owner, spec.machine(),
-                        dev.guestSbdfRecord() == null ? "itself" : dev.guestSbdfRecord());
-                return 0;
             }
         } finally {
             owner.pciLock().writeLock().unlock();
         }
+    }
+
+    /** The body of {@link #assignDevice}, under the pci_lock and in a write section of {@code dev}. */
+    private int attach(VpciDomain vd, VpciDevice dev, VpciDeviceSpec spec, Vcpu current) {
+        Domain owner = dev.owner();
+        if (!dev.hardwareDomainView()) {
+            int g = vd.topology().assign(spec.machine(), spec.requestedSlot(), xen.profile().vpciGuestTopology(),
+                    spec.virtfn() != null);
+            if (g < 0) { // a guest SBDF is segment 0, so never negative: this is -errno
+                LOG.warn("{}: cannot assign a virtual SBDF to {}: rc {}", owner, spec.machine(), g);
+                return g;
+            }
+            dev.guestSbdf(g);
+        }
+        // Visible to modify_bars' overlap scan before init may map (hwdom MEMORY on).
+        vd.add(dev);
+        dev.attached(true);
+        int rc = dev.header().init(dev, current);
+        if (rc == 0) {
+            rc = VpciCapabilities.init(dev, emulators,
+                    !dev.hardwareDomainView() && xen.profile().vpciGuestIdentity());
+        }
+        if (rc == 0 && !dev.hardwareDomainView() && xen.profile().vpciGuestIdentity()) {
+            rc = GuestIdentity.init(dev);
+        }
+        if (rc != 0) {
+            LOG.warn("{}: vPCI init of {} failed: rc {}", owner, spec.machine(), rc);
+            detach(vd, dev);
+            return rc;
+        }
+        LOG.debug("{}: vPCI attached {} as {}", owner, spec.machine(),
+                dev.guestSbdfRecord() == null ? "itself" : dev.guestSbdfRecord());
+        return 0;
     }
 
     /**
@@ -137,7 +148,12 @@ public final class Vpci {
             VpciDevice dev = vd.findByMachineSbdf(machine.sbdf());
             if (dev != null) {
                 synchronized (dev) {
-                    detach(vd, dev);
+                    dev.beginWrite();
+                    try {
+                        detach(vd, dev);
+                    } finally {
+                        dev.endWrite();
+                    }
                 }
             }
         } finally {
@@ -212,6 +228,22 @@ public final class Vpci {
         // per-thread hold counters allocated).
         VpciDevice dev = lookup(d, sbdf);
         if (dev != null) {
+            // Optimistic first: no monitor, validated against the device's write sections
+            // (VpciDevice#validate), so concurrent reads of one device share no lock word. A read
+            // that overlapped a change, or a device being detached, takes the monitor below.
+            int stamp = dev.readStamp();
+            if (stamp >= 0 && dev.attached()) {
+                int value;
+                try {
+                    value = dev.readOptimistic(reg, size);
+                } catch (RuntimeException raced) {
+                    value = 0;
+                    stamp = -1; // a handler met state mid-change: read again under the lock
+                }
+                if (dev.validate(stamp)) {
+                    return value;
+                }
+            }
             synchronized (dev) {
                 if (dev.attached()) {
                     return dev.read(reg, size);

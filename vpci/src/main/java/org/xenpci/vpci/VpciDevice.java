@@ -1,5 +1,6 @@
 package org.xenpci.vpci;
 
+import java.lang.invoke.VarHandle;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,12 @@ import org.xenpci.core.trace.TraceCategory;
  * is pcidevs lock, pciLock, device; {@link Vpci}'s read path may hold only the device lock
  * (and checks {@link #attached()} under it, since a detach runs under the same lock). Neither
  * allocates in steady state.
+ *
+ * <p>Every change to the device's vPCI state is made under its monitor inside a write section
+ * ({@link #beginWrite}/{@link #endWrite}: {@link #write}, attach, detach, the deferred BAR map,
+ * MSI-X table writes), which keeps a sequence count odd for its duration. That lets
+ * {@link Vpci}'s config read run optimistically without the monitor ({@link #readOptimistic},
+ * then {@link #validate}), falling back to the locked read if a change overlapped it.
  */
 public final class VpciDevice {
     private static final Logger LOG = LoggerFactory.getLogger(VpciDevice.class);
@@ -34,6 +41,10 @@ public final class VpciDevice {
     private final CapabilityEmulator[] emulators;
     private volatile int guestSbdf = INVALID_SBDF;
     private volatile boolean attached;
+    /** Odd while a write section is open; written under the monitor (see the class comment). */
+    private volatile int seq;
+    /** Nesting of write sections (an attach that fails detaches inside its own); under the monitor. */
+    private int writeDepth;
     /** MSI emulation state ({@code vpci->msi}), or null; guarded by this device's monitor. */
     VpciMsi.State msi;
     /** MSI-X emulation state ({@code vpci->msix}), or null; guarded by this device's monitor. */
@@ -139,11 +150,59 @@ public final class VpciDevice {
      */
     public synchronized WriteOutcome write(Vcpu current, int reg, int size, int value) {
         checkAccess(reg, size);
-        WriteOutcome o = registers.write(this, reg, size, value);
-        if (o instanceof WriteOutcome.DecodingChanged dc) {
-            VpciMapper.schedule(this, current, dc);
+        beginWrite();
+        try {
+            WriteOutcome o = registers.write(this, reg, size, value);
+            if (o instanceof WriteOutcome.DecodingChanged dc) {
+                VpciMapper.schedule(this, current, dc);
+            }
+            return o;
+        } finally {
+            endWrite();
         }
-        return o;
+    }
+
+    /** Opens a write section; the caller holds this device's monitor. */
+    void beginWrite() {
+        if (writeDepth++ == 0) {
+            seq = seq + 1;
+            // The state changes that follow must not become visible before the odd count.
+            VarHandle.storeStoreFence();
+        }
+    }
+
+    /** Closes {@link #beginWrite}'s section (a volatile store that publishes its changes). */
+    void endWrite() {
+        if (--writeDepth == 0) {
+            seq = seq + 1;
+        }
+    }
+
+    /**
+     * The stamp an optimistic read starts from: even, or -1 if a write section is open (then
+     * read under the monitor).
+     */
+    int readStamp() {
+        int s = seq;
+        return (s & 1) == 0 ? s : -1;
+    }
+
+    /**
+     * {@link #read} without the monitor, for {@link Vpci}'s optimistic path: its value counts
+     * only if {@link #validate} then accepts the stamp. vPCI read handlers only load state (as
+     * Xen's do), so running one against a state a writer is changing has no effect beyond a
+     * value that validation discards.
+     */
+    int readOptimistic(int reg, int size) {
+        checkAccess(reg, size);
+        return registers.read(this, reg, size);
+    }
+
+    /** True if no write section opened since {@code stamp} (from {@link #readStamp}) was taken. */
+    boolean validate(int stamp) {
+        // Order the loads of the read before the re-read of the count (StampedLock#validate).
+        VarHandle.acquireFence();
+        return stamp >= 0 && seq == stamp;
     }
 
     /** True if a capability emulator reports MSI/MSI-X enabled. Allocation-free. */

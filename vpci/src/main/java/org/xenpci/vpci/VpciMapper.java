@@ -59,31 +59,36 @@ public final class VpciMapper {
         owner.pciLock().writeLock().lock();
         try {
             synchronized (dev) {
-                if (!dev.attached() || owner.isDying()) {
-                    return; // the device lost its vPCI (or changed owner) meanwhile: drop the work
-                }
-                // The plan is recomputed here, under the locks that also guard BAR writes, not
-                // taken from the trap: another vCPU may have moved a BAR in between (the BAR
-                // is not yet "enabled", so the write was accepted). Xen keeps the trap-time
-                // rangesets and computes the mfn from the BAR at this point
-                // (xen/drivers/vpci/header.c: map_range), so its map and its bookkeeping can
-                // disagree; here what is mapped is always what the BARs say.
-                WriteOutcome now = dev.header().modifyBars(dev, change.cmd(), change.romOnly());
-                if (!(now instanceof WriteOutcome.DecodingChanged current)) {
-                    return; // refused now (page offsets differ): decoding stays as it is, as cmd_write
-                }
-                int rc = applyPlan(dev, current.plan());
-                if (rc == 0) {
-                    dev.header().modifyDecoding(dev, change.cmd(), change.romOnly());
-                    return;
-                }
-                // Turn decoding off entirely, even for a ROM-only change (header.c).
-                dev.header().modifyDecoding(dev, change.cmd() & ~PCI_COMMAND_MEMORY, false);
-                if (!owner.isHardwareDomain()) {
-                    VpciDomain.of(owner).crash("vPCI BAR " + (change.plan().map() ? "map" : "unmap")
-                            + " failed for " + dev.machineSbdf() + ": rc " + rc);
-                } else {
-                    LOG.warn("{}: vPCI BAR map failed for {}: rc {}", owner, dev.machineSbdf(), rc);
+                dev.beginWrite();
+                try {
+                    if (!dev.attached() || owner.isDying()) {
+                        return; // the device lost its vPCI (or changed owner) meanwhile: drop the work
+                    }
+                    // The plan is recomputed here, under the locks that also guard BAR writes, not
+                    // taken from the trap: another vCPU may have moved a BAR in between (the BAR
+                    // is not yet "enabled", so the write was accepted). Xen keeps the trap-time
+                    // rangesets and computes the mfn from the BAR at this point
+                    // (xen/drivers/vpci/header.c: map_range), so its map and its bookkeeping can
+                    // disagree; here what is mapped is always what the BARs say.
+                    WriteOutcome now = dev.header().modifyBars(dev, change.cmd(), change.romOnly());
+                    if (!(now instanceof WriteOutcome.DecodingChanged current)) {
+                        return; // refused now (page offsets differ): decoding stays as it is, as cmd_write
+                    }
+                    int rc = applyPlan(dev, current.plan());
+                    if (rc == 0) {
+                        dev.header().modifyDecoding(dev, change.cmd(), change.romOnly());
+                        return;
+                    }
+                    // Turn decoding off entirely, even for a ROM-only change (header.c).
+                    dev.header().modifyDecoding(dev, change.cmd() & ~PCI_COMMAND_MEMORY, false);
+                    if (!owner.isHardwareDomain()) {
+                        VpciDomain.of(owner).crash("vPCI BAR " + (change.plan().map() ? "map" : "unmap")
+                                + " failed for " + dev.machineSbdf() + ": rc " + rc);
+                    } else {
+                        LOG.warn("{}: vPCI BAR map failed for {}: rc {}", owner, dev.machineSbdf(), rc);
+                    }
+                } finally {
+                    dev.endWrite();
                 }
             }
         } finally {

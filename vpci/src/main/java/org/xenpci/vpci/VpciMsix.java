@@ -539,40 +539,45 @@ public final class VpciMsix implements CapabilityEmulator {
         @Override
         public void write(Vcpu vcpu, long gpa, int size, long value) {
             synchronized (dev) {
-                State s = dev.msix;
-                if (s == null) {
-                    return;
-                }
-                long tbase = dev.header().bar(s.tableBir).guestAddr() + s.tableOffset;
-                long tsize = (long) s.entries * PCI_MSIX_ENTRY_SIZE;
-                if (gpa >= tbase && gpa < tbase + tsize) {
-                    if (!aligned(gpa, size)) {
-                        dev.warn("unaligned write of " + size + " bytes to MSI-X table at 0x" + Long.toHexString(gpa));
+            dev.beginWrite();
+            try {
+                    State s = dev.msix;
+                    if (s == null) {
                         return;
                     }
-                    int i = (int) ((gpa - tbase) / PCI_MSIX_ENTRY_SIZE);
-                    int off = (int) ((gpa - tbase) % PCI_MSIX_ENTRY_SIZE);
-                    entryWrite(s, i, off, (int) value);
-                    if (size == 8) {
-                        entryWrite(s, i, off + 4, (int) (value >>> 32));
+                    long tbase = dev.header().bar(s.tableBir).guestAddr() + s.tableOffset;
+                    long tsize = (long) s.entries * PCI_MSIX_ENTRY_SIZE;
+                    if (gpa >= tbase && gpa < tbase + tsize) {
+                        if (!aligned(gpa, size)) {
+                            dev.warn("unaligned write of " + size + " bytes to MSI-X table at 0x" + Long.toHexString(gpa));
+                            return;
+                        }
+                        int i = (int) ((gpa - tbase) / PCI_MSIX_ENTRY_SIZE);
+                        int off = (int) ((gpa - tbase) % PCI_MSIX_ENTRY_SIZE);
+                        entryWrite(s, i, off, (int) value);
+                        if (size == 8) {
+                            entryWrite(s, i, off + 4, (int) (value >>> 32));
+                        }
+                        return;
                     }
-                    return;
-                }
-                long pbase = dev.header().bar(s.pbaBir).guestAddr() + s.pbaOffset;
-                if (gpa >= pbase && gpa < pbase + pbaSize(s.entries)) {
-                    if (aligned(gpa, size) && dev.hardwareDomainView()) {
-                        bus(dev).write(hostAddress(s, gpa), size, value);
+                    long pbase = dev.header().bar(s.pbaBir).guestAddr() + s.pbaOffset;
+                    if (gpa >= pbase && gpa < pbase + pbaSize(s.entries)) {
+                        if (aligned(gpa, size) && dev.hardwareDomainView()) {
+                            bus(dev).write(hostAddress(s, gpa), size, value);
+                        }
+                        return; // domU PBA writes are ignored
                     }
-                    return; // domU PBA writes are ignored
-                }
-                PhysicalAddressSpace b = bus(dev);
-                if (aligned(gpa, size)) {
-                    b.write(hostAddress(s, gpa), size, value);
-                } else {
-                    for (int k = 0; k < size; k++) {
-                        b.write(hostAddress(s, gpa + k), 1, (value >>> (8 * k)) & 0xff);
+                    PhysicalAddressSpace b = bus(dev);
+                    if (aligned(gpa, size)) {
+                        b.write(hostAddress(s, gpa), size, value);
+                    } else {
+                        for (int k = 0; k < size; k++) {
+                            b.write(hostAddress(s, gpa + k), 1, (value >>> (8 * k)) & 0xff);
+                        }
                     }
-                }
+            } finally {
+                dev.endWrite();
+            }
             }
         }
 

@@ -1,5 +1,6 @@
 package org.xenpci.armpci.hw;
 
+import java.lang.invoke.VarHandle;
 import org.xenpci.core.Hex;
 import org.xenpci.core.pci.PciRegs;
 
@@ -21,9 +22,15 @@ import org.xenpci.core.pci.PciRegs;
  * or 4 bytes; values are zero-extended. An access may be unaligned inside a dword; one that
  * crosses a dword boundary is split into single-byte accesses, lowest address first.
  *
- * <p>Thread-safety: all accessors synchronize on this object (a config cycle is atomic on a
+ * <p>Thread-safety: every mutator synchronizes on this object (a config cycle is atomic on a
  * real function), so concurrent vCPUs see whole writes. {@link FieldListener}s run under that
- * lock. Reads and writes allocate nothing.
+ * lock. {@link #read} is an optimistic read under a sequence count (a seqlock, as
+ * {@link java.util.concurrent.locks.StampedLock}'s optimistic mode): a mutator makes the count
+ * odd for the whole of its change and even again after it, and a read that saw an even count
+ * before and the same count after its loads returns what it read, else it re-reads under the
+ * lock. Either way it returns the registers as they were between two complete mutations, the
+ * result a locked read gives, without every config cycle of every vCPU writing this object's
+ * monitor word. Reads and writes allocate nothing.
  */
 public final class ConfigSpace {
     /** Size of a PCIe function's config space in bytes. */
@@ -55,6 +62,10 @@ public final class ConfigSpace {
      * config space on its own.
      */
     private PciFunction owner;
+    /** Odd while a mutation of {@link #regs} is under way (see the class comment); written under the monitor. */
+    private volatile int seq;
+    /** Nesting of {@link #beginWrite} (a listener may write back into this space); under the monitor. */
+    private int writeDepth;
 
     /** An all-zero config space with every bit read-only. */
     public ConfigSpace() {
@@ -96,8 +107,24 @@ public final class ConfigSpace {
      *
      * @throws IllegalArgumentException if size is not 1, 2 or 4 or the access leaves the 4 KiB space
      */
-    public synchronized int read(int offset, int size) {
+    public int read(int offset, int size) {
         check(offset, size);
+        int s = seq;
+        if ((s & 1) == 0) {
+            int v = readRegs(offset, size);
+            // Order the register loads before the re-read of the count (StampedLock#validate).
+            VarHandle.acquireFence();
+            if (seq == s) {
+                return v;
+            }
+        }
+        synchronized (this) {
+            return readRegs(offset, size);
+        }
+    }
+
+    /** Under the monitor, or optimistically with the count validated afterwards. */
+    private int readRegs(int offset, int size) {
         if ((offset & 3) + size <= 4) {
             return extract(reg(offset >> 2), offset, size);
         }
@@ -115,13 +142,18 @@ public final class ConfigSpace {
      * @throws IllegalArgumentException if size is not 1, 2 or 4 or the access leaves the 4 KiB space
      */
     public synchronized void write(int offset, int size, int value) {
-        check(offset, size);
-        if ((offset & 3) + size <= 4) {
-            softwareWrite(offset, size, value);
-            return;
-        }
-        for (int i = 0; i < size; i++) {
-            softwareWrite(offset + i, 1, value >>> (8 * i));
+        beginWrite();
+        try {
+            check(offset, size);
+            if ((offset & 3) + size <= 4) {
+                softwareWrite(offset, size, value);
+                return;
+            }
+            for (int i = 0; i < size; i++) {
+                softwareWrite(offset + i, 1, value >>> (8 * i));
+            }
+        } finally {
+            endWrite();
         }
     }
 
@@ -131,14 +163,19 @@ public final class ConfigSpace {
      * @throws IllegalArgumentException if size is not 1, 2 or 4 or the access leaves the 4 KiB space
      */
     public synchronized void setInternal(int offset, int size, int value) {
-        check(offset, size);
-        for (int i = 0; i < size; i++) {
-            int at = offset + i;
-            int shift = (at & 3) * 8;
-            int idx = at >> 2;
-            int old = reg(idx);
-            setReg(idx, (old & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift);
-            changed(idx, old);
+        beginWrite();
+        try {
+            check(offset, size);
+            for (int i = 0; i < size; i++) {
+                int at = offset + i;
+                int shift = (at & 3) * 8;
+                int idx = at >> 2;
+                int old = reg(idx);
+                setReg(idx, (old & ~(0xff << shift)) | ((value >>> (8 * i)) & 0xff) << shift);
+                changed(idx, old);
+            }
+        } finally {
+            endWrite();
         }
     }
 
@@ -192,14 +229,19 @@ public final class ConfigSpace {
      * sticky and HwInit state). Listeners are not called; the caller resets what they guard.
      */
     synchronized void restoreWritable(int[][] image) {
-        for (int i = 0; i < DWORDS; i++) {
-            int m = mask(writable, i) | mask(rw1c, i);
-            if (m != 0) {
-                int[] ic = image[i >> CHUNK_SHIFT];
-                int old = reg(i);
-                setReg(i, (old & ~m) | ((ic == null ? 0 : ic[i & (CHUNK - 1)]) & m));
-                changed(i, old);
+        beginWrite();
+        try {
+            for (int i = 0; i < DWORDS; i++) {
+                int m = mask(writable, i) | mask(rw1c, i);
+                if (m != 0) {
+                    int[] ic = image[i >> CHUNK_SHIFT];
+                    int old = reg(i);
+                    setReg(i, (old & ~m) | ((ic == null ? 0 : ic[i & (CHUNK - 1)]) & m));
+                    changed(i, old);
+                }
             }
+        } finally {
+            endWrite();
         }
     }
 
@@ -234,6 +276,27 @@ public final class ConfigSpace {
     }
 
     /* ---- sparse storage ---- */
+
+    /**
+     * Opens a mutation of the registers: the count turns odd until the matching
+     * {@link #endWrite}. The caller holds this object's monitor. The mutators open one
+     * themselves; a compound change made under the monitor (a function reset: registers, then
+     * each capability's state) opens one around the whole, so that a read sees all or none of it.
+     */
+    void beginWrite() {
+        if (writeDepth++ == 0) {
+            seq = seq + 1;
+            // The register stores that follow must not become visible before the odd count.
+            VarHandle.storeStoreFence();
+        }
+    }
+
+    /** Closes {@link #beginWrite}: the count turns even again (a volatile store, publishing the stores). */
+    void endWrite() {
+        if (--writeDepth == 0) {
+            seq = seq + 1;
+        }
+    }
 
     private int reg(int idx) {
         int[] c = regs[idx >> CHUNK_SHIFT];
@@ -277,29 +340,34 @@ public final class ConfigSpace {
     /* ---- declarations, used by ConfigLayout at build time ---- */
 
     synchronized void declare(ConfigLayout.Field field) {
-        int idx = field.dword;
-        int m = field.mask;
-        setMask(writable, idx, mask(writable, idx) & ~m);
-        setMask(rw1c, idx, mask(rw1c, idx) & ~m);
-        switch (field.mode) {
-            case RW:
-                setMask(writable, idx, mask(writable, idx) | m);
-                break;
-            case RW1C:
-                setMask(rw1c, idx, mask(rw1c, idx) | m);
-                break;
-            case RSVDZ: {
-                // Reserved-zero bits read as 0 whatever the image said (PCIe Base 7.4).
-                int old = reg(idx);
-                setReg(idx, old & ~m);
-                changed(idx, old);
-                break;
+        beginWrite();
+        try {
+            int idx = field.dword;
+            int m = field.mask;
+            setMask(writable, idx, mask(writable, idx) & ~m);
+            setMask(rw1c, idx, mask(rw1c, idx) & ~m);
+            switch (field.mode) {
+                case RW:
+                    setMask(writable, idx, mask(writable, idx) | m);
+                    break;
+                case RW1C:
+                    setMask(rw1c, idx, mask(rw1c, idx) | m);
+                    break;
+                case RSVDZ: {
+                    // Reserved-zero bits read as 0 whatever the image said (PCIe Base 7.4).
+                    int old = reg(idx);
+                    setReg(idx, old & ~m);
+                    changed(idx, old);
+                    break;
+                }
+                default:
+                    break;
             }
-            default:
-                break;
-        }
-        if (field.tagged) {
-            addWatched(field);
+            if (field.tagged) {
+                addWatched(field);
+            }
+        } finally {
+            endWrite();
         }
     }
 

@@ -453,15 +453,21 @@ public final class PciFunction {
      */
     public void functionLevelReset() {
         synchronized (config) {
-            config.restoreWritable(powerOn);
-            powerState = PciRegs.PCI_D0;
-            for (SparseMemory m : memory) {
-                if (m != null) {
-                    m.clear();
+            // One mutation for config reads, which do not take the lock (ConfigSpace#read).
+            config.beginWrite();
+            try {
+                config.restoreWritable(powerOn);
+                powerState = PciRegs.PCI_D0;
+                for (SparseMemory m : memory) {
+                    if (m != null) {
+                        m.clear();
+                    }
                 }
-            }
-            for (CapabilityBehaviour b : behaviours) {
-                b.reset();
+                for (CapabilityBehaviour b : behaviours) {
+                    b.reset();
+                }
+            } finally {
+                config.endWrite();
             }
         }
     }

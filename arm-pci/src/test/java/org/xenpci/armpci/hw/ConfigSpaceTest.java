@@ -141,4 +141,77 @@ class ConfigSpaceTest {
         assertThat(b[0x47]).isEqualTo((byte) 0x88);
         assertThat(new ConfigSpace(b).read(0x44, 4)).isEqualTo(0x88776655);
     }
+
+    @Test
+    @DisplayName("a read racing the model's byte-by-byte dword writes sees the whole old or the whole new dword, never a mix")
+    void unlockedReadNeverSeesAHalfWrittenDword() throws Exception {
+        ConfigSpace cs = new ConfigSpace();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
+        Thread writer = new Thread(() -> {
+            for (int k = 0; !stop.get(); k++) {
+                cs.setInternal(0x40, 4, (k & 1) == 0 ? 0xffff_ffff : 0); // four byte stores inside
+                writes.lazySet(k);
+            }
+        }, "model");
+        writer.start();
+        List<Integer> torn = new ArrayList<>();
+        try {
+            long end = System.nanoTime() + 300_000_000L;
+            while (writes.get() < 1000) {
+                Thread.onSpinWait();
+            }
+            while (System.nanoTime() < end && torn.size() < 3) {
+                int v = cs.read(0x40, 4);
+                if (v != 0 && v != 0xffff_ffff) {
+                    torn.add(v);
+                }
+            }
+        } finally {
+            stop.set(true);
+            writer.join(10_000);
+        }
+        assertThat(torn).isEmpty();
+    }
+
+    @Test
+    @DisplayName("a compound change under the lock (as a function reset makes) is seen by reads all at once")
+    void compoundChangeIsAtomicToReads() throws Exception {
+        ConfigSpace cs = new ConfigSpace();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
+        Thread writer = new Thread(() -> {
+            for (int k = 1; !stop.get(); k++) {
+                writes.lazySet(k);
+                synchronized (cs) {
+                    cs.beginWrite();
+                    try {
+                        cs.setInternal(0x40, 4, k); // first A, then B: B lags A only inside the change
+                        cs.setInternal(0x80, 4, k);
+                    } finally {
+                        cs.endWrite();
+                    }
+                }
+            }
+        }, "reset");
+        writer.start();
+        List<String> seen = new ArrayList<>();
+        try {
+            long end = System.nanoTime() + 300_000_000L;
+            while (writes.get() < 1000) {
+                Thread.onSpinWait();
+            }
+            while (System.nanoTime() < end && seen.size() < 3) {
+                int a = cs.read(0x40, 4);
+                int b = cs.read(0x80, 4);
+                if (Integer.compareUnsigned(b, a) < 0) {
+                    seen.add("A=" + a + " then B=" + b);
+                }
+            }
+        } finally {
+            stop.set(true);
+            writer.join(10_000);
+        }
+        assertThat(seen).as("a read saw a change half applied").isEmpty();
+    }
 }

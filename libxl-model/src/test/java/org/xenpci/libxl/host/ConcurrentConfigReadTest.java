@@ -61,6 +61,57 @@ class ConcurrentConfigReadTest {
         assertThat(guest.vcpu(0).mmioRead(CFG + 4, 2)).isEqualTo(command);
     }
 
+    @Test
+    @DisplayName("reads without the device lock racing BAR moves see the old or the new BAR, never anything else")
+    void optimisticReadsRacingBarWrites() throws Exception {
+        XenHost host = XenHost.boot(DefaultPlatform.build(), Profile.FULL);
+        XlConfig cfg = XlConfigParser.parse(
+                "name = \"mt\"\nmemory = 256\nvcpus = 3\npci = [ \"0000:00:02.0\" ]\n", "mt.cfg");
+        Libxl libxl = new Libxl(host);
+        libxl.makeAssignable(cfg);
+        Domain guest = libxl.createDomain(cfg).domain();
+        new ReferenceGuest(guest).probe();
+        Vcpu writer = guest.vcpu(2);
+        int command = (int) writer.mmioRead(CFG + 4, 2);
+        writer.mmioWrite(CFG + 4, 2, command & ~0x2); // memory decoding off: BAR writes are taken
+        long bar = writer.mmioRead(CFG + 0x10, 4);
+        long a = bar;
+        long b = bar + 0x100000;
+        AtomicLong wrong = new AtomicLong();
+        AtomicLong seenB = new AtomicLong();
+        CountDownLatch go = new CountDownLatch(1);
+        Thread[] readers = new Thread[2];
+        for (int t = 0; t < 2; t++) {
+            Vcpu v = guest.vcpu(t);
+            readers[t] = new Thread(() -> {
+                await(go);
+                for (int i = 0; i < 100_000; i++) {
+                    long got = v.mmioRead(CFG + 0x10, 4);
+                    if ((got != a && got != b) || v.takeDataAbort() != null) {
+                        wrong.incrementAndGet();
+                    } else if (got == b) {
+                        seenB.incrementAndGet();
+                    }
+                }
+            });
+            readers[t].start();
+        }
+        Thread w = new Thread(() -> {
+            await(go);
+            for (int i = 0; i < 20_000; i++) {
+                writer.mmioWrite(CFG + 0x10, 4, (i & 1) == 0 ? b : a);
+            }
+        });
+        w.start();
+        go.countDown();
+        for (Thread r : readers) {
+            r.join();
+        }
+        w.join();
+        assertThat(wrong.get()).as("reads that saw neither BAR value").isZero();
+        assertThat(writer.mmioRead(CFG + 0x10, 4)).isEqualTo(a);
+    }
+
     /** Reads its own device and, every 4th access, the other one (so both also share a device). */
     private static Thread reader(Vcpu v, CountDownLatch go, AtomicLong wrong, long own, long ownId, long other, long otherId) {
         return new Thread(() -> {

@@ -172,12 +172,18 @@ final class Session {
         }
         long addr = request.getLong(8);
         long data = 0;
-        if (write) {
-            v.mmioWrite(addr, width, request.getLong(16));
-        } else {
-            data = v.mmioRead(addr, width);
+        Vcpu.DataAbort a;
+        // Connections do not own vCPUs, but a vCPU runs on one thread at a time (core's trap
+        // entry counts its traps without an atomic read-modify-write, see Vcpu), and the abort
+        // an access took must reach the connection that made it: one access per vCPU at a time.
+        synchronized (v) {
+            if (write) {
+                v.mmioWrite(addr, width, request.getLong(16));
+            } else {
+                data = v.mmioRead(addr, width);
+            }
+            a = v.takeDataAbort();
         }
-        Vcpu.DataAbort a = v.takeDataAbort();
         if (a == null) {
             reply.putInt(OUTCOME_DONE).putInt(0).putLong(data);
         } else {

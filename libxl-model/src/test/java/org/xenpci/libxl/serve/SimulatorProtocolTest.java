@@ -319,6 +319,55 @@ class SimulatorProtocolTest {
         assertThat(c.mmioRead(domid, 0, 0x40011000L, 8).payload().getLong(8)).isEqualTo(1999);
     }
 
+    /**
+     * Two connections may name the same vCPU: the protocol does not give a vCPU to one
+     * connection. Core's trap entry counts a vCPU's traps without an atomic read-modify-write,
+     * since a vCPU runs on one thread at a time; the server must keep to that, else two racing
+     * entries lose a count and a later pause waits for a trap that is not running (or returns
+     * while one is). Afterwards the domain pauses promptly and each connection read its own
+     * data (the data abort it took is its own).
+     */
+    @Test
+    void twoConnectionsOnOneVcpuLeaveItPausable() throws Exception {
+        int domid = guest();
+        Path sock = tmp.resolve("s.sock");
+        java.util.concurrent.ConcurrentLinkedQueue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        Thread[] ts = new Thread[2];
+        for (int k = 0; k < 2; k++) {
+            int conn = k;
+            ts[k] = new Thread(() -> {
+                try (RawClient rc = new RawClient(sock).hello()) {
+                    go.await();
+                    for (int i = 0; i < 20_000; i++) {
+                        // Connection 1 also takes data aborts (unmapped), connection 0 never does.
+                        long addr = conn == 0 ? 0x10000000L : 0x7000_0000_0000L;
+                        int outcome = rc.mmioRead(domid, 0, addr, 4).payload().getInt(0);
+                        if (outcome != (conn == 0 ? 0 : 1)) {
+                            wrong.add("connection " + conn + " step " + i + ": outcome " + outcome);
+                            return;
+                        }
+                    }
+                } catch (Exception e) {
+                    wrong.add("connection " + conn + ": " + e);
+                }
+            });
+            ts[k].start();
+        }
+        go.countDown();
+        for (Thread t : ts) {
+            t.join(60_000);
+        }
+        assertThat(wrong).isEmpty();
+        org.xenpci.core.Domain d = server.simulator().guest(domid);
+        Thread pauser = new Thread(d::pause);
+        pauser.setDaemon(true); // a lost count would keep it waiting forever
+        pauser.start();
+        pauser.join(10_000);
+        assertThat(pauser.isAlive()).as("pause returned").isFalse();
+        d.unpause();
+    }
+
     @Test
     void aScenarioIsLoadedAllOrNothing() throws IOException {
         c.hello();

@@ -347,25 +347,33 @@ public final class Domain {
     }
 
     /**
-     * Convenience for tests and scripts: a load through vCPU 0.
+     * Convenience for tests and scripts: a load through vCPU 0. Callable from any thread: it
+     * holds vCPU 0's monitor for the access, so two callers never run vCPU 0 at once (a vCPU
+     * runs on one thread at a time, see {@link Vcpu}) and each gets its own access's abort.
+     * Code driving vCPU 0 itself on another thread alongside synchronizes on it likewise.
      *
      * @return the value, or empty if the access took a data abort
      */
     public java.util.OptionalLong mmioRead(long gpa, int size) {
         Vcpu v = vcpus.get(0);
-        long value = v.mmioRead(gpa, size);
-        return v.takeDataAbort() == null ? java.util.OptionalLong.of(value) : java.util.OptionalLong.empty();
+        synchronized (v) {
+            long value = v.mmioRead(gpa, size);
+            return v.takeDataAbort() == null ? java.util.OptionalLong.of(value) : java.util.OptionalLong.empty();
+        }
     }
 
     /**
-     * Convenience for tests and scripts: a store through vCPU 0.
+     * Convenience for tests and scripts: a store through vCPU 0, serialised as
+     * {@link #mmioRead(long, int)}.
      *
      * @return true if it completed, false if it took a data abort
      */
     public boolean mmioWrite(long gpa, int size, long value) {
         Vcpu v = vcpus.get(0);
-        v.mmioWrite(gpa, size, value);
-        return v.takeDataAbort() == null;
+        synchronized (v) {
+            v.mmioWrite(gpa, size, value);
+            return v.takeDataAbort() == null;
+        }
     }
 
     /**

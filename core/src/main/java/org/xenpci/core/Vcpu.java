@@ -14,7 +14,10 @@ import org.xenpci.core.trace.TraceCategory;
  * ({@link #pendingInterrupts}).
  *
  * <p>Threading: one vCPU executes on one thread at a time (as a physical CPU would); several
- * vCPUs of a domain may trap concurrently. The pending-interrupt set is thread-safe, since
+ * vCPUs of a domain may trap concurrently. Its MMIO accesses count themselves without an atomic
+ * read-modify-write, so callers that may drive one vCPU from several threads serialise them,
+ * by convention on the {@code Vcpu} object (as {@link Domain#mmioRead} and xenpci serve do);
+ * unserialised, two accesses can lose the count {@link Domain#pause} waits on. The pending-interrupt set is thread-safe, since
  * devices on other threads make interrupts pending.
  *
  * <p>Pause ({@link Domain#pause}): a vCPU of a paused domain is not scheduled, so its traps do

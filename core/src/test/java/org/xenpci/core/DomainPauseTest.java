@@ -413,4 +413,40 @@ class DomainPauseTest {
         pauser.join(10_000);
         assertThat(v.running()).isFalse();
     }
+
+    @Test
+    @DisplayName("Domain.mmioRead from two threads: each gets its own access's abort, and the domain still pauses")
+    void convenienceAccessesFromTwoThreadsKeepVcpuZeroConsistent() throws Exception {
+        ConcurrentLinkedQueue<String> wrong = new ConcurrentLinkedQueue<>();
+        CountDownLatch go = new CountDownLatch(1);
+        Thread[] ts = new Thread[2];
+        for (int k = 0; k < 2; k++) {
+            boolean mapped = k == 0; // thread 1 reads an unmapped address and takes aborts
+            ts[k] = new Thread(() -> {
+                try {
+                    go.await();
+                    for (int i = 0; i < 500_000 && wrong.isEmpty(); i++) {
+                        boolean done = guest.mmioRead(mapped ? TRAP : 0x7000_0000_0000L, 4).isPresent();
+                        if (done != mapped) {
+                            wrong.add((mapped ? "mapped" : "unmapped") + " read step " + i + " completed " + done);
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    wrong.add(e.toString());
+                }
+            });
+            ts[k].start();
+        }
+        go.countDown();
+        for (Thread t : ts) {
+            t.join(60_000);
+        }
+        assertThat(wrong).isEmpty();
+        Thread pauser = new Thread(guest::pause);
+        pauser.setDaemon(true); // a lost trap count would keep it waiting forever
+        pauser.start();
+        pauser.join(10_000);
+        assertThat(pauser.isAlive()).as("pause returned").isFalse();
+        guest.unpause();
+    }
 }

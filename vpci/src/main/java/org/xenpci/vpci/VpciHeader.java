@@ -42,11 +42,14 @@ public final class VpciHeader {
 
     VpciHeader() {
         for (int i = 0; i < SLOTS; i++) {
-            bars[i] = new VpciBar(i);
+            bars[i] = VpciBar.unimplemented(i, VpciBar.Type.EMPTY);
         }
     }
 
-    /** BAR slot {@code i} (0..6). */
+    /**
+     * BAR slot {@code i} (0..6). An EMPTY, IO or MEM64_HI slot is a shared instance (equal index
+     * and type, size 0, never mapped); a memory BAR or the ROM is this device's own.
+     */
     public VpciBar bar(int i) {
         return bars[i];
     }
@@ -118,9 +121,8 @@ public final class VpciHeader {
         }
         for (int i = 0; i < numBars; i++) {
             int reg = PCI_BASE_ADDRESS_0 + 4 * i;
-            VpciBar bar = bars[i];
             if (i > 0 && bars[i - 1].type == VpciBar.Type.MEM64_LO) {
-                bar.type = VpciBar.Type.MEM64_HI;
+                bars[i] = VpciBar.unimplemented(i, VpciBar.Type.MEM64_HI);
                 rc = addBarHandler(dev, i, reg);
                 if (rc != 0) {
                     hw.write(PCI_COMMAND, 2, cmd);
@@ -141,7 +143,7 @@ public final class VpciHeader {
             }
             int val = hw.read(reg, 4);
             if ((val & PCI_BASE_ADDRESS_SPACE_IO) != 0) {
-                bar.type = VpciBar.Type.IO;
+                bars[i] = VpciBar.unimplemented(i, VpciBar.Type.IO);
                 // Non-x86: a domU's IO BAR reads 0; hwdom's is passed through.
                 rc = hwdom ? 0 : regs.addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
                 if (rc != 0) {
@@ -150,11 +152,11 @@ public final class VpciHeader {
                 }
                 continue;
             }
-            bar.type = (val & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64
+            VpciBar.Type type = (val & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64
                     ? VpciBar.Type.MEM64_LO : VpciBar.Type.MEM32;
             long[] addrSize = sizeMemBar(dev, reg, i == numBars - 1, false);
             if (addrSize[1] == 0) {
-                bar.type = VpciBar.Type.EMPTY;
+                // The slot stays EMPTY (the next one is then not a MEM64_HI half, as in header.c).
                 rc = hwdom ? 0 : regs.addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
                 if (rc != 0) {
                     hw.write(PCI_COMMAND, 2, cmd);
@@ -162,10 +164,7 @@ public final class VpciHeader {
                 }
                 continue;
             }
-            bar.addr = addrSize[0];
-            bar.guestAddr = addrSize[0];
-            bar.size = addrSize[1];
-            bar.prefetchable = (val & PCI_BASE_ADDRESS_MEM_PREFETCH) != 0;
+            bars[i] = VpciBar.implemented(i, type, addrSize[0], addrSize[1], (val & PCI_BASE_ADDRESS_MEM_PREFETCH) != 0);
             rc = addBarHandler(dev, i, reg);
             if (rc != 0) {
                 hw.write(PCI_COMMAND, 2, cmd);
@@ -175,15 +174,11 @@ public final class VpciHeader {
         if (hwdom) {
             long[] rom = sizeMemBar(dev, romReg, false, true);
             if (rom[1] != 0) {
-                VpciBar bar = bars[numBars];
-                bar.type = VpciBar.Type.ROM;
-                bar.size = rom[1];
-                bar.addr = rom[0];
-                bar.guestAddr = rom[0];
-                romEnabled = (hw.read(romReg, 4) & PCI_ROM_ADDRESS_ENABLE) != 0;
                 int slot = numBars;
+                bars[slot] = VpciBar.implemented(slot, VpciBar.Type.ROM, rom[0], rom[1], false);
+                romEnabled = (hw.read(romReg, 4) & PCI_ROM_ADDRESS_ENABLE) != 0;
                 if (regs.addRegister(VpciHandlers.HW_READ32, (d, r, v) -> romWrite(d, slot, r, v), romReg, 4) != 0) {
-                    bar.type = VpciBar.Type.EMPTY; // quietly, as header.c does
+                    bars[slot] = VpciBar.unimplemented(slot, VpciBar.Type.EMPTY); // quietly, as header.c does
                 }
             }
         } else {
@@ -219,19 +214,14 @@ public final class VpciHeader {
      * half of a 64-bit VF BAR is handled by the caller's MEM64_HI step.
      */
     private int initVirtfnBar(VpciDevice dev, int slot, int reg, org.xenpci.armpci.VirtfnResources.Bar vfBar) {
-        VpciBar bar = bars[slot];
         switch (vfBar.kind()) {
             case MEM32:
             case MEM64_LO:
-                bar.type = vfBar.kind() == org.xenpci.armpci.VirtfnResources.Kind.MEM32
-                        ? VpciBar.Type.MEM32 : VpciBar.Type.MEM64_LO;
-                bar.addr = vfBar.address();
-                bar.guestAddr = vfBar.address();
-                bar.size = vfBar.size();
-                bar.prefetchable = vfBar.prefetchable();
+                bars[slot] = VpciBar.implemented(slot, vfBar.kind() == org.xenpci.armpci.VirtfnResources.Kind.MEM32
+                        ? VpciBar.Type.MEM32 : VpciBar.Type.MEM64_LO, vfBar.address(), vfBar.size(), vfBar.prefetchable());
                 return addBarHandler(dev, slot, reg);
             default:
-                bar.type = VpciBar.Type.EMPTY;
+                // EMPTY (the slot keeps its initial shared instance).
                 return dev.hardwareDomainView() ? 0
                         : dev.registers().addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
         }
@@ -538,8 +528,10 @@ public final class VpciHeader {
     void decodingOff(VpciDevice dev) {
         BarIndex index = VpciDomain.of(dev.owner()).mappedBars();
         for (VpciBar bar : bars) {
-            bar.enabled = false;
-            index.remove(bar);
+            if (bar.mappable()) { // a shared slot is never mapped nor indexed
+                bar.enabled = false;
+                index.remove(bar);
+            }
         }
         if (dev.msix != null) {
             VpciMsix.decodingChanged(dev, false);

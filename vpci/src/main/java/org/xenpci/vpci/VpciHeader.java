@@ -33,6 +33,22 @@ public final class VpciHeader {
     /** Number of BAR slots: 6 BARs + ROM. */
     public static final int SLOTS = 7;
 
+    // Handlers shared by every device: a handler gets the register's own offset (ReadHandler,
+    // WriteHandler), which names the BAR slot, and the device, which owns the header. Xen passes
+    // the BAR as the handler's data pointer; capturing it here would cost a handler object per
+    // device and BAR.
+    private static final WriteHandler CMD_WRITE = (d, r, v) -> d.header().cmdWrite(d, v);
+    private static final ReadHandler GUEST_CMD_READ = (d, r) -> d.header().guestCmd;
+    private static final WriteHandler HWDOM_BAR_WRITE = (d, r, v) -> d.header().barWrite(d, barSlot(r), r, v);
+    private static final ReadHandler GUEST_BAR_READ = (d, r) -> d.header().guestMemBarRead(barSlot(r));
+    private static final WriteHandler GUEST_BAR_WRITE = (d, r, v) -> d.header().guestMemBarWrite(d, barSlot(r), v);
+    private static final WriteHandler ROM_WRITE = (d, r, v) -> d.header().romWrite(d, d.header().numBars, r, v);
+
+    /** The BAR slot of a BAR register ({@code PCI_BASE_ADDRESS_0 + 4 * slot}). */
+    private static int barSlot(int reg) {
+        return (reg - PCI_BASE_ADDRESS_0) >> 2;
+    }
+
     private final VpciBar[] bars = new VpciBar[SLOTS];
     private int numBars;
     private int romReg;
@@ -102,8 +118,8 @@ public final class VpciHeader {
         } else {
             return Errno.EOPNOTSUPP.rc();
         }
-        int rc = regs.addRegisterMask(hwdom ? VpciHandlers.HW_READ16 : (d, r) -> guestCmd,
-                (d, r, v) -> cmdWrite(d, v), PCI_COMMAND, 2, 0, 0, hwdom ? 0 : GUEST_CMD_RSVDP, 0);
+        int rc = regs.addRegisterMask(hwdom ? VpciHandlers.HW_READ16 : GUEST_CMD_READ,
+                CMD_WRITE, PCI_COMMAND, 2, 0, 0, hwdom ? 0 : GUEST_CMD_RSVDP, 0);
         if (rc != 0) {
             return rc;
         }
@@ -123,7 +139,7 @@ public final class VpciHeader {
             int reg = PCI_BASE_ADDRESS_0 + 4 * i;
             if (i > 0 && bars[i - 1].type == VpciBar.Type.MEM64_LO) {
                 bars[i] = VpciBar.unimplemented(i, VpciBar.Type.MEM64_HI);
-                rc = addBarHandler(dev, i, reg);
+                rc = addBarHandler(dev, reg);
                 if (rc != 0) {
                     hw.write(PCI_COMMAND, 2, cmd);
                     return rc;
@@ -165,7 +181,7 @@ public final class VpciHeader {
                 continue;
             }
             bars[i] = VpciBar.implemented(i, type, addrSize[0], addrSize[1], (val & PCI_BASE_ADDRESS_MEM_PREFETCH) != 0);
-            rc = addBarHandler(dev, i, reg);
+            rc = addBarHandler(dev, reg);
             if (rc != 0) {
                 hw.write(PCI_COMMAND, 2, cmd);
                 return rc;
@@ -177,7 +193,7 @@ public final class VpciHeader {
                 int slot = numBars;
                 bars[slot] = VpciBar.implemented(slot, VpciBar.Type.ROM, rom[0], rom[1], false);
                 romEnabled = (hw.read(romReg, 4) & PCI_ROM_ADDRESS_ENABLE) != 0;
-                if (regs.addRegister(VpciHandlers.HW_READ32, (d, r, v) -> romWrite(d, slot, r, v), romReg, 4) != 0) {
+                if (regs.addRegister(VpciHandlers.HW_READ32, ROM_WRITE, romReg, 4) != 0) {
                     bars[slot] = VpciBar.unimplemented(slot, VpciBar.Type.EMPTY); // quietly, as header.c does
                 }
             }
@@ -219,7 +235,7 @@ public final class VpciHeader {
             case MEM64_LO:
                 bars[slot] = VpciBar.implemented(slot, vfBar.kind() == org.xenpci.armpci.VirtfnResources.Kind.MEM32
                         ? VpciBar.Type.MEM32 : VpciBar.Type.MEM64_LO, vfBar.address(), vfBar.size(), vfBar.prefetchable());
-                return addBarHandler(dev, slot, reg);
+                return addBarHandler(dev, reg);
             default:
                 // EMPTY (the slot keeps its initial shared instance).
                 return dev.hardwareDomainView() ? 0
@@ -227,7 +243,7 @@ public final class VpciHeader {
         }
     }
 
-    private int addBarHandler(VpciDevice dev, int slot, int reg) {
+    private int addBarHandler(VpciDevice dev, int reg) {
         if (dev.hardwareDomainView() && dev.spec().virtfn() != null) {
             // A VF's BAR registers are read-only 0 in hardware and its address is the PF's word:
             // hwdom's reads and writes go to the VF (which ignores the writes), bar_write's
@@ -235,9 +251,9 @@ public final class VpciHeader {
             return dev.registers().addRegister(VpciHandlers.HW_READ32, VpciHandlers.HW_WRITE32, reg, 4);
         }
         if (dev.hardwareDomainView()) {
-            return dev.registers().addRegister(VpciHandlers.HW_READ32, (d, r, v) -> barWrite(d, slot, r, v), reg, 4);
+            return dev.registers().addRegister(VpciHandlers.HW_READ32, HWDOM_BAR_WRITE, reg, 4);
         }
-        return dev.registers().addRegister((d, r) -> guestMemBarRead(slot), (d, r, v) -> guestMemBarWrite(d, slot, v), reg, 4);
+        return dev.registers().addRegister(GUEST_BAR_READ, GUEST_BAR_WRITE, reg, 4);
     }
 
     /**

@@ -28,6 +28,13 @@ public final class Pdev {
     private boolean quarantine;
     private final int phantomStride;
     private volatile long[] vfRlen;
+    /**
+     * Links of the owner's device list ({@code pdev->domain_list} in {@code d->pdev_list}):
+     * {@link PdevRegistry.DomainPdevs} keeps its ends, so the list costs no node per pdev.
+     * Guarded by the owner's {@code pciLock}; null while unowned.
+     */
+    Pdev ownerPrev;
+    Pdev ownerNext;
 
     Pdev(Sbdf sbdf, PdevType type, int phantomStride, java.util.concurrent.locks.ReentrantLock pcidevsLock) {
         this.sbdf = Objects.requireNonNull(sbdf, "sbdf");

@@ -22,11 +22,19 @@ public final class Pdev {
     private boolean isExtfn;
     private boolean isVirtfn;
     private Pdev physfn;
-    private final List<Pdev> vfs = new ArrayList<>();
+    /** The linked VFs; null until the first VF links (most pdevs are not PFs: no empty list each). */
+    private List<Pdev> vfs;
     private boolean broken;
     private boolean quarantine;
     private final int phantomStride;
     private volatile long[] vfRlen;
+    /**
+     * Links of the owner's device list ({@code pdev->domain_list} in {@code d->pdev_list}):
+     * {@link PdevRegistry.DomainPdevs} keeps its ends, so the list costs no node per pdev.
+     * Guarded by the owner's {@code pciLock}; null while unowned.
+     */
+    Pdev ownerPrev;
+    Pdev ownerNext;
 
     Pdev(Sbdf sbdf, PdevType type, int phantomStride, java.util.concurrent.locks.ReentrantLock pcidevsLock) {
         this.sbdf = Objects.requireNonNull(sbdf, "sbdf");
@@ -67,7 +75,8 @@ public final class Pdev {
 
     /** The VFs linked to this PF, in link order (a snapshot; caller holds the pcidevs lock for a stable view). */
     public List<Pdev> virtfns() {
-        return List.copyOf(vfs);
+        List<Pdev> v = vfs;
+        return v == null ? List.of() : List.copyOf(v);
     }
 
     /** {@code pdev->broken}: can no longer be assigned to a domU (-EBADF). */
@@ -142,6 +151,9 @@ public final class Pdev {
         requireLock();
         if (physfn == null) {
             physfn = pf;
+            if (pf.vfs == null) {
+                pf.vfs = new ArrayList<>();
+            }
             pf.vfs.add(this);
         }
         isExtfn = pf.isExtfn;
@@ -155,7 +167,8 @@ public final class Pdev {
     }
 
     boolean hasVfs() {
-        return !vfs.isEmpty();
+        List<Pdev> v = vfs;
+        return v != null && !v.isEmpty();
     }
 
     private void requireLock() {

@@ -26,11 +26,56 @@ public final class PdevRegistry {
     private static final int PCI_FIND_CAP_TTL = 48;
 
     /**
-     * A domain's owned pdevs; stored as a Domain extension. Kept oldest first (O(1) link and
-     * unlink); {@link #ownedBy} reverses it into Xen's newest-first order.
+     * A domain's owned pdevs; stored as a Domain extension. A doubly linked list through the
+     * pdevs themselves ({@link Pdev#ownerPrev}/{@link Pdev#ownerNext}, as Xen links
+     * {@code pdev->domain_list}), oldest to newest: O(1) link and unlink, and no node or hash
+     * entry per pdev. A pdev is in its owner's list, and only there, exactly while it has an
+     * owner ({@link #linkToOwner}/{@link #unlinkFromOwner} set both). Guarded by the domain's
+     * {@code pciLock}.
      */
     static final class DomainPdevs {
-        final java.util.LinkedHashSet<Pdev> set = new java.util.LinkedHashSet<>();
+        private Pdev oldest;
+        private Pdev newest;
+
+        /** Appends {@code p} (not in any list) as the newest. */
+        void add(Pdev p) {
+            p.ownerPrev = newest;
+            p.ownerNext = null;
+            if (newest == null) {
+                oldest = p;
+            } else {
+                newest.ownerNext = p;
+            }
+            newest = p;
+        }
+
+        /** Unlinks {@code p}; no-op if it is not in this list. */
+        void remove(Pdev p) {
+            if (p.ownerPrev == null) {
+                if (oldest != p) {
+                    return;
+                }
+                oldest = p.ownerNext;
+            } else {
+                p.ownerPrev.ownerNext = p.ownerNext;
+            }
+            if (p.ownerNext == null) {
+                newest = p.ownerPrev;
+            } else {
+                p.ownerNext.ownerPrev = p.ownerPrev;
+            }
+            p.ownerPrev = null;
+            p.ownerNext = null;
+        }
+
+        /** The list newest first (Xen's order: {@code list_add} puts a pdev at the head). */
+        List<Pdev> newestFirst() {
+            List<Pdev> out = new ArrayList<>();
+            for (Pdev p = newest; p != null; p = p.ownerPrev) {
+                out.add(p);
+            }
+            return out;
+        }
     }
 
     private final ReentrantLock pcidevsLock;
@@ -98,7 +143,7 @@ public final class PdevRegistry {
         r.lock();
         try {
             DomainPdevs dp = d.extension(DomainPdevs.class);
-            return dp == null ? List.of() : List.copyOf(newestFirst(dp.set));
+            return dp == null ? List.of() : List.copyOf(dp.newestFirst());
         } finally {
             r.unlock();
         }
@@ -170,10 +215,15 @@ public final class PdevRegistry {
 
     /** Sets the owner and puts the pdev at the head of its list (domain write lock held inside). */
     void linkToOwner(Pdev pdev, Domain d) {
+        if (pdev.owner() != null && pdev.owner() != d) {
+            unlinkFromOwner(pdev); // one list at a time (callers link only unowned pdevs)
+        }
         ReentrantReadWriteLock.WriteLock w = d.pciLock().writeLock();
         w.lock();
         try {
-            d.extension(DomainPdevs.class, k -> new DomainPdevs()).set.add(pdev);
+            if (pdev.owner() != d) { // already d's: it is in d's list (re-linking it is a no-op)
+                d.extension(DomainPdevs.class, k -> new DomainPdevs()).add(pdev);
+            }
             pdev.owner(d);
         } finally {
             w.unlock();
@@ -191,7 +241,7 @@ public final class PdevRegistry {
         try {
             DomainPdevs dp = d.extension(DomainPdevs.class);
             if (dp != null) {
-                dp.set.remove(pdev);
+                dp.remove(pdev);
             }
             pdev.owner(null);
         } finally {

@@ -144,6 +144,9 @@ public final class ArmVpci implements XenExtension {
 
     /** The pdev lifecycle hooks: {@code vpci_assign_device} / {@code vpci_deassign_device}. */
     private final class Attach implements PdevListener {
+        /** {@code pci_check_bar} against the host bridge windows: one instance for every device. */
+        private final PciCheckBar checkBar = (m, start, end) -> pci.pciCheckBar(m, start, end);
+
         @Override
         public int vpciAssign(Pdev pdev) {
             Domain owner = pdev.owner();
@@ -186,7 +189,7 @@ public final class ArmVpci implements XenExtension {
             boolean ext = pdev.type() == PdevType.PCIE_ENDPOINT || pdev.type() == PdevType.PCIE_BRIDGE
                     || pdev.type() == PdevType.PCI2PCIE_BRIDGE || pdev.type() == PdevType.PCIE2PCI_BRIDGE;
             VpciDeviceSpec spec = VpciDeviceSpec.of(sbdf, hw).withExtendedConfig(ext)
-                    .withCheckBar((m, start, end) -> pci.pciCheckBar(m, start, end))
+                    .withCheckBar(checkBar)
                     // xl's vslot, if the toolstack left one (Vpci.requestVirtualSlot).
                     .withRequestedSlot(vpci.requestedVirtualSlot(owner, sbdf))
                     .withVirtfn(virtfn, virtfn == null ? null : configOf(virtfn.pf()));

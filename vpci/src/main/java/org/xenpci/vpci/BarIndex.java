@@ -1,10 +1,11 @@
 package org.xenpci.vpci;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The guest frames of one domain's mapped ({@link VpciBar#enabled}) BARs, indexed for
@@ -20,6 +21,11 @@ import java.util.TreeMap;
  * overlap one another (a guest can place two BARs on the same page); nothing here assumes they
  * are disjoint.
  *
+ * <p>Memory: one {@link Entry} and one tree node per mapped BAR. Each class is a tree of the
+ * entries themselves, ordered by first frame and then by the order they were put (BARs that
+ * start on the same frame stay apart), not a map from a boxed first frame to an array of
+ * entries (that cost a {@code Long} and a one-element array more per BAR).
+ *
  * <p>Maintained where a BAR's mapped state changes ({@code modify_decoding}, a departing
  * device's decoding turned off) and when a device leaves the domain; a BAR's addresses change
  * only while it is not mapped (BAR writes are ignored while mapped, header.c), so an entry stays
@@ -28,11 +34,50 @@ import java.util.TreeMap;
  */
 final class BarIndex {
     /** One mapped BAR: {@code bar} of {@code dev}, guest frames {@code [first, last]}. */
-    record Entry(VpciDevice dev, VpciBar bar, long first, long last) {
+    static final class Entry {
+        private final VpciDevice dev;
+        private final VpciBar bar;
+        private final long first;
+        private final long last;
+        /** Order among entries starting on the same frame (the put order). */
+        private final long seq;
+
+        Entry(VpciDevice dev, VpciBar bar, long first, long last, long seq) {
+            this.dev = dev;
+            this.bar = bar;
+            this.first = first;
+            this.last = last;
+            this.seq = seq;
+        }
+
+        VpciDevice dev() {
+            return dev;
+        }
+
+        VpciBar bar() {
+            return bar;
+        }
+
+        long first() {
+            return first;
+        }
+
+        long last() {
+            return last;
+        }
+
+        @Override
+        public String toString() {
+            return "Entry[" + bar + " frames 0x" + Long.toHexString(first) + "-0x" + Long.toHexString(last) + "]";
+        }
     }
 
-    private final List<TreeMap<Long, Entry[]>> classes = new ArrayList<>(65);
+    private static final Comparator<Entry> ORDER = (a, b) -> a.first != b.first
+            ? Long.compare(a.first, b.first) : Long.compare(a.seq, b.seq);
+
+    private final List<TreeSet<Entry>> classes = new ArrayList<>(65);
     private final Map<VpciBar, Entry> byBar = new IdentityHashMap<>();
+    private long puts;
 
     BarIndex() {
         for (int c = 0; c <= 64; c++) {
@@ -43,22 +88,15 @@ final class BarIndex {
     /** Records {@code bar} of {@code dev} as mapped at guest frames {@code [first, last]} (replacing an older entry). */
     synchronized void put(VpciDevice dev, VpciBar bar, long first, long last) {
         remove(bar);
-        Entry e = new Entry(dev, bar, first, last);
+        Entry e = new Entry(dev, bar, first, last, puts++);
         byBar.put(bar, e);
         int c = sizeClass(first, last);
-        TreeMap<Long, Entry[]> t = classes.get(c);
+        TreeSet<Entry> t = classes.get(c);
         if (t == null) {
-            t = new TreeMap<>();
+            t = new TreeSet<>(ORDER);
             classes.set(c, t);
         }
-        Entry[] at = t.get(first);
-        if (at == null) {
-            t.put(first, new Entry[] {e});
-        } else {
-            Entry[] grown = java.util.Arrays.copyOf(at, at.length + 1);
-            grown[at.length] = e;
-            t.put(first, grown);
-        }
+        t.add(e);
     }
 
     /** Forgets {@code bar} (no longer mapped); no-op if absent. */
@@ -67,20 +105,7 @@ final class BarIndex {
         if (e == null) {
             return;
         }
-        TreeMap<Long, Entry[]> t = classes.get(sizeClass(e.first, e.last));
-        Entry[] at = t.get(e.first);
-        if (at.length == 1) {
-            t.remove(e.first);
-            return;
-        }
-        Entry[] shrunk = new Entry[at.length - 1];
-        int n = 0;
-        for (Entry x : at) {
-            if (x != e) {
-                shrunk[n++] = x;
-            }
-        }
-        t.put(e.first, shrunk);
+        classes.get(sizeClass(e.first, e.last)).remove(e);
     }
 
     /** Forgets every BAR of {@code dev}. */
@@ -100,17 +125,17 @@ final class BarIndex {
     synchronized List<Entry> overlapping(long first, long last) {
         List<Entry> out = new ArrayList<>();
         for (int c = 0; c <= 64; c++) {
-            TreeMap<Long, Entry[]> t = classes.get(c);
+            TreeSet<Entry> t = classes.get(c);
             if (t == null || t.isEmpty()) {
                 continue;
             }
             // A class-c range is shorter than 2^c frames: to reach `first` it must start after first - 2^c.
             long from = c >= 63 || first < (1L << c) ? Long.MIN_VALUE : first - (1L << c) + 1;
-            for (Entry[] at : t.subMap(from, true, last, true).values()) {
-                for (Entry e : at) {
-                    if (e.last >= first) {
-                        out.add(e);
-                    }
+            Entry lo = new Entry(null, null, from, 0, Long.MIN_VALUE);
+            Entry hi = new Entry(null, null, last, 0, Long.MAX_VALUE);
+            for (Entry e : t.subSet(lo, true, hi, true)) {
+                if (e.last >= first) {
+                    out.add(e);
                 }
             }
         }

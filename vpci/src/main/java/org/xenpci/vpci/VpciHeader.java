@@ -33,6 +33,22 @@ public final class VpciHeader {
     /** Number of BAR slots: 6 BARs + ROM. */
     public static final int SLOTS = 7;
 
+    // Handlers shared by every device: a handler gets the register's own offset (ReadHandler,
+    // WriteHandler), which names the BAR slot, and the device, which owns the header. Xen passes
+    // the BAR as the handler's data pointer; capturing it here would cost a handler object per
+    // device and BAR.
+    private static final WriteHandler CMD_WRITE = (d, r, v) -> d.header().cmdWrite(d, v);
+    private static final ReadHandler GUEST_CMD_READ = (d, r) -> d.header().guestCmd;
+    private static final WriteHandler HWDOM_BAR_WRITE = (d, r, v) -> d.header().barWrite(d, barSlot(r), r, v);
+    private static final ReadHandler GUEST_BAR_READ = (d, r) -> d.header().guestMemBarRead(barSlot(r));
+    private static final WriteHandler GUEST_BAR_WRITE = (d, r, v) -> d.header().guestMemBarWrite(d, barSlot(r), v);
+    private static final WriteHandler ROM_WRITE = (d, r, v) -> d.header().romWrite(d, d.header().numBars, r, v);
+
+    /** The BAR slot of a BAR register ({@code PCI_BASE_ADDRESS_0 + 4 * slot}). */
+    private static int barSlot(int reg) {
+        return (reg - PCI_BASE_ADDRESS_0) >> 2;
+    }
+
     private final VpciBar[] bars = new VpciBar[SLOTS];
     private int numBars;
     private int romReg;
@@ -42,11 +58,14 @@ public final class VpciHeader {
 
     VpciHeader() {
         for (int i = 0; i < SLOTS; i++) {
-            bars[i] = new VpciBar(i);
+            bars[i] = VpciBar.unimplemented(i, VpciBar.Type.EMPTY);
         }
     }
 
-    /** BAR slot {@code i} (0..6). */
+    /**
+     * BAR slot {@code i} (0..6). An EMPTY, IO or MEM64_HI slot is a shared instance (equal index
+     * and type, size 0, never mapped); a memory BAR or the ROM is this device's own.
+     */
     public VpciBar bar(int i) {
         return bars[i];
     }
@@ -99,8 +118,8 @@ public final class VpciHeader {
         } else {
             return Errno.EOPNOTSUPP.rc();
         }
-        int rc = regs.addRegisterMask(hwdom ? VpciHandlers.HW_READ16 : (d, r) -> guestCmd,
-                (d, r, v) -> cmdWrite(d, v), PCI_COMMAND, 2, 0, 0, hwdom ? 0 : GUEST_CMD_RSVDP, 0);
+        int rc = regs.addRegisterMask(hwdom ? VpciHandlers.HW_READ16 : GUEST_CMD_READ,
+                CMD_WRITE, PCI_COMMAND, 2, 0, 0, hwdom ? 0 : GUEST_CMD_RSVDP, 0);
         if (rc != 0) {
             return rc;
         }
@@ -118,10 +137,9 @@ public final class VpciHeader {
         }
         for (int i = 0; i < numBars; i++) {
             int reg = PCI_BASE_ADDRESS_0 + 4 * i;
-            VpciBar bar = bars[i];
             if (i > 0 && bars[i - 1].type == VpciBar.Type.MEM64_LO) {
-                bar.type = VpciBar.Type.MEM64_HI;
-                rc = addBarHandler(dev, i, reg);
+                bars[i] = VpciBar.unimplemented(i, VpciBar.Type.MEM64_HI);
+                rc = addBarHandler(dev, reg);
                 if (rc != 0) {
                     hw.write(PCI_COMMAND, 2, cmd);
                     return rc;
@@ -141,7 +159,7 @@ public final class VpciHeader {
             }
             int val = hw.read(reg, 4);
             if ((val & PCI_BASE_ADDRESS_SPACE_IO) != 0) {
-                bar.type = VpciBar.Type.IO;
+                bars[i] = VpciBar.unimplemented(i, VpciBar.Type.IO);
                 // Non-x86: a domU's IO BAR reads 0; hwdom's is passed through.
                 rc = hwdom ? 0 : regs.addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
                 if (rc != 0) {
@@ -150,11 +168,11 @@ public final class VpciHeader {
                 }
                 continue;
             }
-            bar.type = (val & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64
+            VpciBar.Type type = (val & PCI_BASE_ADDRESS_MEM_TYPE_MASK) == PCI_BASE_ADDRESS_MEM_TYPE_64
                     ? VpciBar.Type.MEM64_LO : VpciBar.Type.MEM32;
             long[] addrSize = sizeMemBar(dev, reg, i == numBars - 1, false);
             if (addrSize[1] == 0) {
-                bar.type = VpciBar.Type.EMPTY;
+                // The slot stays EMPTY (the next one is then not a MEM64_HI half, as in header.c).
                 rc = hwdom ? 0 : regs.addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
                 if (rc != 0) {
                     hw.write(PCI_COMMAND, 2, cmd);
@@ -162,11 +180,8 @@ public final class VpciHeader {
                 }
                 continue;
             }
-            bar.addr = addrSize[0];
-            bar.guestAddr = addrSize[0];
-            bar.size = addrSize[1];
-            bar.prefetchable = (val & PCI_BASE_ADDRESS_MEM_PREFETCH) != 0;
-            rc = addBarHandler(dev, i, reg);
+            bars[i] = VpciBar.implemented(i, type, addrSize[0], addrSize[1], (val & PCI_BASE_ADDRESS_MEM_PREFETCH) != 0);
+            rc = addBarHandler(dev, reg);
             if (rc != 0) {
                 hw.write(PCI_COMMAND, 2, cmd);
                 return rc;
@@ -175,15 +190,11 @@ public final class VpciHeader {
         if (hwdom) {
             long[] rom = sizeMemBar(dev, romReg, false, true);
             if (rom[1] != 0) {
-                VpciBar bar = bars[numBars];
-                bar.type = VpciBar.Type.ROM;
-                bar.size = rom[1];
-                bar.addr = rom[0];
-                bar.guestAddr = rom[0];
-                romEnabled = (hw.read(romReg, 4) & PCI_ROM_ADDRESS_ENABLE) != 0;
                 int slot = numBars;
-                if (regs.addRegister(VpciHandlers.HW_READ32, (d, r, v) -> romWrite(d, slot, r, v), romReg, 4) != 0) {
-                    bar.type = VpciBar.Type.EMPTY; // quietly, as header.c does
+                bars[slot] = VpciBar.implemented(slot, VpciBar.Type.ROM, rom[0], rom[1], false);
+                romEnabled = (hw.read(romReg, 4) & PCI_ROM_ADDRESS_ENABLE) != 0;
+                if (regs.addRegister(VpciHandlers.HW_READ32, ROM_WRITE, romReg, 4) != 0) {
+                    bars[slot] = VpciBar.unimplemented(slot, VpciBar.Type.EMPTY); // quietly, as header.c does
                 }
             }
         } else {
@@ -219,25 +230,20 @@ public final class VpciHeader {
      * half of a 64-bit VF BAR is handled by the caller's MEM64_HI step.
      */
     private int initVirtfnBar(VpciDevice dev, int slot, int reg, org.xenpci.armpci.VirtfnResources.Bar vfBar) {
-        VpciBar bar = bars[slot];
         switch (vfBar.kind()) {
             case MEM32:
             case MEM64_LO:
-                bar.type = vfBar.kind() == org.xenpci.armpci.VirtfnResources.Kind.MEM32
-                        ? VpciBar.Type.MEM32 : VpciBar.Type.MEM64_LO;
-                bar.addr = vfBar.address();
-                bar.guestAddr = vfBar.address();
-                bar.size = vfBar.size();
-                bar.prefetchable = vfBar.prefetchable();
-                return addBarHandler(dev, slot, reg);
+                bars[slot] = VpciBar.implemented(slot, vfBar.kind() == org.xenpci.armpci.VirtfnResources.Kind.MEM32
+                        ? VpciBar.Type.MEM32 : VpciBar.Type.MEM64_LO, vfBar.address(), vfBar.size(), vfBar.prefetchable());
+                return addBarHandler(dev, reg);
             default:
-                bar.type = VpciBar.Type.EMPTY;
+                // EMPTY (the slot keeps its initial shared instance).
                 return dev.hardwareDomainView() ? 0
                         : dev.registers().addRegister(VpciHandlers.READ_ZERO, VpciHandlers.IGNORE_WRITE, reg, 4);
         }
     }
 
-    private int addBarHandler(VpciDevice dev, int slot, int reg) {
+    private int addBarHandler(VpciDevice dev, int reg) {
         if (dev.hardwareDomainView() && dev.spec().virtfn() != null) {
             // A VF's BAR registers are read-only 0 in hardware and its address is the PF's word:
             // hwdom's reads and writes go to the VF (which ignores the writes), bar_write's
@@ -245,9 +251,9 @@ public final class VpciHeader {
             return dev.registers().addRegister(VpciHandlers.HW_READ32, VpciHandlers.HW_WRITE32, reg, 4);
         }
         if (dev.hardwareDomainView()) {
-            return dev.registers().addRegister(VpciHandlers.HW_READ32, (d, r, v) -> barWrite(d, slot, r, v), reg, 4);
+            return dev.registers().addRegister(VpciHandlers.HW_READ32, HWDOM_BAR_WRITE, reg, 4);
         }
-        return dev.registers().addRegister((d, r) -> guestMemBarRead(slot), (d, r, v) -> guestMemBarWrite(d, slot, v), reg, 4);
+        return dev.registers().addRegister(GUEST_BAR_READ, GUEST_BAR_WRITE, reg, 4);
     }
 
     /**
@@ -538,8 +544,10 @@ public final class VpciHeader {
     void decodingOff(VpciDevice dev) {
         BarIndex index = VpciDomain.of(dev.owner()).mappedBars();
         for (VpciBar bar : bars) {
-            bar.enabled = false;
-            index.remove(bar);
+            if (bar.mappable()) { // a shared slot is never mapped nor indexed
+                bar.enabled = false;
+                index.remove(bar);
+            }
         }
         if (dev.msix != null) {
             VpciMsix.decodingChanged(dev, false);

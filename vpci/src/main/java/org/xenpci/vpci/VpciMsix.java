@@ -149,11 +149,58 @@ public final class VpciMsix implements CapabilityEmulator {
          * can fire (docs/security.md, "MSI-X left armed").
          */
         boolean clean;
-        /** The guest addresses of the traps currently installed (table and PBA pages: at most 2), and their handler. */
-        final long[] trapGpas = new long[2];
-        int trapCount;
+        /**
+         * The guest addresses of the traps currently installed (table and PBA pages: at most 2,
+         * one when they share or adjoin pages), {@link #NO_TRAP} for none, and their handler.
+         * Two fields, not an array: every MSI-X device keeps them.
+         */
+        long trapGpa0 = NO_TRAP;
+        long trapGpa1 = NO_TRAP;
         Trap trap;
+
+        /** Removes every trap this state installed from {@code p2m}. */
+        void removeTraps(P2m p2m) {
+            if (trapGpa0 != NO_TRAP) {
+                p2m.removeTrap(trapGpa0, trap);
+            }
+            if (trapGpa1 != NO_TRAP) {
+                p2m.removeTrap(trapGpa1, trap);
+            }
+            trapGpa0 = NO_TRAP;
+            trapGpa1 = NO_TRAP;
+        }
+
+        /**
+         * Installs the trap over guest frames {@code [first, last]}; false if the p2m refused it
+         * (with a warning unless {@code quiet}).
+         */
+        boolean addTrap(VpciDevice dev, P2m p2m, long first, long last, boolean quiet) {
+            long gpa = first << P2m.PAGE_SHIFT;
+            if (gpa == trapGpa0 || gpa == trapGpa1) {
+                return true;
+            }
+            try {
+                p2m.addTrap(gpa, (last - first + 1) << P2m.PAGE_SHIFT, trap);
+            } catch (IllegalArgumentException e) {
+                // The guest placed the page over something else it has mapped (another
+                // device's BAR): Xen's msix.c refuses the hole with -EEXIST; the table page
+                // is then unreachable, never a model failure.
+                if (!quiet) {
+                    dev.warn("MSI-X page at 0x" + Long.toHexString(gpa) + " cannot be trapped: " + e.getMessage());
+                }
+                return false;
+            }
+            if (trapGpa0 == NO_TRAP) {
+                trapGpa0 = gpa;
+            } else {
+                trapGpa1 = gpa;
+            }
+            return true;
+        }
     }
+
+    /** No trap installed (a trap's guest address is page aligned, never this). */
+    static final long NO_TRAP = -1;
 
     @Override
     public int capId() {
@@ -441,31 +488,22 @@ public final class VpciMsix implements CapabilityEmulator {
     static void decodingChanged(VpciDevice dev, boolean map) {
         State s = dev.msix;
         P2m p2m = dev.owner().p2m();
-        for (int k = 0; k < s.trapCount; k++) {
-            p2m.removeTrap(s.trapGpas[k], s.trap);
-        }
-        s.trapCount = 0;
+        s.removeTraps(p2m);
         if (!map) {
             return;
         }
-        for (long[] r : guestFrames(dev, s)) {
-            long gpa = r[0] << P2m.PAGE_SHIFT;
-            boolean dup = false;
-            for (int k = 0; k < s.trapCount; k++) {
-                dup |= s.trapGpas[k] == gpa;
-            }
-            if (!dup) {
-                try {
-                    p2m.addTrap(gpa, (r[1] - r[0] + 1) << P2m.PAGE_SHIFT, s.trap);
-                    s.trapGpas[s.trapCount++] = gpa;
-                } catch (IllegalArgumentException e) {
-                    // The guest placed the page over something else it has mapped (another
-                    // device's BAR): Xen's msix.c refuses the hole with -EEXIST; the table page
-                    // is then unreachable, never a model failure.
-                    dev.warn("MSI-X page at 0x" + Long.toHexString(gpa) + " cannot be trapped: " + e.getMessage());
-                }
-            }
+        List<long[]> frames = guestFrames(dev, s);
+        long[] t = frames.get(0);
+        long[] p = frames.get(1);
+        // Table and PBA pages that overlap or adjoin (the usual layout: the PBA on the page after
+        // a small table) are one trap, one p2m entry: the handler tells them apart by address.
+        // If the p2m refuses the union, each is tried on its own, so one clash costs only that page.
+        if (p[0] <= t[1] + 1 && t[0] <= p[1] + 1
+                && s.addTrap(dev, p2m, Math.min(t[0], p[0]), Math.max(t[1], p[1]), true)) {
+            return;
         }
+        s.addTrap(dev, p2m, t[0], t[1], false);
+        s.addTrap(dev, p2m, p[0], p[1], false);
     }
 
     @Override
@@ -482,10 +520,7 @@ public final class VpciMsix implements CapabilityEmulator {
         s.enabled = false;
         s.clean = false;
         writeHardwareControl(dev, s);
-        for (int k = 0; k < s.trapCount; k++) {
-            dev.owner().p2m().removeTrap(s.trapGpas[k], s.trap);
-        }
-        s.trapCount = 0;
+        s.removeTraps(dev.owner().p2m());
         if (hide) {
             dev.registers().removeRegisters(s.pos + PCI_MSIX_FLAGS, 2);
             if (!dev.hardwareDomainView()) {

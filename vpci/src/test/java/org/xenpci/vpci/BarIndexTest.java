@@ -30,7 +30,7 @@ class BarIndexTest {
             Map<VpciBar, Range> model = new IdentityHashMap<>();
             List<VpciBar> bars = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
-                bars.add(new VpciBar(i % 7));
+                bars.add(VpciBar.implemented(i % 6, VpciBar.Type.MEM32, 0, 0x1000, false));
             }
             for (int op = 0; op < 2000; op++) {
                 VpciBar b = bars.get(rnd.nextInt(bars.size()));
@@ -66,9 +66,9 @@ class BarIndexTest {
     @DisplayName("two BARs on the same page and a 1 GiB BAR covering both are all found from any frame")
     void overlappingBars() {
         BarIndex index = new BarIndex();
-        VpciBar a = new VpciBar(0);
-        VpciBar b = new VpciBar(1);
-        VpciBar big = new VpciBar(2);
+        VpciBar a = VpciBar.implemented(0, VpciBar.Type.MEM32, 0, 0x1000, false);
+        VpciBar b = VpciBar.implemented(1, VpciBar.Type.MEM32, 0, 0x1000, false);
+        VpciBar big = VpciBar.implemented(2, VpciBar.Type.MEM32, 0, 0x1000, false);
         index.put(null, a, 0x80000, 0x80000);
         index.put(null, b, 0x80000, 0x80000);
         index.put(null, big, 0x40000, 0x7ffff + 0x40000);

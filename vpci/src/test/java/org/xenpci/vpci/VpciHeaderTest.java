@@ -66,6 +66,27 @@ class VpciHeaderTest {
     }
 
     @Test
+    @DisplayName("only memory BARs and the ROM have objects of their own; MEM64_HI, IO and empty slots are shared, equal in index and type")
+    void unimplementedSlotsAreShared() {
+        VpciHeader a = attach(dom0, endpoint(), DEV_A).header();
+        VpciHeader b = attach(dom0, endpoint(), DEV_B).header();
+        for (int i : new int[] {0, 1, 6}) {
+            assertThat(a.bar(i)).as("slot %d", i).isNotSameAs(b.bar(i));
+        }
+        for (int i : new int[] {2, 3, 4, 5}) {
+            assertThat(a.bar(i)).as("slot %d", i).isSameAs(b.bar(i));
+            assertThat(a.bar(i).index()).isEqualTo(i);
+            assertThat(a.bar(i).size()).isZero();
+            assertThat(a.bar(i).enabled()).isFalse();
+        }
+        assertThat(a.bar(2).type()).isEqualTo(VpciBar.Type.MEM64_HI);
+        assertThat(a.bar(3).type()).isEqualTo(VpciBar.Type.IO);
+        assertThat(a.bar(4).type()).isEqualTo(VpciBar.Type.EMPTY);
+        assertThat(a.bar(6).type()).isEqualTo(VpciBar.Type.ROM);
+        assertThat(a.bar(0).enabled()).as("decoding was on: A's own BAR0 mapped").isTrue();
+    }
+
+    @Test
     @DisplayName("hwdom init sizes every BAR, restores them, registers the ROM and maps the enabled BARs 1:1")
     void hwdomInit() {
         FakeConfig hw = endpoint();

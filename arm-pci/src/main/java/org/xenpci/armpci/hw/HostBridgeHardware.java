@@ -703,7 +703,7 @@ public final class HostBridgeHardware {
                 return UNSERVED;
             }
             PciFunction f = answering();
-            return f == null ? PciFunction.ones(size) : Integer.toUnsignedLong(f.config().read((int) offset, size));
+            return f == null ? PciFunction.ones(size) : Integer.toUnsignedLong(f.config().readChecked((int) offset, size));
         }
 
         @Override

@@ -11,7 +11,9 @@ import org.xenpci.core.pci.Sbdf;
  * physical load/store of the access width. No alignment check, as in Xen.
  *
  * <p>Thread-safe and allocation-free in steady state: the bridge list is immutable, the address
- * space publishes immutable snapshots, and nothing here builds objects per access.
+ * space publishes immutable snapshots, and nothing here builds objects per access. The
+ * accessors of {@link #forFunction} are too: their binding allocates only when it resolves
+ * again (a region registered, a config epoch of the host bridge ended).
  */
 final class HostPciConf implements PciConf {
     private static final Logger LOG = LoggerFactory.getLogger(HostPciConf.class);

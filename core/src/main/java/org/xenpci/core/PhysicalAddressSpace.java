@@ -104,7 +104,7 @@ public final class PhysicalAddressSpace {
     public final class Binding implements MmioBinding {
         private final long maddr;
         private final long size;
-        private volatile Resolved resolved = new Resolved(-1, null);
+        private volatile Resolved resolved = Resolved.NONE;
 
         private Binding(long maddr, long size) {
             this.maddr = maddr;
@@ -157,6 +157,8 @@ public final class PhysicalAddressSpace {
 
     /** A binding's device side under one region-set generation; final fields, so a racy read sees it whole. */
     private static final class Resolved {
+        /** Before the first access: no generation matches it. */
+        static final Resolved NONE = new Resolved(-1, null);
         final long generation;
         final MmioBinding binding;
 

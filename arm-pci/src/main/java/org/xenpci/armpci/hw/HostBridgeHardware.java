@@ -689,7 +689,7 @@ public final class HostBridgeHardware {
         private final int bus;
         private final int device;
         private final int function;
-        private volatile Target target = new Target(-1, null);
+        private volatile Target target = Target.NONE;
 
         FunctionPort(int bus, int device, int function) {
             this.bus = bus;
@@ -741,6 +741,8 @@ public final class HostBridgeHardware {
 
     /** A port's answer under one config epoch; final fields, so a racy read sees it whole. */
     private static final class Target {
+        /** Before the first access: no epoch matches it. */
+        static final Target NONE = new Target(-1, null);
         final long epoch;
         final PciFunction function;
 

@@ -69,4 +69,39 @@ public interface PciConf {
     default void writePacked(int sbdf, int reg, int size, int value) {
         write(Sbdf.fromPacked(sbdf), reg, size, value);
     }
+
+    /**
+     * These accessors for one function, for a caller that accesses it again and again (vPCI's
+     * pass-through registers and gaps, {@code vpci_hw_read*}): every access has the semantics of
+     * {@link #read(Sbdf, int, int)} / {@link #write(Sbdf, int, int, int)} on {@code sbdf},
+     * including the exceptions for a bad size. The default delegates; {@code pci_conf} over
+     * ECAM resolves once what Xen works out per access (the host bridge, its ops, the ECAM
+     * address) and binds the address to the device that claims it.
+     */
+    default FunctionConf forFunction(Sbdf sbdf) {
+        java.util.Objects.requireNonNull(sbdf, "sbdf");
+        return new FunctionConf() {
+            @Override
+            public int read(int reg, int size) {
+                return PciConf.this.read(sbdf, reg, size);
+            }
+
+            @Override
+            public void write(int reg, int size, int value) {
+                PciConf.this.write(sbdf, reg, size, value);
+            }
+        };
+    }
+
+    /**
+     * The config accessors of one function ({@link #forFunction}). Thread-safe, allocation-free
+     * per access.
+     */
+    interface FunctionConf {
+        /** {@code pci_conf_read} of {@code size} (1, 2 or 4) bytes at {@code reg}, zero-extended. */
+        int read(int reg, int size);
+
+        /** {@code pci_conf_write} of the low {@code size} (1, 2 or 4) bytes of {@code value} at {@code reg}. */
+        void write(int reg, int size, int value);
+    }
 }

@@ -12,4 +12,15 @@ public interface MmioDevice {
     long read(long offset, int size);
 
     void write(long offset, int size, long value);
+
+    /**
+     * A binding for {@code [offset, offset + size)} of this device's region, for a caller that
+     * will access that range repeatedly ({@link PhysicalAddressSpace#bind}), or null: the device
+     * offers none and every access goes through {@link #read}/{@link #write}. The default offers
+     * none, so a device (or a decorator around one) that does not know about bindings is always
+     * reached through its own decode.
+     */
+    default MmioBinding bind(long offset, long size) {
+        return null;
+    }
 }

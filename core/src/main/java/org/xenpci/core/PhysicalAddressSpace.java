@@ -37,6 +37,11 @@ public final class PhysicalAddressSpace {
     }
 
     private volatile Region[] regions = new Region[0];
+    /**
+     * Counts changes to the region set, bumped after each new snapshot is published; a
+     * {@link Binding} resolved under an older count resolves again before its next access.
+     */
+    private volatile long generation;
     private volatile Trace trace;
 
     /** Attaches a trace for bus misses (the platform's first booted Xen sets it). */
@@ -61,7 +66,106 @@ public final class PhysicalAddressSpace {
         list.add(r);
         list.sort((a, b) -> Long.compareUnsigned(a.base, b.base));
         regions = list.toArray(new Region[0]);
+        generation = generation + 1; // under this object's monitor: the only writer
         return r;
+    }
+
+    /**
+     * The number of changes to the region set so far (a registration adds one). For callers
+     * that cache a decode of this address space.
+     */
+    public long generation() {
+        return generation;
+    }
+
+    /**
+     * A binding of {@code [maddr, maddr + size)}: accesses relative to {@code maddr} that the
+     * claiming device serves through its {@link MmioDevice#bind} without a decode of the
+     * address space or of the device's own address. The binding follows the region set: when
+     * a region is registered it asks the devices again. It serves nothing (every access
+     * {@link MmioBinding#UNSERVED}) while no single region holds the whole range or its device
+     * offers no binding; the caller then accesses through {@link #read}/{@link #write}, which
+     * also trace the bus miss.
+     *
+     * @throws IllegalArgumentException if {@code size} is not positive or the range wraps past 2^64
+     */
+    public Binding bind(long maddr, long size) {
+        if (size <= 0 || Long.compareUnsigned(maddr + size - 1, maddr) < 0) {
+            throw new IllegalArgumentException("bad binding " + Hex.of(maddr) + "+" + Hex.of(size));
+        }
+        return new Binding(maddr, size);
+    }
+
+    /**
+     * A range of the address space bound to the device that claims it ({@link #bind}).
+     * Thread-safe and allocation-free per access (it allocates only when it resolves again
+     * after a registration).
+     */
+    public final class Binding implements MmioBinding {
+        private final long maddr;
+        private final long size;
+        private volatile Resolved resolved = Resolved.NONE;
+
+        private Binding(long maddr, long size) {
+            this.maddr = maddr;
+            this.size = size;
+        }
+
+        /** First machine address of the range. */
+        public long base() {
+            return maddr;
+        }
+
+        /** True while the range is served by a device binding (as of the current region set). */
+        public boolean bound() {
+            return current() != null;
+        }
+
+        @Override
+        public long read(long offset, int len) {
+            MmioBinding b = current();
+            if (b == null || offset < 0 || offset + len > size) {
+                return UNSERVED;
+            }
+            return b.read(offset, len);
+        }
+
+        @Override
+        public boolean write(long offset, int len, long value) {
+            MmioBinding b = current();
+            if (b == null || offset < 0 || offset + len > size) {
+                return false;
+            }
+            return b.write(offset, len, value);
+        }
+
+        private MmioBinding current() {
+            Resolved r = resolved;
+            if (r.generation != generation) {
+                // The count is read before the decode: a registration racing it leaves the
+                // result filed under the older count, so the next access resolves again.
+                long g = generation;
+                Region region = find(maddr);
+                MmioBinding b = region == null || !region.contains(maddr + size - 1) ? null
+                        : region.device.bind(maddr - region.base, size);
+                r = new Resolved(g, b);
+                resolved = r;
+            }
+            return r.binding;
+        }
+    }
+
+    /** A binding's device side under one region-set generation; final fields, so a racy read sees it whole. */
+    private static final class Resolved {
+        /** Before the first access: no generation matches it. */
+        static final Resolved NONE = new Resolved(-1, null);
+        final long generation;
+        final MmioBinding binding;
+
+        Resolved(long generation, MmioBinding binding) {
+            this.generation = generation;
+            this.binding = binding;
+        }
     }
 
     /** The registered regions, by base address. */

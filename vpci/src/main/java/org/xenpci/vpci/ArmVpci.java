@@ -200,18 +200,22 @@ public final class ArmVpci implements XenExtension {
             return rc;
         }
 
-        /** The real config space of {@code sbdf} through Xen's pci_conf accessors. */
+        /**
+         * The real config space of {@code sbdf} through Xen's pci_conf accessors, resolved for
+         * this one function ({@link PciConf#forFunction}): the host bridge and ECAM address are
+         * found once, not at every pass-through register access.
+         */
         private HardwareConfig configOf(Sbdf sbdf) {
-            PciConf conf = pci.conf();
+            PciConf.FunctionConf conf = pci.conf().forFunction(sbdf);
             return new HardwareConfig() {
                 @Override
                 public int read(int reg, int size) {
-                    return conf.read(sbdf, reg, size);
+                    return conf.read(reg, size);
                 }
 
                 @Override
                 public void write(int reg, int size, int value) {
-                    conf.write(sbdf, reg, size, value);
+                    conf.write(reg, size, value);
                 }
             };
         }

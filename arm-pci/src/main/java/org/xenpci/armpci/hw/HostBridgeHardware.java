@@ -8,6 +8,7 @@ import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.xenpci.core.Hex;
+import org.xenpci.core.MmioBinding;
 import org.xenpci.core.MmioDevice;
 import org.xenpci.core.PhysicalAddressSpace;
 import org.xenpci.core.pci.EcamAddress;
@@ -184,7 +185,7 @@ public final class HostBridgeHardware {
             return null;
         }
         RouteCache c = routes;
-        long epoch = busNumberEpoch.get();
+        long epoch = configEpoch.get();
         if (c.epoch != epoch) {
             c = new RouteCache(epoch);
             routes = c;
@@ -201,7 +202,7 @@ public final class HostBridgeHardware {
     }
 
     /**
-     * Routes per absolute bus number, valid for one bus-number epoch. Racing fillers store the
+     * Routes per absolute bus number, valid for one config epoch. Racing fillers store the
      * same route; a {@link PciBus.Route} has only final fields, so a racy read sees it whole.
      */
     private static final class RouteCache {
@@ -216,15 +217,28 @@ public final class HostBridgeHardware {
     private volatile RouteCache routes = new RouteCache(-1);
 
     /**
-     * Counts changes to the bus number registers (dword 0x18 of a type 1 header, by any path:
-     * software, the model, a reset) of the bridges behind this host bridge; routes cached for
-     * an older count are found again. Bridges behind another host bridge leave it alone.
+     * Counts changes to what answers a config request behind this host bridge, at every point
+     * where that can change: the bus number registers (dword 0x18 of a type 1 header, by any
+     * path: software, the model, a reset) of the bridges behind it, and the set of SR-IOV
+     * virtual functions of a PF behind it (VF Enable set or cleared, a PF reset). Nothing else
+     * moves a config target: slots and bridges are fixed once built (no hot-plug is modelled),
+     * First VF Offset and VF Stride are read-only (ARI does not change them in the model), and
+     * the root bus number is the window's. Routes ({@link #functionAt}) and function ports
+     * ({@link #ecamWindow()}'s bindings) found under an older count are found again. Bridges
+     * behind another host bridge leave it alone. The count is bumped after the change is
+     * visible, and readers load it before they walk, so a walk racing a change is filed under
+     * the older count.
      */
-    private final java.util.concurrent.atomic.AtomicLong busNumberEpoch = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong configEpoch = new java.util.concurrent.atomic.AtomicLong();
 
     /** Called by a bridge behind this host bridge when its bus numbers change. */
     void busNumbersChanged() {
-        busNumberEpoch.incrementAndGet();
+        configEpoch.incrementAndGet();
+    }
+
+    /** Called by an SR-IOV PF behind this host bridge when its set of VFs changes (after publishing it). */
+    void virtualFunctionsChanged() {
+        configEpoch.incrementAndGet();
     }
 
     /** A config read at absolute {@code bus}: all-ones when nothing answers. Size 1, 2 or 4. */
@@ -240,13 +254,17 @@ public final class HostBridgeHardware {
     public void configWrite(int bus, int device, int function, int reg, int size, int value) {
         PciFunction f = functionAt(bus, device, function);
         if (f == null || reg < 0 || reg + size > ConfigSpace.SIZE || (size != 1 && size != 2 && size != 4)) {
-            if (LOG.isTraceEnabled()) {
-                LOG.trace("{}: config write to {}:{}.{} reg {} dropped (master abort)", name,
-                        Hex.of(bus), Hex.of(device), function, Hex.of(reg));
-            }
+            masterAbortWrite(bus, device, function, reg);
             return;
         }
         f.config().write(reg, size, value);
+    }
+
+    private void masterAbortWrite(int bus, int device, int function, int reg) {
+        if (LOG.isTraceEnabled()) {
+            LOG.trace("{}: config write to {}:{}.{} reg {} dropped (master abort)", name,
+                    Hex.of(bus), Hex.of(device), function, Hex.of(reg));
+        }
     }
 
     /** The function claiming a PCI memory/I/O address now, or null. */
@@ -623,6 +641,20 @@ public final class HostBridgeHardware {
             }
         }
 
+        /**
+         * One function's 4 KiB ({@code offset} a multiple of 4 KiB inside the window, {@code
+         * size} 4 KiB) binds to a {@link FunctionPort}; any other range offers none.
+         */
+        @Override
+        public MmioBinding bind(long offset, long size) {
+            if (size != ConfigSpace.SIZE || (offset & (ConfigSpace.SIZE - 1)) != 0 || offset < 0 || offset + size > ecamSize) {
+                return null;
+            }
+            int bits = EcamAddress.ECAM_REGISTER_BITS;
+            return new FunctionPort(firstBus + EcamAddress.bus(offset, bits), EcamAddress.device(offset, bits),
+                    EcamAddress.function(offset, bits));
+        }
+
         private int readAt(long offset, int size) {
             if (offset < 0 || offset + size > ecamSize) {
                 return (int) PciFunction.ones(size);
@@ -639,6 +671,84 @@ public final class HostBridgeHardware {
             int bits = EcamAddress.ECAM_REGISTER_BITS;
             configWrite(firstBus + EcamAddress.bus(offset, bits), EcamAddress.device(offset, bits),
                     EcamAddress.function(offset, bits), EcamAddress.register(offset, bits), size, value);
+        }
+    }
+
+    /**
+     * The 4 KiB of one (bus, device, function) in the ECAM window, bound: the function that
+     * answers there, found by the same route as {@link #functionAt} and kept for one
+     * {@link #configEpoch}, so an access is a count check and the config-space access. It serves
+     * the accesses the window makes as one config access (1, 2 or 4 bytes inside one dword) and
+     * declines the rest (an access crossing a dword is split byte by byte by the window, an
+     * 8-byte one into two dwords), which then take the window's own decode. While nothing
+     * answers (a master abort), reads give all-ones and writes are dropped, as the window does.
+     * A stale port would let a function answer config cycles at an address it no longer decodes
+     * (a bridge renumbered, a VF gone): the count is what prevents it.
+     */
+    private final class FunctionPort implements MmioBinding {
+        private final int bus;
+        private final int device;
+        private final int function;
+        private volatile Target target = Target.NONE;
+
+        FunctionPort(int bus, int device, int function) {
+            this.bus = bus;
+            this.device = device;
+            this.function = function;
+        }
+
+        @Override
+        public long read(long offset, int size) {
+            if (!oneConfigAccess(offset, size)) {
+                return UNSERVED;
+            }
+            PciFunction f = answering();
+            return f == null ? PciFunction.ones(size) : Integer.toUnsignedLong(f.config().readChecked((int) offset, size));
+        }
+
+        @Override
+        public boolean write(long offset, int size, long value) {
+            if (!oneConfigAccess(offset, size)) {
+                return false;
+            }
+            PciFunction f = answering();
+            if (f == null) {
+                masterAbortWrite(bus, device, function, (int) offset);
+            } else {
+                f.config().write((int) offset, size, (int) value);
+            }
+            return true;
+        }
+
+        private boolean oneConfigAccess(long offset, int size) {
+            return (size == 1 || size == 2 || size == 4) && offset >= 0 && (offset & 3) + size <= 4
+                    && offset + size <= ConfigSpace.SIZE;
+        }
+
+        /** The function answering now, or null; found again when the config epoch moved. */
+        private PciFunction answering() {
+            Target t = target;
+            long epoch = configEpoch.get();
+            if (t.epoch != epoch) {
+                // The count first, then the walk: a change racing the walk leaves this filed
+                // under the older count, so the next access walks again.
+                t = new Target(epoch, functionAt(bus, device, function));
+                target = t;
+            }
+            return t.function;
+        }
+    }
+
+    /** A port's answer under one config epoch; final fields, so a racy read sees it whole. */
+    private static final class Target {
+        /** Before the first access: no epoch matches it. */
+        static final Target NONE = new Target(-1, null);
+        final long epoch;
+        final PciFunction function;
+
+        Target(long epoch, PciFunction function) {
+            this.epoch = epoch;
+            this.function = function;
         }
     }
 

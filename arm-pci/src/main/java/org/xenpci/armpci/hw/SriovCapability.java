@@ -182,13 +182,13 @@ public final class SriovCapability implements CapabilityBehaviour {
     /** PF reset: VF Enable is 0 again (restored from the image), so the VFs are gone. */
     @Override
     public void reset() {
-        vfs = NONE;
+        publish(NONE);
     }
 
     /** Runs under the PF's config lock; builds new VFs without touching any old one. */
     private void enable(boolean on) {
         if (!on) {
-            vfs = NONE;
+            publish(NONE);
             return;
         }
         int n = Math.min(pf.config().read(pos + NUM_VF, 2), totalVfs);
@@ -196,7 +196,20 @@ public final class SriovCapability implements CapabilityBehaviour {
         for (int k = 0; k < n; k++) {
             made[k] = PciFunction.virtualFunction(vfConfig, vfBars, this, k, pf.upstreamBridge());
         }
-        vfs = made;
+        publish(made);
+    }
+
+    /**
+     * Replaces the VF set, then tells the host bridge above, whose config targets (routing IDs
+     * answered by a VF) just changed ({@link HostBridgeHardware#virtualFunctionsChanged}).
+     */
+    private void publish(PciFunction[] set) {
+        PciFunction[] old = vfs;
+        vfs = set;
+        HostBridgeHardware hb = pf == null ? null : pf.upstreamBridge();
+        if (hb != null && old != set) {
+            hb.virtualFunctionsChanged();
+        }
     }
 
     /** The PF this capability belongs to. */

@@ -409,6 +409,12 @@ public final class VpciRegisters {
         return data | ~covered;
     }
 
+    /** The read plan's kind for dword {@code dword} ({@code PLAN_*}); for tests of the plan. */
+    int planKind(int dword) {
+        char[] plan = table.plan;
+        return dword < plan.length ? plan[dword] >>> PLAN_KIND_SHIFT : PLAN_EMPTY;
+    }
+
     /** The generic {@code vpci_read} walk over the table (the oracle for the dword plan). */
     int readWalk(VpciDevice dev, int reg, int size) {
         return readWalk(table, dev, reg, size);

@@ -45,18 +45,23 @@ public final class VpciRegisters {
     private static final int PLAN_KIND_SHIFT = 13;
     private static final int PLAN_INDEX_MASK = (1 << PLAN_KIND_SHIFT) - 1; // positions 0..4096 fit
 
-    /** {@code geometry} entry: offset (12 bits) above size (3 bits). */
+    /** {@code geometry} entry: read kind (bits 16..19), offset (bits 3..14), size (bits 0..2). */
     private static final int GEOMETRY_SIZE_BITS = 3;
+    private static final int GEOMETRY_OFFSET_MASK = 0xFFF;
+    private static final int GEOMETRY_KIND_SHIFT = 16;
 
     /**
      * The registers by offset as parallel arrays, and their dword read plan; replaced together
      * (copy-on-write) and never changed once published.
      */
     private static final class Table {
-        static final Table EMPTY = new Table(new char[0], new ReadHandler[0], new WriteHandler[0], null);
+        static final Table EMPTY = new Table(new int[0], new ReadHandler[0], new WriteHandler[0], null);
 
-        /** Per register, {@code offset << 3 | size}, sorted by offset. */
-        final char[] geometry;
+        /**
+         * Per register, sorted by offset: {@code kind << 16 | offset << 3 | size}, where kind is
+         * the read handler's {@link VpciHandlers#readKind} (a stock handler is run inline).
+         */
+        final int[] geometry;
         final ReadHandler[] reads;
         final WriteHandler[] writes;
         /** Per register {@code i}: ro, rw1c, rsvdp, rsvdz at {@code 4i..4i+3}; null when every mask is 0. */
@@ -67,7 +72,7 @@ public final class VpciRegisters {
          */
         final char[] plan;
 
-        Table(char[] geometry, ReadHandler[] reads, WriteHandler[] writes, int[] masks) {
+        Table(int[] geometry, ReadHandler[] reads, WriteHandler[] writes, int[] masks) {
             this.geometry = geometry;
             this.reads = reads;
             this.writes = writes;
@@ -80,7 +85,7 @@ public final class VpciRegisters {
         }
 
         int offset(int i) {
-            return geometry[i] >>> GEOMETRY_SIZE_BITS;
+            return offsetOf(geometry[i]);
         }
 
         int size(int i) {
@@ -88,8 +93,7 @@ public final class VpciRegisters {
         }
 
         int end(int i) {
-            int g = geometry[i];
-            return (g >>> GEOMETRY_SIZE_BITS) + (g & ((1 << GEOMETRY_SIZE_BITS) - 1));
+            return endOf(geometry[i]);
         }
 
         int mask(int i, int which) {
@@ -119,13 +123,13 @@ public final class VpciRegisters {
             return i;
         }
 
-        private static char[] plan(char[] geometry, int[] masks) {
+        private static char[] plan(int[] geometry, int[] masks) {
             int n = geometry.length;
             if (n == 0) {
                 return new char[0];
             }
             int last = geometry[n - 1];
-            int dwords = ((last >>> GEOMETRY_SIZE_BITS) + (last & 7) + 3) >>> 2;
+            int dwords = (endOf(last) + 3) >>> 2;
             char[] plan = new char[dwords];
             int at = 0;
             for (int d = 0; d < dwords; d++) {
@@ -157,24 +161,24 @@ public final class VpciRegisters {
         }
 
         private static int offsetOf(int g) {
-            return g >>> GEOMETRY_SIZE_BITS;
+            return (g >>> GEOMETRY_SIZE_BITS) & GEOMETRY_OFFSET_MASK;
         }
 
         private static int endOf(int g) {
-            return (g >>> GEOMETRY_SIZE_BITS) + (g & 7);
+            return offsetOf(g) + (g & 7);
         }
 
         /** This table with a register inserted at position {@code at}. */
         Table insert(int at, int offset, int size, ReadHandler read, WriteHandler write,
                      int ro, int rw1c, int rsvdp, int rsvdz) {
             int n = geometry.length;
-            char[] g = new char[n + 1];
+            int[] g = new int[n + 1];
             ReadHandler[] r = new ReadHandler[n + 1];
             WriteHandler[] w = new WriteHandler[n + 1];
             System.arraycopy(geometry, 0, g, 0, at);
             System.arraycopy(reads, 0, r, 0, at);
             System.arraycopy(writes, 0, w, 0, at);
-            g[at] = (char) (offset << GEOMETRY_SIZE_BITS | size);
+            g[at] = VpciHandlers.readKind(read) << GEOMETRY_KIND_SHIFT | offset << GEOMETRY_SIZE_BITS | size;
             r[at] = read;
             w[at] = write;
             System.arraycopy(geometry, at, g, at + 1, n - at);
@@ -200,7 +204,7 @@ public final class VpciRegisters {
             if (kept == 0) {
                 return EMPTY;
             }
-            char[] g = new char[kept];
+            int[] g = new int[kept];
             ReadHandler[] r = new ReadHandler[kept];
             WriteHandler[] w = new WriteHandler[kept];
             int[] m = null;
@@ -373,7 +377,7 @@ public final class VpciRegisters {
             int i = p & PLAN_INDEX_MASK;
             switch (p >>> PLAN_KIND_SHIFT) {
                 case PLAN_SINGLE:
-                    return t.reads[i].read(dev, reg);
+                    return readRegister(t, dev, i, reg);
                 case PLAN_EMPTY:
                     return readHw(dev, reg, 4);
                 case PLAN_CONTAINED:
@@ -393,20 +397,45 @@ public final class VpciRegisters {
      * {@code i}; gap bytes read all-ones (only used where gaps read so).
      */
     private static int readContained(Table t, VpciDevice dev, int reg, int i) {
-        char[] geometry = t.geometry;
+        int[] geometry = t.geometry;
         int data = 0;
         int covered = 0;
         int n = geometry.length;
         do {
             int g = geometry[i];
-            int off = g >>> GEOMETRY_SIZE_BITS;
+            int off = Table.offsetOf(g);
             int shift = 8 * (off - reg);
             int m = sizeMask(g & 7) << shift;
-            data |= (t.reads[i].read(dev, off) & t.readMask(i)) << shift & m;
+            data |= (readRegister(t, dev, i, off) & t.readMask(i)) << shift & m;
             covered |= m;
             i++;
-        } while (i < n && (geometry[i] >>> GEOMETRY_SIZE_BITS) < reg + 4);
+        } while (i < n && Table.offsetOf(geometry[i]) < reg + 4);
         return data | ~covered;
+    }
+
+    /**
+     * Register {@code i}'s read handler at its offset {@code off}: Xen's stock handlers inline
+     * (what each does, {@link VpciHandlers#readKind}), any other through its interface. Keeps the
+     * interface call site for the device's own handlers (BARs, COMMAND, MSI) instead of every
+     * register kind, so it stays narrow enough for the JIT to inline.
+     */
+    private static int readRegister(Table t, VpciDevice dev, int i, int off) {
+        switch (t.geometry[i] >>> GEOMETRY_KIND_SHIFT) {
+            case VpciHandlers.KIND_HW8:
+                return dev.hardware().read(off, 1);
+            case VpciHandlers.KIND_HW16:
+                return dev.hardware().read(off, 2);
+            case VpciHandlers.KIND_HW32:
+                return dev.hardware().read(off, 4);
+            case VpciHandlers.KIND_ZERO:
+                return 0;
+            case VpciHandlers.KIND_ONES:
+                return 0xFFFFFFFF;
+            case VpciHandlers.KIND_CACHED:
+                return ((VpciHandlers.CachedValue) t.reads[i]).value();
+            default:
+                return t.reads[i].read(dev, off);
+        }
     }
 
     /** The read plan's kind for dword {@code dword} ({@code PLAN_*}); for tests of the plan. */
@@ -435,7 +464,7 @@ public final class VpciRegisters {
                 data = merge(data, readHw(dev, cur, gap), gap, cur - reg);
                 cur = off;
             }
-            int val = t.reads[i].read(dev, off) & t.readMask(i);
+            int val = readRegister(t, dev, i, off) & t.readMask(i);
             int stop = Math.min(t.end(i), end);
             data = merge(data, val >>> (8 * (cur - off)), stop - cur, cur - reg);
             cur = stop;
@@ -492,7 +521,7 @@ public final class VpciRegisters {
         int preserved = t.mask(i, 0) | t.mask(i, 2);
         int current = 0;
         if (len != size || preserved != 0) {
-            current = t.reads[i].read(dev, off) & ~t.mask(i, 1);
+            current = readRegister(t, dev, i, off) & ~t.mask(i, 1);
             data = merge(current, data, len, offset);
         }
         data &= ~(preserved | t.mask(i, 3));

@@ -40,6 +40,24 @@ class VpciReadPlanTest {
     }
 
     @Test
+    @DisplayName("stock handlers run inline still read live state: a cached value rewritten later, the hardware now")
+    void stockHandlersReadLiveState() {
+        Xen xen = VpciAssert.xen(VpciAssert.UPSTREAM_VPCI);
+        FakeConfig hw = FakeConfig.ramp();
+        VpciDevice dev = VpciAssert.bareDevice(VpciAssert.guest(xen), hw);
+        VpciHandlers.CachedValue next = new VpciHandlers.CachedValue(0x40);
+        dev.registers().addRegister(next, null, 0x34, 1);
+        dev.registers().addRegister(VpciHandlers.HW_READ32, null, 0x08, 4);
+        dev.registers().addRegister(VpciHandlers.HW_READ16, null, 0x2c, 2);
+        next.value(0x50); // as vpci_capability_hide re-points a list pointer
+        hw.set(0x08, 4, 0x01080000).set(0x2c, 2, 0x1af4);
+        VpciAssert.assertConfigRead(dev, 0x34, 4, 0xFFFFFF50);
+        VpciAssert.assertConfigRead(dev, 0x08, 4, 0x01080000);
+        VpciAssert.assertConfigRead(dev, 0x2c, 4, 0xFFFF1af4);
+        VpciAssert.assertConfigRead(dev, 0x34, 1, 0x50);
+    }
+
+    @Test
     @DisplayName("seeded random layouts: every (offset, size) read through the plan equals the generic walk, calls included")
     void planAgreesWithWalk() {
         Xen xen = VpciAssert.xen(VpciAssert.UPSTREAM_VPCI);
@@ -119,7 +137,19 @@ class VpciReadPlanTest {
         /** A handler of one of the kinds the table meets; each logs its call. */
         private static ReadHandler handler(Random rnd, int at, List<String> calls) {
             int value = rnd.nextInt(); // may carry bits above the register's size: the table masks them
-            switch (rnd.nextInt(6)) {
+            switch (rnd.nextInt(12)) {
+                case 6:
+                    return VpciHandlers.HW_READ8; // stock handlers run inline (any register width)
+                case 7:
+                    return VpciHandlers.HW_READ16;
+                case 8:
+                    return VpciHandlers.HW_READ32;
+                case 9:
+                    return VpciHandlers.READ_ZERO;
+                case 10:
+                    return VpciHandlers.READ_ONES;
+                case 11:
+                    return new VpciHandlers.CachedValue(value);
                 case 0:
                     return null; // reads all-ones (only with a write handler)
                 case 1:

@@ -14,7 +14,7 @@ import org.xenpci.core.Errno;
  * never overlap, so ends are sorted too. The table is flattened into parallel arrays (geometry,
  * read handlers, write handlers, masks) rather than an array of {@link VpciRegister} records:
  * an access then follows one load per field it needs instead of table, record, field, and a
- * device holds about 10 bytes per register instead of 52 (records are built on demand by
+ * device holds about 12 bytes per register instead of 52 (records are built on demand by
  * {@link #getRegister} and {@link #registers}).
  *
  * <p>Beside the arrays sits a per-dword read plan, one {@code char} per dword of config space up

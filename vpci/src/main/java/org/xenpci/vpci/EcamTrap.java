@@ -19,8 +19,8 @@ import org.xenpci.core.trace.TraceCategory;
  * else is refused, i.e. a data abort. An 8-byte access is two 4-byte vPCI accesses, low half
  * first.
  *
- * <p>Thread-safe (stateless apart from final fields); allocation-free unless the CONFIG trace
- * category is on.
+ * <p>Thread-safe (final fields and a kept lookup hint, see {@code vpciDomain}); allocation-free
+ * unless the CONFIG trace category is on.
  */
 final class EcamTrap implements MmioHandler {
     private final Vpci vpci;
@@ -29,6 +29,13 @@ final class EcamTrap implements MmioHandler {
     private final int segment;
     private final int busStart;
     private final Trace trace;
+    /**
+     * The vPCI state of the domain whose p2m holds this trap (one trap serves one domain), kept
+     * from its first access so a config read need not find it among the domain's extensions.
+     * Written racily with one value; {@link Vpci#read(Domain, VpciDomain, int, int, int)} checks
+     * it against the trapping domain and treats it as a hint only.
+     */
+    private VpciDomain vpciDomain;
 
     /**
      * @param base guest-physical base of the window
@@ -65,18 +72,29 @@ final class EcamTrap implements MmioHandler {
         int sbdf = sbdf(offset);
         int reg = EcamAddress.register(offset, EcamAddress.ECAM_REGISTER_BITS);
         Domain d = vcpu.domain();
+        VpciDomain vd = vpciDomain(d);
         long value;
         if (size == 8) {
-            long lo = vpci.read(d, sbdf, reg, 4) & 0xffffffffL;
-            long hi = vpci.read(d, sbdf, reg + 4, 4) & 0xffffffffL;
+            long lo = vpci.read(d, vd, sbdf, reg, 4) & 0xffffffffL;
+            long hi = vpci.read(d, vd, sbdf, reg + 4, 4) & 0xffffffffL;
             value = lo | hi << 32;
         } else {
-            value = vpci.read(d, sbdf, reg, size) & 0xffffffffL;
+            value = vpci.read(d, vd, sbdf, reg, size) & 0xffffffffL;
         }
         if (trace.enabled(TraceCategory.CONFIG)) {
             trace.emit(new VpciEvents.ConfigAccess(d.domid(), sbdf, reg, size, false, value));
         }
         return value;
+    }
+
+    /** The vPCI state kept from an earlier access, else {@code d}'s, looked up now (and kept once it exists). */
+    private VpciDomain vpciDomain(Domain d) {
+        VpciDomain vd = vpciDomain;
+        if (vd == null) {
+            vd = d.extension(VpciDomain.SLOT);
+            vpciDomain = vd;
+        }
+        return vd;
     }
 
     @Override

@@ -7,6 +7,10 @@ package org.xenpci.vpci;
  * <p>A handler only loads state and changes nothing (as Xen's {@code vpci_read_t}s): config
  * reads run it without the device lock, optimistically, and discard its value if a write
  * section of the device overlapped ({@link VpciDevice}); it may then run a second time.
+ *
+ * <p>The register table recognises {@link VpciHandlers}' stock handlers (hardware reads, 0,
+ * all-ones, {@link VpciHandlers.CachedValue}) and does what they do inline instead of calling
+ * them; every other handler is called.
  */
 @FunctionalInterface
 public interface ReadHandler {

@@ -50,6 +50,8 @@ public final class Vpci {
 
     private final Xen xen;
     private final List<CapabilityEmulator> emulators;
+    /** The same emulators as one array every device shares (a copy per device was 24 bytes each). */
+    private final CapabilityEmulator[] emulatorArray;
     private final Passthrough passthrough;
 
     /**
@@ -60,6 +62,7 @@ public final class Vpci {
     public Vpci(Xen xen, List<CapabilityEmulator> emulators, Passthrough passthrough) {
         this.xen = Objects.requireNonNull(xen, "xen");
         this.emulators = List.copyOf(emulators);
+        this.emulatorArray = this.emulators.toArray(new CapabilityEmulator[0]);
         this.passthrough = Objects.requireNonNull(passthrough, "passthrough");
     }
 
@@ -86,7 +89,7 @@ public final class Vpci {
             if (vd.findByMachineSbdf(spec.machine().sbdf()) != null) {
                 throw new IllegalStateException(spec.machine() + " already has vPCI state in " + owner);
             }
-            VpciDevice dev = new VpciDevice(owner, spec, emulators);
+            VpciDevice dev = new VpciDevice(owner, spec, emulatorArray);
             synchronized (dev) {
                 dev.beginWrite();
                 try {
@@ -220,13 +223,27 @@ public final class Vpci {
      * the allocation-free form the ECAM trap handlers use.
      */
     public int read(Domain d, int sbdf, int reg, int size) {
+        return read(d, d.extension(VpciDomain.SLOT), sbdf, reg, size);
+    }
+
+    /**
+     * {@link #read(Domain, int, int, int)} with {@code d}'s vPCI state as the caller holds it
+     * ({@link EcamTrap} keeps it: a trap serves one domain). A hint only: one of another domain,
+     * or null, is replaced by {@code d}'s own; only the lock-free first lookup uses it, and a miss
+     * there takes the locked path, which looks the domain's state up afresh, so an outdated
+     * {@code vd} costs time, never a wrong answer.
+     */
+    int read(Domain d, VpciDomain vd, int sbdf, int reg, int size) {
+        if (vd == null || vd.domain() != d) {
+            vd = d.extension(VpciDomain.SLOT);
+        }
         // Xen's vpci_read holds d->pci_lock for reading to keep the pdev and its vpci alive
         // while it takes pdev->vpci->lock. Fast path: the device index is lock-free and a detach
         // runs under the device's own lock, so the device lock plus an "attached" check gives
         // the same guarantee without a domain-wide lock word that every vCPU's read would write
         // (the shared read-lock count made reads of different devices serialise, and its
         // per-thread hold counters allocated).
-        VpciDevice dev = lookup(d, sbdf);
+        VpciDevice dev = lookup(d, vd, sbdf);
         if (dev != null) {
             // Optimistic first: no monitor, validated against the device's write sections
             // (VpciDevice#validate), so concurrent reads of one device share no lock word. A read
@@ -289,8 +306,12 @@ public final class Vpci {
     }
 
     private VpciDevice lookup(Domain d, int key) {
+        return lookup(d, d.extension(VpciDomain.SLOT), key);
+    }
+
+    /** The device {@code key} names for {@code d}, looked up in {@code vd} (d's vPCI state, or null). */
+    private VpciDevice lookup(Domain d, VpciDomain vd, int key) {
         if (d.isHardwareDomain()) {
-            VpciDomain vd = d.extension(VpciDomain.SLOT);
             VpciDevice dev = vd == null ? null : vd.findByMachineSbdf(key);
             if (dev == null) {
                 VpciDomain hidden = xen.domXen().extension(VpciDomain.SLOT);
@@ -298,7 +319,6 @@ public final class Vpci {
             }
             return dev;
         }
-        VpciDomain vd = d.extension(VpciDomain.SLOT);
         return vd == null ? null : vd.findByGuestSbdf(key);
     }
 

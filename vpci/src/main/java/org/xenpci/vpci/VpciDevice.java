@@ -51,10 +51,15 @@ public final class VpciDevice {
     VpciMsix.State msix;
 
     VpciDevice(Domain owner, VpciDeviceSpec spec, List<CapabilityEmulator> emulators) {
+        this(owner, spec, emulators.toArray(new CapabilityEmulator[0]));
+    }
+
+    /** @param emulators the capability emulators in init order; shared by every device of one {@link Vpci}, never changed */
+    VpciDevice(Domain owner, VpciDeviceSpec spec, CapabilityEmulator[] emulators) {
         this.owner = owner;
         this.spec = spec;
         this.hwdomView = owner.isHardwareDomain() || owner.domid() == Domain.DOMID_XEN;
-        this.emulators = emulators.toArray(new CapabilityEmulator[0]);
+        this.emulators = emulators;
     }
 
     public Domain owner() {

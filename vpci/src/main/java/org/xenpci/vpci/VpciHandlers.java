@@ -41,6 +41,43 @@ public final class VpciHandlers {
         return WriteOutcome.NO_EFFECT;
     };
 
+    /** {@link #readKind}: any other handler, called through {@link ReadHandler}. */
+    static final int KIND_CALL = 0;
+    /** {@link #readKind}: {@link #HW_READ8}. */
+    static final int KIND_HW8 = 1;
+    /** {@link #readKind}: {@link #HW_READ16}. */
+    static final int KIND_HW16 = 2;
+    /** {@link #readKind}: {@link #HW_READ32}. */
+    static final int KIND_HW32 = 3;
+    /** {@link #readKind}: {@link #READ_ZERO}. */
+    static final int KIND_ZERO = 4;
+    /** {@link #readKind}: {@link #READ_ONES}. */
+    static final int KIND_ONES = 5;
+    /** {@link #readKind}: a {@link CachedValue}. */
+    static final int KIND_CACHED = 6;
+
+    /**
+     * Which stock callback {@code h} is, so that the register table can run it inline (the same
+     * load it would do) rather than through a call site every register kind shares; {@link
+     * #KIND_CALL} for any other handler.
+     */
+    static int readKind(ReadHandler h) {
+        if (h == HW_READ8) {
+            return KIND_HW8;
+        } else if (h == HW_READ16) {
+            return KIND_HW16;
+        } else if (h == HW_READ32) {
+            return KIND_HW32;
+        } else if (h == READ_ZERO) {
+            return KIND_ZERO;
+        } else if (h == READ_ONES) {
+            return KIND_ONES;
+        } else if (h instanceof CachedValue) {
+            return KIND_CACHED;
+        }
+        return KIND_CALL;
+    }
+
     /** The hardware read callback for a register of {@code size} bytes. */
     public static ReadHandler hwRead(int size) {
         switch (size) {

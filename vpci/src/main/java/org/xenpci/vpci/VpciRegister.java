@@ -1,7 +1,10 @@
 package org.xenpci.vpci;
 
 /**
- * One emulated register ({@code struct vpci_register}, xen/drivers/vpci/private.h).
+ * One emulated register ({@code struct vpci_register}, xen/drivers/vpci/private.h), as
+ * {@link VpciRegisters#getRegister} and {@link VpciRegisters#registers} report it: a value built
+ * on demand from the table's arrays, so two lookups of one register give equal records, not the
+ * same object.
  *
  * @param offset byte offset in config space, a multiple of {@code size}, below 4096
  * @param size 1, 2 or 4 bytes

@@ -6,62 +6,228 @@ import org.xenpci.core.Errno;
 /**
  * A device's emulated-register table and Xen's access merge rules (xen/drivers/vpci/vpci.c:
  * {@code vpci_add_register_mask}, {@code vpci_remove_registers}, {@code vpci_read},
- * {@code vpci_write}; xen/drivers/vpci/vpci.c).
+ * {@code vpci_write}).
  *
- * <p>Registers are kept in an immutable array sorted by offset, replaced on every add/remove
- * (copy-on-write). STYLE 2 suggests a {@code NavigableMap}; an array is used instead because the
- * access path must not allocate (sub-map views and iterators would). Registers never overlap,
- * so ends are sorted too. Beside the array sits a per-dword slot index, published with it as
- * one immutable {@link Table}: for each dword of config space up to the last register's end,
- * the position of the first register ending after that dword's first byte. An access finds its
- * first register with one index load and at most three steps, whatever the number of
- * registers (Xen walks its sorted list from the head, {@code list_for_each_entry} in
- * {@code vpci_read}). The index only spans up to the last register (64 entries for
- * a header-only device), so it stays small per device.
+ * <p>Registers are kept in one immutable {@link Table} sorted by offset, replaced on every
+ * add/remove (copy-on-write). STYLE 2 suggests a {@code NavigableMap}; arrays are used instead
+ * because the access path must not allocate (sub-map views and iterators would). Registers
+ * never overlap, so ends are sorted too. The table is flattened into parallel arrays (geometry,
+ * read handlers, write handlers, masks) rather than an array of {@link VpciRegister} records:
+ * an access then follows one load per field it needs instead of table, record, field, and a
+ * device holds about 12 bytes per register instead of 52 (records are built on demand by
+ * {@link #getRegister} and {@link #registers}).
+ *
+ * <p>Beside the arrays sits a per-dword read plan, one {@code char} per dword of config space up
+ * to the last register's end: the position of the first register ending after that dword's first
+ * byte (so any access finds its first register with one load and at most three steps, whatever
+ * the number of registers; Xen walks its sorted list from the head, {@code list_for_each_entry}
+ * in {@code vpci_read}) and what an aligned dword read there is: no register, one 4-byte register
+ * without reserved bits (one handler call, no merge), or registers that all lie inside the dword
+ * (registers are naturally aligned and at most 4 bytes, so that is every other case). The
+ * generic walk of {@code vpci_read} serves every other access and the hardware domain's dwords
+ * with gaps, and is the oracle the plan is tested against.
  *
  * <p>Thread-safety: mutations are serialised on this object; readers see the old or the new
- * array. Handlers themselves run under the caller's locks (see {@link VpciDevice}).
+ * table. Handlers themselves run under the caller's locks (see {@link VpciDevice}).
  *
  * <p>Errors are returned as Xen does: 0 or a negative errno ({@link Errno#rc()}).
  */
 public final class VpciRegisters {
-    /**
-     * The registers by offset and their dword slot index, replaced together (copy-on-write).
-     *
-     * @param regs registers sorted by offset
-     * @param firstByDword for dword {@code d}, the position in {@code regs} of the first register
-     *     ending after byte {@code 4d}; covers dwords below the last register's end
-     */
-    private record Table(VpciRegister[] regs, char[] firstByDword) {
-        static final Table EMPTY = new Table(new VpciRegister[0], new char[0]);
+    /** Plan kind: no register overlaps the dword; it reads as a gap ({@link #readHw}). */
+    static final int PLAN_EMPTY = 0;
+    /** Plan kind: one 4-byte register at the dword with no RsvdP/RsvdZ bits: its handler's value as is. */
+    static final int PLAN_SINGLE = 1;
+    /** Plan kind: one or more registers, all inside the dword and together covering every byte of it. */
+    static final int PLAN_CONTAINED = 2;
+    /** Plan kind: registers all inside the dword, with gap bytes between or around them. */
+    static final int PLAN_CONTAINED_GAPS = 3;
 
-        static Table of(VpciRegister[] regs) {
-            if (regs.length == 0) {
-                return EMPTY;
-            }
-            int dwords = (regs[regs.length - 1].end() + 3) >>> 2;
-            char[] idx = new char[dwords];
-            int at = 0;
-            for (int d = 0; d < dwords; d++) {
-                while (at < regs.length && regs[at].end() <= 4 * d) {
-                    at++;
-                }
-                idx[d] = (char) at; // at most 4096 registers: fits
-            }
-            return new Table(regs, idx);
+    private static final int PLAN_KIND_SHIFT = 13;
+    private static final int PLAN_INDEX_MASK = (1 << PLAN_KIND_SHIFT) - 1; // positions 0..4096 fit
+
+    /** {@code geometry} entry: read kind (bits 16..19), offset (bits 3..14), size (bits 0..2). */
+    private static final int GEOMETRY_SIZE_BITS = 3;
+    private static final int GEOMETRY_OFFSET_MASK = 0xFFF;
+    private static final int GEOMETRY_KIND_SHIFT = 16;
+
+    /**
+     * The registers by offset as parallel arrays, and their dword read plan; replaced together
+     * (copy-on-write) and never changed once published.
+     */
+    private static final class Table {
+        static final Table EMPTY = new Table(new int[0], new ReadHandler[0], new WriteHandler[0], null);
+
+        /**
+         * Per register, sorted by offset: {@code kind << 16 | offset << 3 | size}, where kind is
+         * the read handler's {@link VpciHandlers#readKind} (a stock handler is run inline).
+         */
+        final int[] geometry;
+        final ReadHandler[] reads;
+        final WriteHandler[] writes;
+        /** Per register {@code i}: ro, rw1c, rsvdp, rsvdz at {@code 4i..4i+3}; null when every mask is 0. */
+        final int[] masks;
+        /**
+         * For dword {@code d}: {@code kind << 13 | first}, where {@code first} is the position of
+         * the first register ending after byte {@code 4d}; covers dwords below the last register's end.
+         */
+        final char[] plan;
+
+        Table(int[] geometry, ReadHandler[] reads, WriteHandler[] writes, int[] masks) {
+            this.geometry = geometry;
+            this.reads = reads;
+            this.writes = writes;
+            this.masks = masks;
+            this.plan = plan(geometry, masks);
         }
 
-        /** Position of the first register ending after byte {@code reg}; {@code regs.length} if none. */
+        int count() {
+            return geometry.length;
+        }
+
+        int offset(int i) {
+            return offsetOf(geometry[i]);
+        }
+
+        int size(int i) {
+            return geometry[i] & ((1 << GEOMETRY_SIZE_BITS) - 1);
+        }
+
+        int end(int i) {
+            return endOf(geometry[i]);
+        }
+
+        int mask(int i, int which) {
+            return masks == null ? 0 : masks[4 * i + which];
+        }
+
+        /** The bits a read keeps: all but RsvdP and RsvdZ. */
+        int readMask(int i) {
+            return masks == null ? -1 : ~(masks[4 * i + 2] | masks[4 * i + 3]);
+        }
+
+        VpciRegister record(int i) {
+            return new VpciRegister(offset(i), size(i), reads[i], writes[i],
+                    mask(i, 0), mask(i, 1), mask(i, 2), mask(i, 3));
+        }
+
+        /** Position of the first register ending after byte {@code reg}; {@link #count()} if none. */
         int firstEndingAfter(int reg) {
             int d = reg >>> 2;
-            if (d >= firstByDword.length) {
-                return regs.length;
+            if (d >= plan.length) {
+                return geometry.length;
             }
-            int i = firstByDword[d];
-            while (i < regs.length && regs[i].end() <= reg) {
+            int i = plan[d] & PLAN_INDEX_MASK;
+            while (i < geometry.length && end(i) <= reg) {
                 i++;
             }
             return i;
+        }
+
+        private static char[] plan(int[] geometry, int[] masks) {
+            int n = geometry.length;
+            if (n == 0) {
+                return new char[0];
+            }
+            int last = geometry[n - 1];
+            int dwords = (endOf(last) + 3) >>> 2;
+            char[] plan = new char[dwords];
+            int at = 0;
+            for (int d = 0; d < dwords; d++) {
+                int base = 4 * d;
+                while (at < n && endOf(geometry[at]) <= base) {
+                    at++;
+                }
+                int kind;
+                if (at == n || offsetOf(geometry[at]) >= base + 4) {
+                    kind = PLAN_EMPTY;
+                } else {
+                    // Registers are naturally aligned and at most 4 bytes, so each one that
+                    // overlaps the dword lies inside it.
+                    int covered = 0;
+                    int j = at;
+                    for (; j < n && offsetOf(geometry[j]) < base + 4; j++) {
+                        covered |= sizeMask(geometry[j] & 7) << (8 * (offsetOf(geometry[j]) - base));
+                    }
+                    boolean unmasked = masks == null || (masks[4 * at + 2] | masks[4 * at + 3]) == 0;
+                    if (j == at + 1 && (geometry[at] & 7) == 4 && unmasked) {
+                        kind = PLAN_SINGLE;
+                    } else {
+                        kind = covered == -1 ? PLAN_CONTAINED : PLAN_CONTAINED_GAPS;
+                    }
+                }
+                plan[d] = (char) (kind << PLAN_KIND_SHIFT | at);
+            }
+            return plan;
+        }
+
+        private static int offsetOf(int g) {
+            return (g >>> GEOMETRY_SIZE_BITS) & GEOMETRY_OFFSET_MASK;
+        }
+
+        private static int endOf(int g) {
+            return offsetOf(g) + (g & 7);
+        }
+
+        /** This table with a register inserted at position {@code at}. */
+        Table insert(int at, int offset, int size, ReadHandler read, WriteHandler write,
+                     int ro, int rw1c, int rsvdp, int rsvdz) {
+            int n = geometry.length;
+            int[] g = new int[n + 1];
+            ReadHandler[] r = new ReadHandler[n + 1];
+            WriteHandler[] w = new WriteHandler[n + 1];
+            System.arraycopy(geometry, 0, g, 0, at);
+            System.arraycopy(reads, 0, r, 0, at);
+            System.arraycopy(writes, 0, w, 0, at);
+            g[at] = VpciHandlers.readKind(read) << GEOMETRY_KIND_SHIFT | offset << GEOMETRY_SIZE_BITS | size;
+            r[at] = read;
+            w[at] = write;
+            System.arraycopy(geometry, at, g, at + 1, n - at);
+            System.arraycopy(reads, at, r, at + 1, n - at);
+            System.arraycopy(writes, at, w, at + 1, n - at);
+            int[] m = null;
+            if (masks != null || (ro | rw1c | rsvdp | rsvdz) != 0) {
+                m = new int[4 * (n + 1)];
+                if (masks != null) {
+                    System.arraycopy(masks, 0, m, 0, 4 * at);
+                    System.arraycopy(masks, 4 * at, m, 4 * (at + 1), 4 * (n - at));
+                }
+                m[4 * at] = ro;
+                m[4 * at + 1] = rw1c;
+                m[4 * at + 2] = rsvdp;
+                m[4 * at + 3] = rsvdz;
+            }
+            return new Table(g, r, w, m);
+        }
+
+        /** This table keeping only the registers whose {@code keep} flag is set ({@code kept} of them). */
+        Table retain(boolean[] keep, int kept) {
+            if (kept == 0) {
+                return EMPTY;
+            }
+            int[] g = new int[kept];
+            ReadHandler[] r = new ReadHandler[kept];
+            WriteHandler[] w = new WriteHandler[kept];
+            int[] m = null;
+            boolean anyMask = false;
+            for (int i = 0, k = 0; i < geometry.length; i++) {
+                if (keep[i]) {
+                    g[k] = geometry[i];
+                    r[k] = reads[i];
+                    w[k] = writes[i];
+                    k++;
+                    anyMask |= (mask(i, 0) | mask(i, 1) | mask(i, 2) | mask(i, 3)) != 0;
+                }
+            }
+            if (anyMask) {
+                m = new int[4 * kept];
+                for (int i = 0, k = 0; i < geometry.length; i++) {
+                    if (keep[i]) {
+                        System.arraycopy(masks, 4 * i, m, 4 * k, 4);
+                        k++;
+                    }
+                }
+            }
+            return new Table(g, r, w, m);
         }
     }
 
@@ -109,22 +275,15 @@ public final class VpciRegisters {
         if (size < 4 && ((ro | rw1c | rsvdp | rsvdz) & ~sizeMask(size)) != 0) {
             return Errno.EINVAL.rc();
         }
-        VpciRegister r = new VpciRegister(offset, size,
-                read == null ? VpciHandlers.READ_ONES : read,
-                write == null ? VpciHandlers.IGNORE_WRITE : write,
-                ro, rw1c, rsvdp, rsvdz);
+        ReadHandler r = read == null ? VpciHandlers.READ_ONES : read;
+        WriteHandler w = write == null ? VpciHandlers.IGNORE_WRITE : write;
         synchronized (this) {
             Table t = table;
-            VpciRegister[] cur = t.regs();
             int at = t.firstEndingAfter(offset);
-            if (at < cur.length && cur[at].overlaps(offset, size)) {
+            if (at < t.count() && t.offset(at) < offset + size) { // overlaps: it ends after offset
                 return Errno.EEXIST.rc();
             }
-            VpciRegister[] next = new VpciRegister[cur.length + 1];
-            System.arraycopy(cur, 0, next, 0, at);
-            next[at] = r;
-            System.arraycopy(cur, at, next, at + 1, cur.length - at);
-            table = Table.of(next);
+            table = t.insert(at, offset, size, r, w, ro, rw1c, rsvdp, rsvdz);
         }
         return 0;
     }
@@ -135,41 +294,42 @@ public final class VpciRegisters {
      * -ERANGE; registers deleted before it stay deleted. An empty range or no match gives 0.
      */
     public synchronized int removeRegisters(int start, int size) {
-        VpciRegister[] cur = table.regs();
+        Table t = table;
+        int n = t.count();
         int end = start + size;
+        boolean[] keep = new boolean[n];
         int kept = 0;
-        VpciRegister[] next = new VpciRegister[cur.length];
         int rc = 0;
         int i = 0;
-        for (; i < cur.length; i++) {
-            VpciRegister r = cur[i];
-            if (size > 0 && r.offset() >= start && r.end() <= end) {
+        for (; i < n; i++) {
+            int off = t.offset(i);
+            int e = t.end(i);
+            if (size > 0 && off >= start && e <= end) {
                 continue; // removed
             }
-            if (size > 0 && r.overlaps(start, size)) {
+            if (size > 0 && off < end && start < e) {
                 rc = Errno.ERANGE.rc();
                 break;
             }
-            next[kept++] = r;
+            keep[i] = true;
+            kept++;
         }
-        for (; i < cur.length; i++) {
-            next[kept++] = cur[i];
+        for (; i < n; i++) {
+            keep[i] = true;
+            kept++;
         }
-        if (kept != cur.length) {
-            VpciRegister[] trimmed = new VpciRegister[kept];
-            System.arraycopy(next, 0, trimmed, 0, kept);
-            table = Table.of(trimmed);
+        if (kept != n) {
+            table = t.retain(keep, kept);
         }
         return rc;
     }
 
-    /** {@code vpci_get_register}: the register at exactly this offset and size, or null. */
+    /** {@code vpci_get_register}: the register at exactly this offset and size, or null (a record built on demand). */
     public VpciRegister getRegister(int offset, int size) {
         Table t = table;
-        VpciRegister[] cur = t.regs();
         int at = t.firstEndingAfter(offset);
-        if (at < cur.length && cur[at].offset() == offset && cur[at].size() == size) {
-            return cur[at];
+        if (at < t.count() && t.offset(at) == offset && t.size(at) == size) {
+            return t.record(at);
         }
         return null;
     }
@@ -179,42 +339,134 @@ public final class VpciRegisters {
         table = Table.EMPTY;
     }
 
-    /** A snapshot of the table, by offset. */
+    /** A snapshot of the table, by offset (records built on demand). */
     public List<VpciRegister> registers() {
-        return List.of(table.regs());
+        Table t = table;
+        VpciRegister[] out = new VpciRegister[t.count()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = t.record(i);
+        }
+        return List.of(out);
     }
 
     /** Number of registers. */
     public int count() {
-        return table.regs().length;
+        return table.count();
     }
 
     /**
      * {@code vpci_read}: merges every handler overlapping {@code [reg, reg+size)}
      * and fills gaps through {@link #readHw}. Allocation-free.
      *
+     * <p>An aligned dword read follows the dword's plan (see the class comment); every other
+     * access, and a hardware-domain dword with gaps (gaps there read hardware by size), takes
+     * {@link #readWalk}. Both give the same value and call the same handlers, in the same order.
+     *
      * @param size 1 to 4 bytes
      * @return the value, masked to {@code size} bytes
      */
     public int read(VpciDevice dev, int reg, int size) {
         Table t = table;
-        VpciRegister[] rs = t.regs();
+        if (size == 4 && (reg & 3) == 0) {
+            char[] plan = t.plan;
+            int d = reg >>> 2;
+            if (d >= plan.length) {
+                return readHw(dev, reg, 4);
+            }
+            int p = plan[d];
+            int i = p & PLAN_INDEX_MASK;
+            switch (p >>> PLAN_KIND_SHIFT) {
+                case PLAN_SINGLE:
+                    return readRegister(t, dev, i, reg);
+                case PLAN_EMPTY:
+                    return readHw(dev, reg, 4);
+                case PLAN_CONTAINED:
+                    return readContained(t, dev, reg, i);
+                default: // PLAN_CONTAINED_GAPS: a guest's gaps read all-ones (readHw)
+                    if (!dev.hardwareDomainView()) {
+                        return readContained(t, dev, reg, i);
+                    }
+                    break;
+            }
+        }
+        return readWalk(t, dev, reg, size);
+    }
+
+    /**
+     * The dword at {@code reg} from registers that all lie inside it, starting at position
+     * {@code i}; gap bytes read all-ones (only used where gaps read so).
+     */
+    private static int readContained(Table t, VpciDevice dev, int reg, int i) {
+        int[] geometry = t.geometry;
+        int data = 0;
+        int covered = 0;
+        int n = geometry.length;
+        do {
+            int g = geometry[i];
+            int off = Table.offsetOf(g);
+            int shift = 8 * (off - reg);
+            int m = sizeMask(g & 7) << shift;
+            data |= (readRegister(t, dev, i, off) & t.readMask(i)) << shift & m;
+            covered |= m;
+            i++;
+        } while (i < n && Table.offsetOf(geometry[i]) < reg + 4);
+        return data | ~covered;
+    }
+
+    /**
+     * Register {@code i}'s read handler at its offset {@code off}: Xen's stock handlers inline
+     * (what each does, {@link VpciHandlers#readKind}), any other through its interface. Keeps the
+     * interface call site for the device's own handlers (BARs, COMMAND, MSI) instead of every
+     * register kind, so it stays narrow enough for the JIT to inline.
+     */
+    private static int readRegister(Table t, VpciDevice dev, int i, int off) {
+        switch (t.geometry[i] >>> GEOMETRY_KIND_SHIFT) {
+            case VpciHandlers.KIND_HW8:
+                return dev.hardware().read(off, 1);
+            case VpciHandlers.KIND_HW16:
+                return dev.hardware().read(off, 2);
+            case VpciHandlers.KIND_HW32:
+                return dev.hardware().read(off, 4);
+            case VpciHandlers.KIND_ZERO:
+                return 0;
+            case VpciHandlers.KIND_ONES:
+                return 0xFFFFFFFF;
+            case VpciHandlers.KIND_CACHED:
+                return ((VpciHandlers.CachedValue) t.reads[i]).value();
+            default:
+                return t.reads[i].read(dev, off);
+        }
+    }
+
+    /** The read plan's kind for dword {@code dword} ({@code PLAN_*}); for tests of the plan. */
+    int planKind(int dword) {
+        char[] plan = table.plan;
+        return dword < plan.length ? plan[dword] >>> PLAN_KIND_SHIFT : PLAN_EMPTY;
+    }
+
+    /** The generic {@code vpci_read} walk over the table (the oracle for the dword plan). */
+    int readWalk(VpciDevice dev, int reg, int size) {
+        return readWalk(table, dev, reg, size);
+    }
+
+    private static int readWalk(Table t, VpciDevice dev, int reg, int size) {
+        int n = t.count();
         int end = reg + size;
         int cur = reg;
         int data = 0;
-        for (int i = t.firstEndingAfter(reg); i < rs.length; i++) {
-            VpciRegister r = rs[i];
-            if (r.offset() >= end) {
+        for (int i = t.firstEndingAfter(reg); i < n; i++) {
+            int off = t.offset(i);
+            if (off >= end) {
                 break;
             }
-            if (r.offset() > cur) {
-                int gap = r.offset() - cur;
+            if (off > cur) {
+                int gap = off - cur;
                 data = merge(data, readHw(dev, cur, gap), gap, cur - reg);
-                cur = r.offset();
+                cur = off;
             }
-            int val = r.read().read(dev, r.offset()) & ~(r.rsvdpMask() | r.rsvdzMask());
-            int stop = Math.min(r.end(), end);
-            data = merge(data, val >>> (8 * (cur - r.offset())), stop - cur, cur - reg);
+            int val = readRegister(t, dev, i, off) & t.readMask(i);
+            int stop = Math.min(t.end(i), end);
+            data = merge(data, val >>> (8 * (cur - off)), stop - cur, cur - reg);
             cur = stop;
         }
         if (cur < end) {
@@ -231,23 +483,23 @@ public final class VpciRegisters {
      */
     public WriteOutcome write(VpciDevice dev, int reg, int size, int value) {
         Table t = table;
-        VpciRegister[] rs = t.regs();
+        int n = t.count();
         int end = reg + size;
         int cur = reg;
         WriteOutcome outcome = WriteOutcome.NO_EFFECT;
-        for (int i = t.firstEndingAfter(reg); i < rs.length; i++) {
-            VpciRegister r = rs[i];
-            if (r.offset() >= end) {
+        for (int i = t.firstEndingAfter(reg); i < n; i++) {
+            int off = t.offset(i);
+            if (off >= end) {
                 break;
             }
-            if (r.offset() > cur) {
-                int gap = r.offset() - cur;
+            if (off > cur) {
+                int gap = off - cur;
                 writeHw(dev, cur, gap, (value >>> (8 * (cur - reg))) & sizeMask(gap));
-                cur = r.offset();
+                cur = off;
             }
-            int stop = Math.min(r.end(), end);
+            int stop = Math.min(t.end(i), end);
             int len = stop - cur;
-            WriteOutcome o = writeHelper(dev, r, len, cur - r.offset(), (value >>> (8 * (cur - reg))) & sizeMask(len));
+            WriteOutcome o = writeHelper(dev, t, i, len, cur - off, (value >>> (8 * (cur - reg))) & sizeMask(len));
             if (o != WriteOutcome.NO_EFFECT) {
                 outcome = o;
             }
@@ -261,18 +513,20 @@ public final class VpciRegisters {
 
     /**
      * {@code vpci_write_helper}: the partial/masked write rule of {@code vpci_write} for {@code len}
-     * bytes at byte {@code offset} within register {@code r}.
+     * bytes at byte {@code offset} within register {@code i} of {@code t}.
      */
-    private static WriteOutcome writeHelper(VpciDevice dev, VpciRegister r, int len, int offset, int data) {
-        int preserved = r.roMask() | r.rsvdpMask();
+    private static WriteOutcome writeHelper(VpciDevice dev, Table t, int i, int len, int offset, int data) {
+        int size = t.size(i);
+        int off = t.offset(i);
+        int preserved = t.mask(i, 0) | t.mask(i, 2);
         int current = 0;
-        if (len != r.size() || preserved != 0) {
-            current = r.read().read(dev, r.offset()) & ~r.rw1cMask();
+        if (len != size || preserved != 0) {
+            current = readRegister(t, dev, i, off) & ~t.mask(i, 1);
             data = merge(current, data, len, offset);
         }
-        data &= ~(preserved | r.rsvdzMask());
+        data &= ~(preserved | t.mask(i, 3));
         data |= current & preserved;
-        return r.write().write(dev, r.offset(), data & sizeMask(r.size()));
+        return t.writes[i].write(dev, off, data & sizeMask(size));
     }
 
     /**

@@ -54,6 +54,26 @@ class VpciAssignTest {
     }
 
     @Test
+    @DisplayName("a config read given an outdated or foreign vPCI-state hint (the ECAM trap keeps one) still reads the caller's own device")
+    void staleDomainHintIsOnlyAHint() {
+        boot(Profile.FULL);
+        ecam.endpoint(0, 2, 0, 0x8086, 0x10fb, 0x0200, 0x0);
+        ecam.endpoint(0, 3, 0, 0x1af4, 0x1041, 0x0200, 0x0);
+        assertThat(add(NIC).rc()).isEqualTo(0);
+        assertThat(add(Sbdf.of(0, 3, 0)).rc()).isEqualTo(0);
+        Domain g = xen.createDomain(DomainConfig.guest("g", 1));
+        Domain h = xen.createDomain(DomainConfig.guest("h", 1));
+        assertThat(DomctlCalls.assignDevice(dom0, SCRATCH, g.domid(), NIC, 0)).isEqualTo(HypercallResult.ok());
+        assertThat(DomctlCalls.assignDevice(dom0, SCRATCH, h.domid(), Sbdf.of(0, 3, 0), 0)).isEqualTo(HypercallResult.ok());
+        int guest0 = Sbdf.of(0, 0, 0).sbdf(); // each guest sees its device as 00:00.0
+
+        assertThat(vpci().read(g, VpciDomain.of(h), guest0, 0, 4)).as("h's state as g's hint").isEqualTo(0x10fb8086);
+        assertThat(vpci().read(h, VpciDomain.of(g), guest0, 0, 4)).as("g's state as h's hint").isEqualTo(0x10411af4);
+        assertThat(vpci().read(g, new VpciDomain(g), guest0, 0, 4)).as("an outdated, empty state of g").isEqualTo(0x10fb8086);
+        assertThat(vpci().read(g, null, guest0, 0, 4)).isEqualTo(0x10fb8086);
+    }
+
+    @Test
     @DisplayName("under the full profile the guest gets vPCI state and reads the vendor ID at 0x10000000 (guest 00:00.0)")
     void fullProfileGuestSeesDevice() {
         boot(Profile.FULL);

@@ -63,8 +63,9 @@ public final class Vcpu {
     private final int id;
     private final PendingInterrupts pending = new PendingInterrupts();
     /**
-     * MMIO traps of this vCPU in progress (nesting counts), written only by the thread running
-     * the vCPU (one thread at a time, see above), so entering and leaving need no atomic
+     * MMIO traps of this vCPU in progress (nesting counts): element {@link #DEPTH_AT} of this
+     * array (see {@link #DEPTH_AT} for why an array), written only by the thread running the
+     * vCPU (one thread at a time, see above), so entering and leaving need no atomic
      * read-modify-write. Entering is a volatile store followed by a volatile read of the pause
      * count: a Dekker handshake with {@link Domain#pause} (which raises the count, then reads this
      * word), so either the entering vCPU sees the pause or the pauser sees the vCPU inside.
@@ -72,30 +73,37 @@ public final class Vcpu {
      * on a short timed wait ({@link Domain#pause}); a prompt wake-up comes from {@link #exit()}
      * when it sees the pause.
      */
-    @SuppressWarnings("unused") // accessed through TRAP_DEPTH
-    private volatile int trapDepth;
+    private final int[] trapDepth = new int[2 * DEPTH_AT + 1];
     /**
      * Hypercalls of this vCPU in progress (nesting counts). Atomic, since toolstack code issues
      * hypercalls for a domain's vCPU from whichever thread it runs on; same handshake as
      * {@link #trapDepth} otherwise.
      */
     private final AtomicInteger hypercallDepth = new AtomicInteger();
-    /** The thread of the latest entry; plain, published by the volatile store that follows it. */
+    /**
+     * The thread of the latest entry; plain, published by the volatile store that follows it.
+     * Stored only when it changes: a reference store on every trap costs a GC card-mark barrier
+     * (with G1 a StoreLoad fence of its own once the vCPU is in the old generation, and a card
+     * byte shared with every object near this vCPU, the other vCPUs included).
+     */
     private Thread runner;
     private DataAbort lastAbort;
     /** The p2m entry this vCPU's last access found ({@link P2m#lookup(long, P2m.LastHit)}). */
     final P2m.LastHit p2mHit = new P2m.LastHit();
     private PendingWork work;
 
-    private static final VarHandle TRAP_DEPTH;
-
-    static {
-        try {
-            TRAP_DEPTH = MethodHandles.lookup().findVarHandle(Vcpu.class, "trapDepth", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    /**
+     * Where in {@link #trapDepth} the depth lives: 32 ints (128 bytes, two cache lines, the unit
+     * adjacent-line prefetch moves) from either end of the array. Every trap writes the depth
+     * twice, and the vCPUs of a domain are allocated together (and kept together by the GC's
+     * copying), so a depth that shares a cache line with another vCPU's depth, or with the
+     * domain's fields every vCPU reads, makes two vCPUs trapping at once ping-pong that line
+     * between their cores (measured: 2 to 4 times the single-thread cost of a config read, in
+     * whichever JVM run the layout happened to put them together). Array elements are laid
+     * out in order, unlike fields, whose layout the JVM chooses, so this padding holds on any VM.
+     */
+    private static final int DEPTH_AT = 32;
+    private static final VarHandle TRAP_DEPTH = MethodHandles.arrayElementVarHandle(int[].class);
 
     Vcpu(Domain domain, int id) {
         this.domain = domain;
@@ -133,7 +141,9 @@ public final class Vcpu {
     }
 
     void clearAbort() {
-        lastAbort = null;
+        if (lastAbort != null) { // no store (and no cache-line write) on the common path
+            lastAbort = null;
+        }
     }
 
     /** True while the vCPU's domain is paused (or dying): its traps do not run. */
@@ -149,8 +159,11 @@ public final class Vcpu {
      * @return true if the caller may run the trap and must call {@link #exit()} afterwards
      */
     boolean enter() {
-        runner = Thread.currentThread();
-        TRAP_DEPTH.setVolatile(this, (int) TRAP_DEPTH.get(this) + 1);
+        Thread t = Thread.currentThread();
+        if (runner != t) {
+            runner = t;
+        }
+        TRAP_DEPTH.setVolatile(trapDepth, DEPTH_AT, (int) TRAP_DEPTH.get(trapDepth, DEPTH_AT) + 1);
         if (!domain.isPaused()) {
             return true;
         }
@@ -160,8 +173,8 @@ public final class Vcpu {
 
     /** Leaves a trap entered with {@link #enter()}; wakes a waiting {@link Domain#pause}. */
     void exit() {
-        int depth = (int) TRAP_DEPTH.get(this) - 1;
-        TRAP_DEPTH.setRelease(this, depth);
+        int depth = (int) TRAP_DEPTH.get(trapDepth, DEPTH_AT) - 1;
+        TRAP_DEPTH.setRelease(trapDepth, DEPTH_AT, depth);
         if (depth == 0 && domain.isPaused()) {
             domain.vcpuStopped();
         }
@@ -169,7 +182,10 @@ public final class Vcpu {
 
     /** {@link #enter()} for a hypercall, which any thread may issue for this vCPU. */
     boolean enterHypercall() {
-        runner = Thread.currentThread();
+        Thread t = Thread.currentThread();
+        if (runner != t) {
+            runner = t;
+        }
         hypercallDepth.incrementAndGet();
         if (!domain.isPaused()) {
             return true;
@@ -187,7 +203,7 @@ public final class Vcpu {
 
     /** True while a trap or hypercall of this vCPU is running. */
     boolean running() {
-        return (int) TRAP_DEPTH.getVolatile(this) != 0 || hypercallDepth.get() != 0;
+        return (int) TRAP_DEPTH.getVolatile(trapDepth, DEPTH_AT) != 0 || hypercallDepth.get() != 0;
     }
 
     /** True if the calling thread is inside a trap of this vCPU (a pause from there would wait for itself). */

@@ -217,6 +217,72 @@ class DomainPauseTest {
     }
 
     @Test
+    @DisplayName("a vCPU handed to another thread: the own-trap refusal follows the thread running it now")
+    void ownTrapRefusalFollowsTheThreadRunningTheVcpu() throws Exception {
+        // The vCPU records the thread of its latest entry only when it changes (a store per trap
+        // would cost a GC barrier): a stale record would refuse a pause from the old thread.
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<Throwable> insideRefusals = new ArrayList<>();
+        guest.p2m().addTrap(TRAP + 0x1000, 0x1000, new MmioHandler() {
+            @Override
+            public String name() {
+                return "handover";
+            }
+
+            @Override
+            public long read(Vcpu vcpu, long gpa, int size) {
+                try {
+                    vcpu.domain().pause();
+                } catch (IllegalStateException e) {
+                    insideRefusals.add(e);
+                }
+                entered.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return 1;
+            }
+
+            @Override
+            public void write(Vcpu vcpu, long gpa, int size, long value) {
+            }
+        });
+        Vcpu v = guest.vcpu(2);
+        for (int i = 0; i < 3; i++) {
+            v.mmioRead(TRAP, 4); // this thread ran d1v2 last ...
+        }
+        Thread other = new Thread(() -> v.mmioRead(TRAP + 0x1000, 4), "d1v2 elsewhere");
+        other.setDaemon(true); // a pause it was not refused would wait for itself forever
+        other.start(); // ... and now another one runs it
+        assertThat(entered.await(10, TimeUnit.SECONDS)).as("the thread inside was refused, not left waiting for itself").isTrue();
+        assertThat(insideRefusals).singleElement().satisfies(e -> assertThat(e).hasMessageContaining("d1v2"));
+        AtomicBoolean released = new AtomicBoolean();
+        Thread releaser = new Thread(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            released.set(true);
+            release.countDown();
+        }, "releaser");
+        releaser.start();
+        // The former runner (this thread) is not inside a trap: its pause is not refused, and
+        // waits for the other thread's trap to end.
+        guest.pause();
+        assertThat(released).as("pause returned with d1v2 inside a trap").isTrue();
+        other.join(10_000);
+        releaser.join(10_000);
+        guest.unpause();
+        v.mmioRead(TRAP, 4);
+        assertThat(v.takeDataAbort()).isNull();
+        assertThat(guest.isPaused()).isFalse();
+    }
+
+    @Test
     @DisplayName("deferred work left on a vCPU of a destroyed domain is dropped, never run")
     void deferredWorkOfDestroyedDomainIsDropped() {
         Vcpu v = guest.vcpu(0);

@@ -149,6 +149,12 @@ public final class Vcpu {
      * @return true if the caller may run the trap and must call {@link #exit()} afterwards
      */
     boolean enter() {
+        if (domain.isPaused()) {
+            // Not scheduled, and not marked even for a moment: a vCPU retrying while paused would
+            // otherwise show as running to every pauser that samples it, which then waits again
+            // (a pause held up by each retry it catches, a scheduler quantum each under load).
+            return false;
+        }
         runner = Thread.currentThread();
         TRAP_DEPTH.setVolatile(this, (int) TRAP_DEPTH.get(this) + 1);
         if (!domain.isPaused()) {
@@ -169,6 +175,9 @@ public final class Vcpu {
 
     /** {@link #enter()} for a hypercall, which any thread may issue for this vCPU. */
     boolean enterHypercall() {
+        if (domain.isPaused()) {
+            return false; // as enter(): a refused attempt never shows as running
+        }
         runner = Thread.currentThread();
         hypercallDepth.incrementAndGet();
         if (!domain.isPaused()) {

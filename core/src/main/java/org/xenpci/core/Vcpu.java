@@ -159,6 +159,12 @@ public final class Vcpu {
      * @return true if the caller may run the trap and must call {@link #exit()} afterwards
      */
     boolean enter() {
+        if (domain.isPaused()) {
+            // Not scheduled, and not marked even for a moment: a vCPU retrying while paused would
+            // otherwise show as running to every pauser that samples it, which then waits again
+            // (a pause held up by each retry it catches, a scheduler quantum each under load).
+            return false;
+        }
         Thread t = Thread.currentThread();
         if (runner != t) {
             runner = t;
@@ -182,6 +188,9 @@ public final class Vcpu {
 
     /** {@link #enter()} for a hypercall, which any thread may issue for this vCPU. */
     boolean enterHypercall() {
+        if (domain.isPaused()) {
+            return false; // as enter(): a refused attempt never shows as running
+        }
         Thread t = Thread.currentThread();
         if (runner != t) {
             runner = t;

@@ -445,6 +445,43 @@ class DomainPauseTest {
     }
 
     @Test
+    @DisplayName("a paused domain's vCPU retrying its access never shows as running, so it cannot hold up another pause")
+    void pausedRetriesAreInvisibleToPausers() {
+        // A pauser waits while any vCPU is marked inside a trap. A vCPU that retries while the
+        // domain is paused must not mark itself at all (Xen does not schedule it); marking then
+        // unmarking leaves a window in which a pauser sees it running and waits again, so
+        // under load a pause could wait a scheduler quantum per retry it happens to catch.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            Vcpu v = guest.vcpu(0);
+            Vcpu h = guest.vcpu(1);
+            guest.pause();
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong retries = new AtomicLong();
+            Thread retrier = new Thread(() -> {
+                while (!stop.get()) {
+                    v.mmioWrite(TRAP + 0x2000, 4, 1);
+                    v.takeDataAbort();
+                    h.enterHypercall(); // a hypercall attempt refused the same way
+                    retries.incrementAndGet();
+                }
+            }, "d1v0-retrying");
+            retrier.start();
+            long seen = 0;
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+            while (System.nanoTime() < deadline || retries.get() < 1000) {
+                if (v.running() || h.running()) {
+                    seen++;
+                }
+            }
+            stop.set(true);
+            retrier.join(10_000);
+            guest.unpause();
+            assertThat(seen).as("samples that saw a paused vCPU marked running").isZero();
+            assertThat(handled.get()).isZero();
+        });
+    }
+
+    @Test
     @DisplayName("hypercalls issued for one vCPU from two threads at once: pause waits for both")
     void pauseWaitsForHypercallsOfOneVcpuFromTwoThreads() throws Exception {
         CountDownLatch entered = new CountDownLatch(2);

@@ -168,6 +168,9 @@ public final class VpciMsix implements CapabilityEmulator {
             }
             trapGpa0 = NO_TRAP;
             trapGpa1 = NO_TRAP;
+            if (trap != null) {
+                trap.seam = NO_TRAP;
+            }
         }
 
         /**
@@ -500,6 +503,11 @@ public final class VpciMsix implements CapabilityEmulator {
         // If the p2m refuses the union, each is tried on its own, so one clash costs only that page.
         if (p[0] <= t[1] + 1 && t[0] <= p[1] + 1
                 && s.addTrap(dev, p2m, Math.min(t[0], p[0]), Math.max(t[1], p[1]), true)) {
+            // Where the two traps would have met (pages that adjoin, not shared): an access
+            // across it would have crossed two p2m entries and aborted, so the trap refuses it.
+            if (p[0] > t[1] || t[0] > p[1]) {
+                s.trap.seam = Math.max(t[0], p[0]) << P2m.PAGE_SHIFT;
+            }
             return;
         }
         s.addTrap(dev, p2m, t[0], t[1], false);
@@ -535,8 +543,27 @@ public final class VpciMsix implements CapabilityEmulator {
     static final class Trap implements MmioHandler {
         private final VpciDevice dev;
 
+        /**
+         * The guest address where the table's pages end and the PBA's begin (or the other way
+         * round) while one trap covers both ({@link #decodingChanged}), else {@link #NO_TRAP}.
+         * Written under the device's monitor, read lock-free by {@link #accepts}.
+         */
+        volatile long seam = NO_TRAP;
+
         Trap(VpciDevice dev) {
             this.dev = dev;
+        }
+
+        /**
+         * Refuses (a data abort) an access that runs across the seam between the table's pages
+         * and the PBA's: as two traps, one per range, it would cross two p2m entries, which
+         * aborts ({@code Domain}'s stage-2 path); joining the traps must not make it reach
+         * the handler, which would forward its bytes to the hardware one by one.
+         */
+        @Override
+        public boolean accepts(Vcpu vcpu, long gpa, int size) {
+            long at = seam;
+            return at == NO_TRAP || gpa >= at || gpa + size <= at;
         }
 
         @Override

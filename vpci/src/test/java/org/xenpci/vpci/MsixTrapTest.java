@@ -57,6 +57,20 @@ class MsixTrapTest {
     }
 
     @Test
+    @DisplayName("one trap over table and PBA pages still aborts an access across the seam, as two traps (two p2m entries) did")
+    void accessAcrossTheTablePbaSeamAborts() {
+        placeBar();
+        decodingOn();
+        assertThat(g.p2m().lookup(TABLE)).isSameAs(g.p2m().lookup(PBA));
+        assertThat(g.mmioRead(PBA - 2, 4)).as("read across the seam").isEmpty();
+        assertThat(g.mmioWrite(PBA - 2, 4, 0xffff_ffffL)).as("write across the seam").isFalse();
+        assertThat(g.mmioRead(PBA - 4, 8)).as("8 bytes across the seam").isEmpty();
+        assertThat(g.mmioRead(PBA - 4, 4)).as("the table page's last dword").isPresent();
+        assertThat(g.mmioRead(PBA, 4)).as("the PBA's first dword").hasValue(0L);
+        assertThat(g.mmioRead(TABLE + 0x7fe, 4)).as("unaligned inside one page still reaches the handler").isPresent();
+    }
+
+    @Test
     @DisplayName("a PBA page the guest already uses: the union is refused, the table page is trapped alone")
     void clashingPbaPageLeavesTheTableTrapped() {
         MmioHandler other = new MmioHandler() {

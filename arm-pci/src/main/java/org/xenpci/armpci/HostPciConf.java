@@ -64,19 +64,12 @@ final class HostPciConf implements PciConf {
 
     @Override
     public int readPacked(int sbdf, int reg, int size) {
-        if (size != 1 && size != 2 && size != 4) {
-            throw new IllegalArgumentException("config access size must be 1, 2 or 4, not " + size);
-        }
-        return confRead(sbdf >>> 16, (sbdf >> 8) & 0xff, sbdf & 0xff, reg, size, size == 4 ? 0xffff_ffff : (1 << (8 * size)) - 1);
+        return confRead(sbdf >>> 16, (sbdf >> 8) & 0xff, sbdf & 0xff, reg, size, ones(size));
     }
 
     @Override
     public void writePacked(int sbdf, int reg, int size, int value) {
-        if (size != 1 && size != 2 && size != 4) {
-            throw new IllegalArgumentException("config access size must be 1, 2 or 4, not " + size);
-        }
-        confWrite(sbdf >>> 16, (sbdf >> 8) & 0xff, sbdf & 0xff, reg, size,
-                size == 4 ? value : value & ((1 << (8 * size)) - 1));
+        confWrite(sbdf >>> 16, (sbdf >> 8) & 0xff, sbdf & 0xff, reg, size, value & ones(size));
     }
 
     /**
